@@ -1,0 +1,45 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.ComponentModel.DataAnnotations;
+using IdempotentWrites.Internal;
+
+namespace IdempotentWrites;
+
+/// <summary>
+/// Options of the IdempotentWrites writer.
+/// </summary>
+public sealed class IdempotentWritesOptions
+{
+    /// <summary>
+    /// Gets or sets the Npgsql connection string the writer uses.
+    /// <para/>
+    /// When <see langword="null"/>, the writer uses the <c>NpgsqlDataSource</c> registered in dependency injection
+    /// (keyed by <see cref="DataSourceServiceKey"/> when that is set), for example by <c>AddNpgsqlDataSource</c>.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Gets or sets the service key of a keyed <c>NpgsqlDataSource</c> registration to use when <see cref="ConnectionString"/> is not set.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/> (the unkeyed registration).</value>
+    public object? DataSourceServiceKey { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many times an insert-or-get runs its insert and re-select when the conflicting row
+    /// vanishes (is deleted) between the two, before it throws <see cref="ConflictingRowNotFoundException"/>.
+    /// </summary>
+    /// <value>The default value is 3.</value>
+    [Range(1, 100)]
+    public int MaxReselectAttempts { get; set; } = WriterConstants.DefaultMaxReselectAttempts;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether every table mapping is checked against the database catalog when the host starts,
+    /// so a mismatch (missing column, no matching unique index, deferrable arbiter, ...) fails startup with a <see cref="TableMappingException"/>.
+    /// <para/>
+    /// When <see langword="false"/>, or without a host, each mapping is checked on its first use.
+    /// </summary>
+    /// <value>The default value is <see langword="true"/>.</value>
+    public bool ValidateMappingsOnStartup { get; set; } = true;
+}

@@ -1,0 +1,402 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdempotentWrites.Internal;
+
+internal sealed class IdempotentWriter : IIdempotentWriter
+{
+    private const string Savepoint = "iw_write";
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly IReadOnlyDictionary<Type, TableMapping> _mappings;
+    private readonly ConcurrentDictionary<Type, Lazy<Task<WritePlan>>> _plans = new();
+    private readonly ErrorTranslator _errors;
+    private readonly ILogger _logger;
+    private readonly int _maxAttempts;
+
+    public IdempotentWriter(WriterDataSource dataSource, IOptions<IdempotentWritesOptions> options, IOptions<TableMappingRegistry> registry, ILogger<IdempotentWriter>? logger = null)
+    {
+        _dataSource = dataSource.DataSource;
+        _mappings = registry.Value.Mappings;
+        _maxAttempts = options.Value.MaxReselectAttempts;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _errors = new ErrorTranslator(_logger);
+    }
+
+    public IReadOnlyCollection<TableMapping> Mappings => (IReadOnlyCollection<TableMapping>)_mappings.Values;
+
+    internal ErrorTranslator Errors => _errors;
+
+    public Task<WriteResult<T>> InsertOrGetAsync<T>(T row, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return InsertOrGetCoreAsync(row, null, cancellationToken);
+    }
+
+    public Task<WriteResult<T>> InsertOrGetAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(transaction);
+        return InsertOrGetCoreAsync(row, transaction, cancellationToken);
+    }
+
+    public Task<WriteResult<T>> UpsertAsync<T>(T row, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return UpsertCoreAsync(row, null, cancellationToken);
+    }
+
+    public Task<WriteResult<T>> UpsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(transaction);
+        return UpsertCoreAsync(row, transaction, cancellationToken);
+    }
+
+    public async Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        var values = ReadValues(plan, row, checkKeys: false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                using var command = new NpgsqlCommand(plan.InsertSql, connection);
+                AddParameters(command.Parameters, values, null);
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    return (T)Materialize(plan, reader);
+                }
+            }
+            catch (PostgresException ex)
+            {
+                throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    // Resolves (once) every mapping against the catalog; used by the startup check.
+    public async Task ValidateAllAsync(CancellationToken cancellationToken)
+    {
+        foreach (var type in _mappings.Keys)
+        {
+            await GetPlanAsync(type, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    internal Task<WritePlan> GetPlanAsync(Type rowType, CancellationToken cancellationToken)
+    {
+        if (!_mappings.TryGetValue(rowType, out var mapping))
+        {
+            throw new InvalidOperationException($"Type {rowType.Name} has no table mapping; register it with services.AddIdempotentWrites(...).MapTable<{rowType.Name}>(\"table\", t => t.ConflictOn(...)).");
+        }
+
+        var lazy = _plans.GetOrAdd(rowType, _ => new Lazy<Task<WritePlan>>(() => ResolveAsync(mapping)));
+        var task = lazy.Value;
+        return task.IsCompletedSuccessfully ? task : AwaitPlanAsync(rowType, lazy, cancellationToken);
+    }
+
+    private async Task<WritePlan> AwaitPlanAsync(Type rowType, Lazy<Task<WritePlan>> lazy, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await lazy.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch when (lazy.Value.IsFaulted || lazy.Value.IsCanceled)
+        {
+            // A failed resolution (server down, schema not migrated yet) is retried by the next call.
+            _plans.TryRemove(new KeyValuePair<Type, Lazy<Task<WritePlan>>>(rowType, lazy));
+            throw;
+        }
+    }
+
+    private async Task<WritePlan> ResolveAsync(TableMapping mapping)
+    {
+        // Resolution runs on its own connection so a catalog error can never abort a caller's transaction.
+        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await MappingResolver.ResolveAsync(connection, mapping, _logger, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<WriteResult<T>> InsertOrGetCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+        where T : class
+    {
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        var values = ReadValues(plan, row, checkKeys: true);
+        var connection = transaction?.Connection ?? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                // INSERT … DO NOTHING and the re-select travel in one round trip but are two statements: under
+                // READ COMMITTED the SELECT takes a fresh snapshot, so it sees a row that a concurrent transaction
+                // committed while the INSERT waited on it (a single-statement CTE would not).
+                using var batch = new NpgsqlBatch(connection, transaction);
+                if (transaction is not null)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+                }
+
+                var insert = new NpgsqlBatchCommand(plan.InsertOrGetSql);
+                AddParameters(insert.Parameters, values, null);
+                batch.BatchCommands.Add(insert);
+                var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
+                AddParameters(reselect.Parameters, values, plan.ReselectParameters);
+                batch.BatchCommands.Add(reselect);
+                if (transaction is not null)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+                }
+
+                try
+                {
+                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        if (transaction is not null)
+                        {
+                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            return new WriteResult<T>(WriteOutcome.Inserted, (T)Materialize(plan, reader), attempt);
+                        }
+
+                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            return new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), attempt);
+                        }
+                    }
+                }
+                catch (PostgresException ex)
+                {
+                    if (transaction is not null)
+                    {
+                        await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+                    }
+
+                    throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                }
+
+                // The conflicting row is gone (deleted between the INSERT and the SELECT) or invisible.
+                if (transaction is not null && !await IsReadCommittedAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
+                {
+                    // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
+                    throw new TransientConflictException(
+                        $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this transaction's snapshot. Retry the whole transaction.",
+                        PostgresErrorCodes.SerializationFailure,
+                        null);
+                }
+
+                _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
+                if (attempt >= _maxAttempts)
+                {
+                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt);
+                }
+            }
+        }
+        finally
+        {
+            if (transaction is null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<WriteResult<T>> UpsertCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+        where T : class
+    {
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        if (plan.UpsertSql is null)
+        {
+            // Nothing to update besides the key: an upsert is an insert-or-get.
+            var result = await InsertOrGetCoreAsync(row, transaction, cancellationToken).ConfigureAwait(false);
+            return result.Outcome == WriteOutcome.Existing ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts) : result;
+        }
+
+        var values = ReadValues(plan, row, checkKeys: true);
+        var connection = transaction?.Connection ?? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                // The upsert alone answers Inserted and Updated; only an Unchanged row (the DO UPDATE's WHERE was
+                // false, so nothing is returned) needs a second statement to read the row as stored.
+                using var batch = new NpgsqlBatch(connection, transaction);
+                if (transaction is not null)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+                }
+
+                var upsert = new NpgsqlBatchCommand(plan.UpsertSql);
+                AddParameters(upsert.Parameters, values, null);
+                batch.BatchCommands.Add(upsert);
+                if (transaction is not null)
+                {
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+                }
+
+                try
+                {
+                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        if (transaction is not null)
+                        {
+                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                        }
+
+                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            var inserted = reader.GetBoolean(plan.Mapping.Columns.Count);
+                            return new WriteResult<T>(inserted ? WriteOutcome.Inserted : WriteOutcome.Updated, (T)Materialize(plan, reader), attempt);
+                        }
+                    }
+
+                    var reselect = await ReselectAsync(plan, connection, transaction, values, cancellationToken).ConfigureAwait(false);
+                    if (reselect is not null)
+                    {
+                        return new WriteResult<T>(WriteOutcome.Unchanged, (T)reselect, attempt);
+                    }
+                }
+                catch (PostgresException ex)
+                {
+                    if (transaction is not null)
+                    {
+                        await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+                    }
+
+                    throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                }
+
+                _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
+                if (attempt >= _maxAttempts)
+                {
+                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt);
+                }
+            }
+        }
+        finally
+        {
+            if (transaction is null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static async Task<object?> ReselectAsync(WritePlan plan, NpgsqlConnection connection, NpgsqlTransaction? transaction, object?[] values, CancellationToken cancellationToken)
+    {
+        using var command = new NpgsqlCommand(plan.ReselectSql, connection, transaction);
+        AddParameters(command.Parameters, values, plan.ReselectParameters);
+        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader) : null;
+        }
+    }
+
+    private static async Task<bool> IsReadCommittedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        using var command = new NpgsqlCommand("SELECT pg_catalog.current_setting('transaction_isolation')", connection, transaction);
+        var level = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return level is "read committed" or "read uncommitted";
+    }
+
+    private async Task RollbackToSavepointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WritePlan plan)
+    {
+        try
+        {
+            // Not cancellable: leaving the caller's transaction aborted would be worse than waiting for one round trip.
+            using var command = new NpgsqlCommand($"ROLLBACK TO SAVEPOINT {Savepoint}; RELEASE SAVEPOINT {Savepoint}", connection, transaction);
+            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            _logger.SavepointRollbackFailed(plan.Mapping.DisplayName, ex);
+        }
+    }
+
+    private static object?[] ReadValues(WritePlan plan, object row, bool checkKeys)
+    {
+        var columns = plan.Mapping.InsertColumns;
+        var values = new object?[columns.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = columns[i].GetValue(row);
+        }
+
+        if (checkKeys)
+        {
+            foreach (var key in plan.NonNullableKeyColumns)
+            {
+                if (key.GetValue(row) is null)
+                {
+                    throw new ArgumentException(
+                        $"{plan.Mapping.RowType.Name}.{key.Property.Name} is part of the conflict key of {plan.Mapping.DisplayName} and is null. The arbiter treats NULLs as distinct, so ON CONFLICT would never fire and every call would insert a new row.",
+                        "row");
+                }
+            }
+        }
+
+        return values;
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
+    {
+        if (subset is null)
+        {
+            foreach (var value in values)
+            {
+                parameters.Add(new NpgsqlParameter { Value = ToParameterValue(value) });
+            }
+
+            return;
+        }
+
+        foreach (var index in subset)
+        {
+            parameters.Add(new NpgsqlParameter { Value = ToParameterValue(values[index]) });
+        }
+    }
+
+    private static object ToParameterValue(object? value) => value switch
+    {
+        null => DBNull.Value,
+
+        // Npgsql writes timestamptz from UTC offsets only; the instant is what matters.
+        DateTimeOffset { Offset.Ticks: not 0 } dateTimeOffset => dateTimeOffset.ToUniversalTime(),
+        _ => value,
+    };
+
+    private static object Materialize(WritePlan plan, NpgsqlDataReader reader)
+    {
+        var values = new object?[plan.Mapping.Columns.Count];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+        }
+
+        return plan.Mapping.Materialize(values);
+    }
+}

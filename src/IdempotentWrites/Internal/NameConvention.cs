@@ -1,0 +1,13 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using Npgsql.NameTranslation;
+
+namespace IdempotentWrites.Internal;
+
+internal static class NameConvention
+{
+    private static readonly NpgsqlSnakeCaseNameTranslator Translator = new();
+
+    public static string ToSnakeCase(string name) => Translator.TranslateMemberName(name);
+}

@@ -1,0 +1,144 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Text;
+
+namespace IdempotentWrites.Internal;
+
+// Pure SQL generation: identifiers quoted, every value a positional parameter ($1, $2, …).
+internal static class SqlGenerator
+{
+    public const string TargetAlias = "iw_target";
+    public const string InsertedColumn = "iw_inserted";
+
+    public static WritePlan Generate(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        IReadOnlyDictionary<string, string> columnTypes,
+        bool nullsNotDistinct,
+        IReadOnlyList<string> arbiterIndexes)
+    {
+        var insertColumns = mapping.InsertColumns;
+        var columnList = string.Join(", ", insertColumns.Select(c => c.QuotedName));
+        var values = string.Join(", ", insertColumns.Select((_, i) => "$" + (i + 1)));
+        var returning = string.Join(", ", mapping.Columns.Select(c => c.QuotedName));
+        var arbiter = ArbiterClause(mapping.Conflict);
+
+        var insert = $"INSERT INTO {mapping.QualifiedName} ({columnList}) VALUES ({values})";
+        var (reselect, reselectParameters) = Reselect(mapping, keys, predicate, columnTypes, nullsNotDistinct, returning);
+
+        var keyColumns = keys.Where(k => k.Column is not null).Select(k => k.Column!).ToHashSet();
+        var updates = (mapping.UpdateColumns ?? insertColumns.Where(c => !keyColumns.Contains(c)).ToList())
+            .Where(c => !c.IsGenerated)
+            .ToList();
+        string? upsert = null;
+        if (updates.Count > 0)
+        {
+            var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
+            var current = string.Join(", ", updates.Select(c => $"{TargetAlias}.{c.QuotedName}"));
+            var incoming = string.Join(", ", updates.Select(c => $"EXCLUDED.{c.QuotedName}"));
+
+            // IS DISTINCT FROM skips no-op updates (no dead tuple, no trigger, reported Unchanged);
+            // xmax = 0 only holds for a tuple this statement inserted.
+            upsert = $"INSERT INTO {mapping.QualifiedName} AS {TargetAlias} ({columnList}) VALUES ({values}) ON CONFLICT {arbiter} " +
+                $"DO UPDATE SET {set} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming}) " +
+                $"RETURNING {returning}, ({TargetAlias}.xmax = 0) AS {InsertedColumn}";
+        }
+
+        return new WritePlan
+        {
+            Mapping = mapping,
+            InsertOrGetSql = $"{insert} ON CONFLICT {arbiter} DO NOTHING RETURNING {returning}",
+            ReselectSql = reselect,
+            ReselectParameters = reselectParameters,
+            UpsertSql = upsert,
+            InsertSql = $"{insert} RETURNING {returning}",
+            NonNullableKeyColumns = nullsNotDistinct ? [] : [.. keyColumns],
+            ArbiterIndexes = arbiterIndexes,
+        };
+    }
+
+    public static string ArbiterClause(ConflictSpec spec)
+    {
+        if (spec.Constraint is not null)
+        {
+            return "ON CONSTRAINT " + Sql.Quote(spec.Constraint);
+        }
+
+        var elements = spec.Columns.Select(c => c.QuotedName).Concat(spec.Expressions);
+        var clause = "(" + string.Join(", ", elements) + ")";
+        return spec.Predicate is null ? clause : $"{clause} WHERE {spec.Predicate}";
+    }
+
+    private static (string Sql, int[] Parameters) Reselect(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        IReadOnlyDictionary<string, string> columnTypes,
+        bool nullsNotDistinct,
+        string returning)
+    {
+        var insertColumns = mapping.InsertColumns;
+        var parameters = new List<int>();
+        int ParameterFor(ColumnMapping column)
+        {
+            var index = IndexOf(insertColumns, column);
+            var position = parameters.IndexOf(index);
+            if (position < 0)
+            {
+                parameters.Add(index);
+                position = parameters.Count - 1;
+            }
+
+            return position + 1;
+        }
+
+        var conditions = new List<string>();
+        string? inputRow = null;
+        foreach (var key in keys)
+        {
+            if (key.Column is { } column)
+            {
+                var p = ParameterFor(column);
+                conditions.Add(nullsNotDistinct
+                    ? $"({column.QuotedName} = ${p} OR ({column.QuotedName} IS NULL AND ${p} IS NULL))"
+                    : $"{column.QuotedName} = ${p}");
+                continue;
+            }
+
+            // An expression key (lower(email)) is evaluated over the input row in a sub-select whose columns carry
+            // the table's column names, so the expression text is used exactly as the index defines it.
+            if (inputRow is null)
+            {
+                var sb = new StringBuilder("(SELECT ");
+                sb.AppendJoin(", ", insertColumns.Select(c => $"${ParameterFor(c)}::{columnTypes[c.ColumnName]} AS {c.QuotedName}"));
+                sb.Append(") AS iw_input");
+                inputRow = sb.ToString();
+            }
+
+            conditions.Add($"({key.Expression}) = (SELECT {key.Expression} FROM {inputRow})");
+        }
+
+        if (predicate is not null)
+        {
+            conditions.Add("(" + predicate + ")");
+        }
+
+        var sql = $"SELECT {returning} FROM {mapping.QualifiedName} WHERE {string.Join(" AND ", conditions)}";
+        return (sql, [.. parameters]);
+    }
+
+    private static int IndexOf(IReadOnlyList<ColumnMapping> columns, ColumnMapping column)
+    {
+        for (var i = 0; i < columns.Count; i++)
+        {
+            if (ReferenceEquals(columns[i], column))
+            {
+                return i;
+            }
+        }
+
+        throw new InvalidOperationException($"Column {column.ColumnName} is not an insert column.");
+    }
+}

@@ -1,0 +1,29 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+namespace IdempotentWrites.Internal;
+
+// Everything an operation on one mapped table needs, generated once from the mapping and the catalog.
+internal sealed class WritePlan
+{
+    public required TableMapping Mapping { get; init; }
+
+    // INSERT … ON CONFLICT <arbiter> DO NOTHING RETURNING <columns>; parameters: InsertColumns.
+    public required string InsertOrGetSql { get; init; }
+
+    // SELECT <columns> FROM <table> WHERE <arbiter key matches>; parameters: ReselectParameters (indexes into InsertColumns).
+    public required string ReselectSql { get; init; }
+
+    public required int[] ReselectParameters { get; init; }
+
+    // INSERT … ON CONFLICT DO UPDATE … RETURNING <columns>, (xmax = 0); null when there is nothing to update.
+    public required string? UpsertSql { get; init; }
+
+    // INSERT … RETURNING <columns>, no conflict handling.
+    public required string InsertSql { get; init; }
+
+    // Key columns whose null value would make ON CONFLICT never fire (NULLS DISTINCT): refused at call time.
+    public required IReadOnlyList<ColumnMapping> NonNullableKeyColumns { get; init; }
+
+    public IReadOnlyList<string> ArbiterIndexes { get; init; } = [];
+}

@@ -1,0 +1,9 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+namespace IdempotentWrites.Internal;
+
+internal static class WriterConstants
+{
+    public const int DefaultMaxReselectAttempts = 3;
+}

@@ -1,0 +1,260 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Diagnostics.CodeAnalysis;
+using System.Linq.Expressions;
+using System.Reflection;
+using IdempotentWrites.Internal;
+
+namespace IdempotentWrites;
+
+/// <summary>
+/// Configures how a row type maps to a PostgreSQL table: column names, generated columns and the conflict target.
+/// <para/>
+/// Columns are the type's public read/write (or init) properties, named in snake_case by convention
+/// (<c>CreatedAt</c> → <c>created_at</c>). Table, column and constraint names are taken literally and always quoted,
+/// so they are case-sensitive.
+/// </summary>
+/// <typeparam name="T">The row type.</typeparam>
+public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>
+    where T : class
+{
+    private readonly Dictionary<string, string> _columnNames = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _ignored = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _generated = new(StringComparer.Ordinal);
+    private readonly List<string> _conflictProperties = [];
+    private readonly List<string> _conflictExpressions = [];
+    private readonly List<string> _updateProperties = [];
+    private string? _constraint;
+    private string? _predicate;
+
+    internal TableMappingBuilder(string? schema, string table)
+    {
+        Schema = schema;
+        Table = table;
+    }
+
+    /// <summary>
+    /// Gets the schema, or <see langword="null"/> when the table is found through <c>search_path</c>.
+    /// </summary>
+    public string? Schema { get; }
+
+    /// <summary>
+    /// Gets the table name.
+    /// </summary>
+    public string Table { get; }
+
+    /// <summary>
+    /// Uses the unique index or constraint on the given column(s) as the conflict arbiter.
+    /// </summary>
+    /// <typeparam name="TKey">The key type.</typeparam>
+    /// <param name="columns">One property (<c>u =&gt; u.Email</c>) or several as an anonymous type (<c>o =&gt; new { o.TenantId, o.Number }</c>).</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="columns"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">Thrown when the expression does not select properties of <typeparamref name="T"/>.</exception>
+    public TableMappingBuilder<T> ConflictOn<TKey>(Expression<Func<T, TKey>> columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        EnsureNoTarget();
+        _conflictProperties.AddRange(MemberSelector.Select(columns));
+        return this;
+    }
+
+    /// <summary>
+    /// Uses a unique expression index as the conflict arbiter, for example <c>ConflictOnExpressions("lower(email)")</c>.
+    /// <para/>
+    /// The elements are SQL written as in <c>CREATE UNIQUE INDEX</c>; they may reference only mapped, non-generated columns.
+    /// </summary>
+    /// <param name="indexElements">The index key elements: quoted column names or parenthesised expressions.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">Thrown when no element is given or an element is blank.</exception>
+    public TableMappingBuilder<T> ConflictOnExpressions(params string[] indexElements)
+    {
+        ArgumentNullException.ThrowIfNull(indexElements);
+        if (indexElements.Length == 0)
+        {
+            throw new ArgumentException("At least one index element is required.", nameof(indexElements));
+        }
+
+        foreach (var element in indexElements)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(element, nameof(indexElements));
+        }
+
+        EnsureNoTarget();
+        _conflictExpressions.AddRange(indexElements);
+        return this;
+    }
+
+    /// <summary>
+    /// Uses a named unique, primary-key or exclusion constraint as the arbiter (<c>ON CONFLICT ON CONSTRAINT</c>).
+    /// A unique index that is not a constraint cannot be named here: use <see cref="ConflictOn{TKey}"/>.
+    /// </summary>
+    /// <param name="constraintName">The constraint name, case-sensitive.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="constraintName"/> is blank.</exception>
+    public TableMappingBuilder<T> ConflictOnConstraint(string constraintName)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(constraintName);
+        EnsureNoTarget();
+        _constraint = constraintName;
+        return this;
+    }
+
+    /// <summary>
+    /// Sets the predicate of a partial unique index used as arbiter, for example <c>Where("deleted_at IS NULL")</c>.
+    /// It must imply the index's own <c>WHERE</c> clause.
+    /// </summary>
+    /// <param name="indexPredicate">The predicate, as SQL.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="indexPredicate"/> is blank.</exception>
+    public TableMappingBuilder<T> Where(string indexPredicate)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(indexPredicate);
+        _predicate = indexPredicate;
+        return this;
+    }
+
+    /// <summary>
+    /// Marks columns that the database fills (identity, serial, defaults, generated columns): they are never sent
+    /// on insert and are read back from <c>RETURNING</c>.
+    /// </summary>
+    /// <param name="columns">The generated properties.</param>
+    /// <returns>This builder.</returns>
+    public TableMappingBuilder<T> Generated(params Expression<Func<T, object?>>[] columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        foreach (var column in columns)
+        {
+            ArgumentNullException.ThrowIfNull(column, nameof(columns));
+            foreach (var name in MemberSelector.Select(column))
+            {
+                _generated.Add(name);
+            }
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Limits which columns an upsert overwrites; by default every mapped column that is neither generated nor part of the conflict key.
+    /// </summary>
+    /// <param name="columns">The properties to update on conflict.</param>
+    /// <returns>This builder.</returns>
+    public TableMappingBuilder<T> UpdateOnConflict(params Expression<Func<T, object?>>[] columns)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        foreach (var column in columns)
+        {
+            ArgumentNullException.ThrowIfNull(column, nameof(columns));
+            _updateProperties.AddRange(MemberSelector.Select(column));
+        }
+
+        return this;
+    }
+
+    /// <summary>
+    /// Overrides the column name of a property (taken literally, case-sensitive).
+    /// </summary>
+    /// <typeparam name="TProperty">The property type.</typeparam>
+    /// <param name="property">The property.</param>
+    /// <param name="columnName">The column name.</param>
+    /// <returns>This builder.</returns>
+    public TableMappingBuilder<T> HasColumnName<TProperty>(Expression<Func<T, TProperty>> property, string columnName)
+    {
+        ArgumentNullException.ThrowIfNull(property);
+        ArgumentException.ThrowIfNullOrWhiteSpace(columnName);
+        var names = MemberSelector.Select(property);
+        if (names.Count != 1)
+        {
+            throw new ArgumentException("Select exactly one property.", nameof(property));
+        }
+
+        _columnNames[names[0]] = columnName;
+        return this;
+    }
+
+    /// <summary>
+    /// Excludes a property from the mapping.
+    /// </summary>
+    /// <typeparam name="TProperty">The property type.</typeparam>
+    /// <param name="property">The property.</param>
+    /// <returns>This builder.</returns>
+    public TableMappingBuilder<T> Ignore<TProperty>(Expression<Func<T, TProperty>> property)
+    {
+        ArgumentNullException.ThrowIfNull(property);
+        foreach (var name in MemberSelector.Select(property))
+        {
+            _ignored.Add(name);
+        }
+
+        return this;
+    }
+
+    internal TableMapping Build()
+    {
+        var properties = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
+            .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0 && !_ignored.Contains(p.Name))
+            .ToList();
+        var display = Schema is null ? Table : $"{Schema}.{Table}";
+        if (properties.Count == 0)
+        {
+            throw new TableMappingException(display, $"type {typeof(T).Name} has no public read/write properties to map.");
+        }
+
+        var byName = properties.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        foreach (var name in _conflictProperties.Concat(_generated).Concat(_updateProperties).Concat(_columnNames.Keys))
+        {
+            if (!byName.ContainsKey(name))
+            {
+                throw new TableMappingException(display, $"property {typeof(T).Name}.{name} is not a mapped read/write property.");
+            }
+        }
+
+        if (_conflictProperties.Count == 0 && _conflictExpressions.Count == 0 && _constraint is null)
+        {
+            throw new TableMappingException(display, "no conflict target: call ConflictOn(...), ConflictOnExpressions(...) or ConflictOnConstraint(...).");
+        }
+
+        if (_predicate is not null && _constraint is not null)
+        {
+            throw new TableMappingException(display, "Where(...) applies to a partial unique index and cannot be combined with ConflictOnConstraint(...).");
+        }
+
+        foreach (var key in _conflictProperties)
+        {
+            if (_generated.Contains(key))
+            {
+                throw new TableMappingException(display, $"conflict key property {key} is marked Generated: an insert-or-get needs the key value before the insert.");
+            }
+        }
+
+        var columns = properties.Select(p => new ColumnMapping(
+            p,
+            _columnNames.TryGetValue(p.Name, out var column) ? column : NameConvention.ToSnakeCase(p.Name),
+            _generated.Contains(p.Name))).ToList();
+        var duplicate = columns.GroupBy(c => c.ColumnName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (duplicate is not null)
+        {
+            throw new TableMappingException(display, $"properties {string.Join(" and ", duplicate.Select(c => c.Property.Name))} both map to column \"{duplicate.Key}\".");
+        }
+
+        var target = new ConflictSpec(
+            [.. _conflictProperties.Select(name => columns.First(c => c.Property.Name == name))],
+            [.. _conflictExpressions],
+            _constraint,
+            _predicate);
+        var updates = _updateProperties.Count == 0
+            ? null
+            : _updateProperties.Select(name => columns.First(c => c.Property.Name == name)).ToList();
+        return new TableMapping(typeof(T), Schema, Table, columns, target, updates, RowFactory.Create<T>(columns));
+    }
+
+    private void EnsureNoTarget()
+    {
+        if (_conflictProperties.Count > 0 || _conflictExpressions.Count > 0 || _constraint is not null)
+        {
+            throw new InvalidOperationException($"The conflict target of {Table} is already set; call one of ConflictOn, ConflictOnExpressions or ConflictOnConstraint once.");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+namespace IdempotentWrites;
+
+/// <summary>
+/// A write conflicted on a unique constraint or unique index (SQLSTATE 23505) that the operation did not treat as its arbiter.
+/// <para/>
+/// <see cref="Columns"/> and <see cref="Expressions"/> come from the catalog; <see cref="Values"/> only from the
+/// SDK's own parameters. Values are personal data more often than not: they are never logged or put in the message.
+/// </summary>
+public sealed class UniqueViolationException : ConstraintViolationException
+{
+    /// <summary>
+    /// Initializes a new instance of the <see cref="UniqueViolationException"/> class.
+    /// </summary>
+    /// <param name="schemaName">The schema of the table, when known.</param>
+    /// <param name="tableName">The table, when known.</param>
+    /// <param name="constraintName">The violated constraint or unique index, when known.</param>
+    /// <param name="columns">The plain key columns of the constraint, in key order; empty when unknown.</param>
+    /// <param name="expressions">The expression key elements of the constraint (for example <c>lower(email)</c>); empty when none or unknown.</param>
+    /// <param name="isPrimaryKey">Whether the constraint is the table's primary key.</param>
+    /// <param name="values">The conflicting key values from the SDK's own parameters, keyed by column; <see langword="null"/> when unknown.</param>
+    /// <param name="innerException">The exception that caused this one.</param>
+    public UniqueViolationException(
+        string? schemaName,
+        string? tableName,
+        string? constraintName,
+        IReadOnlyList<string> columns,
+        IReadOnlyList<string> expressions,
+        bool isPrimaryKey,
+        IReadOnlyDictionary<string, object?>? values,
+        Exception? innerException)
+        : base(BuildMessage(schemaName, tableName, constraintName, columns, expressions), "23505", schemaName, tableName, constraintName, innerException)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        ArgumentNullException.ThrowIfNull(expressions);
+        Columns = columns;
+        Expressions = expressions;
+        IsPrimaryKey = isPrimaryKey;
+        Values = values;
+    }
+
+    /// <summary>
+    /// Gets the plain key columns of the violated constraint, in key order; empty when they could not be resolved.
+    /// </summary>
+    public IReadOnlyList<string> Columns { get; }
+
+    /// <summary>
+    /// Gets the expression key elements of the violated unique index (for example <c>lower(email)</c>), in key order.
+    /// </summary>
+    public IReadOnlyList<string> Expressions { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether the violated constraint is the table's primary key.
+    /// </summary>
+    public bool IsPrimaryKey { get; }
+
+    /// <summary>
+    /// Gets the conflicting values keyed by column, taken from the SDK's own parameters; <see langword="null"/> when unknown.
+    /// </summary>
+    public IReadOnlyDictionary<string, object?>? Values { get; }
+
+    private static string BuildMessage(string? schema, string? table, string? constraint, IReadOnlyList<string>? columns, IReadOnlyList<string>? expressions)
+    {
+        var keys = (columns ?? []).Concat(expressions ?? []).ToArray();
+        var on = keys.Length == 0 ? string.Empty : $" on ({string.Join(", ", keys)})";
+        var where = table is null ? string.Empty : $" in table {(schema is null ? string.Empty : schema + ".")}{table}";
+        return $"Duplicate key: unique constraint \"{constraint ?? "(unknown)"}\"{on}{where} already holds a row with these values.";
+    }
+}
