@@ -1,0 +1,77 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace IdempotentWrites.ConcurrencyTests;
+
+public sealed class User
+{
+    public long Id { get; set; }
+
+    public string Email { get; set; } = string.Empty;
+
+    public string Name { get; set; } = string.Empty;
+
+    public DateTimeOffset CreatedAt { get; set; }
+}
+
+// A writer over its own service provider and data source, for one test.
+public sealed class TestWriter : IAsyncDisposable
+{
+    private readonly ServiceProvider _provider;
+
+    private TestWriter(ServiceProvider provider)
+    {
+        _provider = provider;
+        Writer = provider.GetRequiredService<IIdempotentWriter>();
+    }
+
+    public IIdempotentWriter Writer { get; }
+
+    public static TestWriter Create(string connectionString, Action<IdempotentWritesBuilder> map, Action<IdempotentWritesOptions>? options = null)
+    {
+        var services = new ServiceCollection();
+        map(services.AddIdempotentWrites(o =>
+        {
+            o.ConnectionString = connectionString;
+            options?.Invoke(o);
+        }));
+        return new TestWriter(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
+    }
+
+    public ValueTask DisposeAsync() => _provider.DisposeAsync();
+}
+
+public static class Names
+{
+    private static int _counter;
+
+    // A fresh table name per test, so tests never see each other's rows.
+    public static string Table(string prefix) => $"{prefix}_{Environment.ProcessId}_{Interlocked.Increment(ref _counter)}";
+}
+
+public static class Waits
+{
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
+
+    // Polls until a backend other than the caller waits on a lock of the given type (relation lock / transactionid / advisory).
+    public static async Task UntilBlockedAsync(NpgsqlDataSource dataSource, string lockType)
+    {
+        var deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            await using var command = dataSource.CreateCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = lockType });
+            if ((long)(await command.ExecuteScalarAsync())! > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(5); // polling a condition, not orchestrating the race
+        }
+
+        throw new TimeoutException($"No backend started waiting on a {lockType} lock within {Timeout}.");
+    }
+}
