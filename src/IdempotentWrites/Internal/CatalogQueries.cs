@@ -13,7 +13,7 @@ internal static class CatalogQueries
         var nullsNotDistinct = connection.PostgreSqlVersion.Major >= 15 ? "i.indnullsnotdistinct" : "false";
         var sql = $"""
             SELECT ns.nspname, tc.relname, i.indisprimary, {nullsNotDistinct}, pg_catalog.pg_get_expr(i.indpred, i.indrelid),
-                   a.attname, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true)
+                   a.attname, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true), NOT i.indimmediate
             FROM pg_catalog.pg_class ic
             JOIN pg_catalog.pg_namespace ns ON ns.oid = ic.relnamespace
             JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid
@@ -43,6 +43,7 @@ internal static class CatalogQueries
                 reader.GetBoolean(2),
                 reader.GetBoolean(3),
                 reader.IsDBNull(4) ? null : reader.GetString(4),
+                reader.GetBoolean(7),
                 keys);
             keys.Add(new IndexKey(reader.IsDBNull(5) ? null : reader.GetString(5), reader.GetString(6)));
         }

@@ -11,6 +11,7 @@ internal sealed record IndexDefinition(
     bool IsPrimaryKey,
     bool NullsNotDistinct,
     string? Predicate,
+    bool IsDeferrable,
     IReadOnlyList<IndexKey> Keys)
 {
     public IReadOnlyList<string> Columns => [.. Keys.Where(k => k.Column is not null).Select(k => k.Column!)];

@@ -40,6 +40,12 @@ internal static class MappingResolver
         foreach (var name in arbiters)
         {
             var index = await CatalogQueries.ReadIndexAsync(connection, schema, name, cancellationToken).ConfigureAwait(false);
+            if (index?.IsDeferrable == true)
+            {
+                // The planner accepts a deferrable arbiter; only the executor refuses it (55000), on the first real insert.
+                throw new TableMappingException(mapping.DisplayName, DeferrableMessage(name));
+            }
+
             nullsNotDistinct &= index?.NullsNotDistinct == true;
         }
 
