@@ -170,11 +170,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                     var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
-                        if (transaction is not null)
-                        {
-                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                        }
-
+                        // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
                         if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                         {
                             return new WriteResult<T>(WriteOutcome.Inserted, (T)Materialize(plan, reader), attempt);
@@ -261,11 +257,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                     var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
-                        if (transaction is not null)
-                        {
-                            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                        }
-
+                        // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
                         if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                         {
                             var inserted = reader.GetBoolean(plan.Mapping.Columns.Count);
