@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Build the solution and run every test project (unit + PostgreSQL concurrency tests).
+#
+# Usage: eng/test.sh [extra dotnet test args...]        (passed to `dotnet test` / the xunit.v3 MTP test hosts)
+#   e.g. eng/test.sh --filter-class 'IdempotentWrites.ConcurrencyTests.InsertOrGetRaceTests' --ignore-exit-code 8
+#   (a filter leaves the other test project with zero tests, which MTP reports as exit code 8)
+#
+# Environment:
+#   IW_TEST_CONNECTION  Npgsql connection string of the PostgreSQL server to test against.
+#                       When unset, eng/pg-local.sh starts (or reuses) a throwaway local cluster.
+#   IW_TEST_RESULTS     directory for the TRX result files (default: artifacts/TestResults)
+#   IW_PG_PORT, IW_PG_DIR, IW_PG_PASSWORD   passed through to eng/pg-local.sh
+
+set -euo pipefail
+
+SCRIPT_NAME="${0##*/}"
+REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd -- "$REPO_ROOT"
+
+readonly SOLUTION=IdempotentWrites.slnx
+readonly CONFIGURATION=Release
+RESULTS_DIR="${IW_TEST_RESULTS:-$REPO_ROOT/artifacts/TestResults}"
+
+step() { printf '\n==> %s\n' "$*" >&2; }
+die() { printf '%s: error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+
+# No prompts, no first-run banner, no telemetry, plain log output (CI or a terminal alike).
+export DOTNET_CLI_TELEMETRY_OPTOUT=1
+export DOTNET_NOLOGO=1
+export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+export DOTNET_GENERATE_ASPNET_CERTIFICATE=false
+
+step "checking the .NET SDK"
+command -v dotnet >/dev/null 2>&1 \
+  || die "'dotnet' not found on PATH. Install the .NET 10 SDK (see global.json): https://dot.net/download or https://learn.microsoft.com/dotnet/core/install/linux-debian"
+sdk_version="$(dotnet --version 2>/dev/null)" \
+  || die "'dotnet --version' failed: the SDK required by global.json ($(tr -d '\n ' <global.json)) is probably not installed"
+printf '%s: dotnet SDK %s\n' "$SCRIPT_NAME" "$sdk_version" >&2
+
+if [[ -n "${IW_TEST_CONNECTION:-}" ]]; then
+  step "using PostgreSQL from IW_TEST_CONNECTION"
+else
+  step "starting the local PostgreSQL cluster (eng/pg-local.sh start)"
+  IW_TEST_CONNECTION="$(bash eng/pg-local.sh start </dev/null)" \
+    || die "eng/pg-local.sh start failed; set IW_TEST_CONNECTION to use an existing server instead"
+  [[ -n "$IW_TEST_CONNECTION" ]] || die "eng/pg-local.sh start printed no connection string"
+fi
+export IW_TEST_CONNECTION
+
+step "dotnet build $SOLUTION -c $CONFIGURATION"
+rc=0
+dotnet build "$SOLUTION" -c "$CONFIGURATION" </dev/null || rc=$?
+if ((rc != 0)); then
+  step "build FAILED (dotnet build exit code $rc)"
+  exit "$rc"
+fi
+
+step "dotnet test --solution $SOLUTION -c $CONFIGURATION --no-build $* (TRX -> ${RESULTS_DIR#"$REPO_ROOT"/})"
+dotnet test --solution "$SOLUTION" -c "$CONFIGURATION" --no-build \
+  --results-directory "$RESULTS_DIR" --report-xunit-trx \
+  "$@" </dev/null || rc=$?
+
+if ((rc == 0)); then
+  step "tests passed"
+else
+  step "tests FAILED (dotnet test exit code $rc)"
+fi
+exit "$rc"
