@@ -244,10 +244,16 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
             [.. _conflictExpressions],
             _constraint,
             _predicate);
+        var generatedUpdate = _updateProperties.FirstOrDefault(_generated.Contains);
+        if (generatedUpdate is not null)
+        {
+            throw new TableMappingException(display, $"UpdateOnConflict lists {generatedUpdate}, which is marked Generated; the database fills generated columns, an upsert cannot overwrite them.");
+        }
+
         var updates = _updateProperties.Count == 0
             ? null
             : _updateProperties.Select(name => columns.First(c => c.Property.Name == name)).ToList();
-        return new TableMapping(typeof(T), Schema, Table, columns, target, updates, RowFactory.Create<T>(columns));
+        return new TableMapping(typeof(T), Schema, Table, columns, target, updates, RowFactory.Create<T>(display, columns));
     }
 
     private void EnsureNoTarget()

@@ -36,7 +36,7 @@ internal static class MappingResolver
         // First pass without the NULLS NOT DISTINCT knowledge: EXPLAIN tells which indexes arbitrate.
         var draft = SqlGenerator.Generate(mapping, keys, predicate, columnTypes, nullsNotDistinct: false, []);
         var arbiters = await ExplainArbitersAsync(connection, mapping, tableOid, draft.InsertOrGetSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
-        var nullsNotDistinct = true;
+        var nullsNotDistinct = arbiters.Count > 0;
         foreach (var name in arbiters)
         {
             var index = await CatalogQueries.ReadIndexAsync(connection, schema, name, cancellationToken).ConfigureAwait(false);
@@ -275,8 +275,9 @@ internal static class MappingResolver
         {
             return (string)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
         }
-        catch (PostgresException ex)
+        catch (PostgresException ex) when (!ErrorClassifier.IsTransientSqlState(ex.SqlState))
         {
+            // Transient failures (shutdown, deadlock, too many connections) are not mapping errors: they propagate as is.
             throw new TableMappingException(mapping.DisplayName, $"PostgreSQL rejected the generated statement ({ex.SqlState}: {ex.MessageText}). Statement: {sql}", ex);
         }
     }

@@ -117,7 +117,9 @@ internal static class SqlGenerator
                 inputRow = sb.ToString();
             }
 
-            conditions.Add($"({key.Expression}) = (SELECT {key.Expression} FROM {inputRow})");
+            conditions.Add(nullsNotDistinct
+                ? $"({key.Expression}) IS NOT DISTINCT FROM (SELECT {key.Expression} FROM {inputRow})"
+                : $"({key.Expression}) = (SELECT {key.Expression} FROM {inputRow})");
         }
 
         if (predicate is not null)

@@ -1,0 +1,131 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using IdempotentWrites.Internal;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdempotentWrites.UnitTests;
+
+public class IdempotentWritesServiceCollectionExtensionsTests
+{
+    [Fact]
+    public void AddIdempotentWrites_NullServices_Throws()
+    {
+        var ex = Assert.Throws<ArgumentNullException>(() => IdempotentWritesServiceCollectionExtensions.AddIdempotentWrites(null!));
+
+        Assert.Equal("services", ex.ParamName);
+    }
+
+    [Fact]
+    public void AddIdempotentWrites_NullConfigure_Throws()
+    {
+        var ex = Assert.Throws<ArgumentNullException>(() => new ServiceCollection().AddIdempotentWrites(null!));
+
+        Assert.Equal("configure", ex.ParamName);
+    }
+
+    [Fact]
+    public void AddIdempotentWrites_ReturnsBuilderOverSameServices()
+    {
+        var services = new ServiceCollection();
+
+        var builder = services.AddIdempotentWrites();
+
+        Assert.Same(services, builder.Services);
+    }
+
+    [Fact]
+    public void AddIdempotentWrites_CalledTwice_RegistersOnce()
+    {
+        var services = new ServiceCollection();
+
+        services.AddIdempotentWrites();
+        services.AddIdempotentWrites();
+
+        Assert.Single(services, d => d.ServiceType == typeof(IIdempotentWriter));
+        Assert.Single(services, d => d.ServiceType == typeof(IHostedService) && d.ImplementationType == typeof(MappingValidationService));
+        Assert.Single(services, d => d.ServiceType == typeof(IValidateOptions<IdempotentWritesOptions>) && d.ImplementationType == typeof(IdempotentWritesOptionsCustomValidator));
+    }
+
+    [Fact]
+    public void GetService_NoConnectionStringAndNoDataSource_ThrowsNamingBothFixes()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites();
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(provider.GetRequiredService<IIdempotentWriter>);
+
+        Assert.Equal(
+            "IdempotentWritesOptions.ConnectionString is not set and no NpgsqlDataSource is registered; set the option or call services.AddNpgsqlDataSource(...).",
+            ex.Message);
+    }
+
+    [Fact]
+    public void GetService_KeyWithoutKeyedDataSource_ThrowsNamingKey()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.DataSourceServiceKey = "billing");
+        using var provider = services.BuildServiceProvider();
+
+        var ex = Assert.Throws<InvalidOperationException>(provider.GetRequiredService<IIdempotentWriter>);
+
+        Assert.Equal(
+            "IdempotentWritesOptions.DataSourceServiceKey is 'billing', but no NpgsqlDataSource is registered under that key.",
+            ex.Message);
+    }
+
+    [Fact]
+    public async Task GetService_RegisteredDataSource_IsUsed()
+    {
+        await using var dataSource = NpgsqlDataSource.Create("Host=localhost;Database=unit");
+        var services = new ServiceCollection();
+        services.AddSingleton(dataSource);
+        services.AddIdempotentWrites();
+        await using var provider = services.BuildServiceProvider();
+
+        var writer = provider.GetRequiredService<IIdempotentWriter>();
+
+        Assert.Same(provider.GetRequiredService<IdempotentWriter>(), writer);
+        Assert.Same(dataSource, provider.GetRequiredService<WriterDataSource>().DataSource);
+    }
+
+    [Fact]
+    public async Task GetService_KeyedDataSource_IsUsed()
+    {
+        await using var unkeyed = NpgsqlDataSource.Create("Host=localhost;Database=other");
+        await using var keyed = NpgsqlDataSource.Create("Host=localhost;Database=billing");
+        var services = new ServiceCollection();
+        services.AddSingleton(unkeyed);
+        services.AddKeyedSingleton("billing", keyed);
+        services.AddIdempotentWrites(o => o.DataSourceServiceKey = "billing");
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.Same(keyed, provider.GetRequiredService<WriterDataSource>().DataSource);
+    }
+
+    [Fact]
+    public async Task GetService_ConnectionString_OwnDataSourceWithoutConnecting()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ConnectionString = "Host=localhost;Database=owned");
+        await using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<WriterDataSource>().DataSource;
+
+        Assert.Equal("owned", new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Database);
+    }
+
+    [Fact]
+    public void GetService_InvalidOptions_ThrowsOptionsValidationException()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.MaxReselectAttempts = 0);
+        using var provider = services.BuildServiceProvider();
+
+        Assert.Throws<OptionsValidationException>(provider.GetRequiredService<IIdempotentWriter>);
+    }
+}
