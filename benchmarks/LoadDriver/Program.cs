@@ -38,7 +38,7 @@ var fresh = 0L;
 string HotKey(Random r) => "hot-" + r.Next(1000).ToString(CultureInfo.InvariantCulture);
 string FreshKey() => "fresh-" + Interlocked.Increment(ref fresh).ToString(CultureInfo.InvariantCulture);
 
-async Task<long> RawBatchAsync(string email)
+async Task<long> RawBatchAsync(string email, int worker)
 {
     await using var connection = await raw.OpenConnectionAsync().ConfigureAwait(false);
     await using var batch = new NpgsqlBatch(connection)
@@ -60,11 +60,11 @@ async Task<long> RawBatchAsync(string email)
     return reader.GetInt64(0);
 }
 
-NpgsqlConnection? held = null;
-async Task<long> RawHeldAsync(string email)
+var held = new NpgsqlConnection?[64];
+async Task<long> RawHeldAsync(string email, int worker)
 {
-    held ??= await raw.OpenConnectionAsync().ConfigureAwait(false);
-    await using var batch = new NpgsqlBatch(held)
+    var connection = held[worker] ??= await raw.OpenConnectionAsync().ConfigureAwait(false);
+    await using var batch = new NpgsqlBatch(connection)
     {
         BatchCommands =
         {
@@ -83,10 +83,10 @@ async Task<long> RawHeldAsync(string email)
     return reader.GetInt64(0);
 }
 
-async Task<long> SdkAsync(string email)
+async Task<long> SdkAsync(string email, int worker)
     => (await writer.InsertOrGetAsync(new BenchUser { Email = email, Name = email }).ConfigureAwait(false)).Row.Id;
 
-var scenarios = new (string Name, Func<string, Task<long>> Call)[]
+var scenarios = new (string Name, Func<string, int, Task<long>> Call)[]
 {
     ("raw-npgsql-batch", RawBatchAsync),
     ("raw-held-1conn", RawHeldAsync),
@@ -111,12 +111,12 @@ foreach (var workload in (Environment.GetEnvironmentVariable("BENCH_WORKLOADS") 
     }
 }
 
-async Task<double> MeasureAsync(Func<string, Task<long>> call, string workload, int callers, double duration)
+async Task<double> MeasureAsync(Func<string, int, Task<long>> call, string workload, int callers, double duration)
 {
     // Warm-up (JIT, pool, plan cache), then a timed window.
     for (var i = 0; i < 200; i++)
     {
-        await call(workload == "hot" ? HotKey(Random.Shared) : FreshKey()).ConfigureAwait(false);
+        await call(workload == "hot" ? HotKey(Random.Shared) : FreshKey(), 0).ConfigureAwait(false);
     }
 
     var stopAt = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
@@ -128,7 +128,7 @@ async Task<double> MeasureAsync(Func<string, Task<long>> call, string workload, 
         var count = 0L;
         while (Stopwatch.GetTimestamp() < stopAt)
         {
-            await call(workload == "hot" ? HotKey(random) : FreshKey()).ConfigureAwait(false);
+            await call(workload == "hot" ? HotKey(random) : FreshKey(), w).ConfigureAwait(false);
             count++;
         }
 

@@ -133,11 +133,13 @@ public sealed class InsertOrGetRaceTests(PostgresFixture db)
         Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE email = 'contested'"));
     }
 
-    [Fact]
-    public async Task InsertOrGet_FirstInserterCommitsWhileSecondWaits_SecondGetsStoredRow()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task InsertOrGet_FirstInserterCommitsWhileSecondWaits_SecondGetsStoredRow(bool prepare)
     {
         var table = await CreateUsersAsync();
-        await using var writer = Writer(table);
+        await using var writer = Writer(table, o => o.PrepareStatements = prepare);
         _ = await writer.Writer.InsertOrGetAsync(new User { Email = "plan-warmup", Name = "w" });
 
         await using var first = await db.DataSource.OpenConnectionAsync();

@@ -17,6 +17,7 @@ public class IdempotentWritesOptionsTests
         Assert.Null(options.DataSourceServiceKey);
         Assert.Equal(3, options.MaxReselectAttempts);
         Assert.True(options.ValidateMappingsOnStartup);
+        Assert.True(options.PrepareStatements);
     }
 
     [Fact]

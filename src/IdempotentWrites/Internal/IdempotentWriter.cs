@@ -19,12 +19,14 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     private readonly ErrorTranslator _errors;
     private readonly ILogger _logger;
     private readonly int _maxAttempts;
+    private readonly bool _prepare;
 
     public IdempotentWriter(WriterDataSource dataSource, IOptions<IdempotentWritesOptions> options, IOptions<TableMappingRegistry> registry, ILogger<IdempotentWriter>? logger = null)
     {
         _dataSource = dataSource.DataSource;
         _mappings = registry.Value.Mappings;
         _maxAttempts = options.Value.MaxReselectAttempts;
+        _prepare = options.Value.PrepareStatements;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _errors = new ErrorTranslator(_logger);
     }
@@ -76,6 +78,11 @@ internal sealed class IdempotentWriter : IIdempotentWriter
             {
                 using var command = new NpgsqlCommand(plan.InsertSql, connection);
                 AddParameters(command.Parameters, values, null);
+                if (_prepare)
+                {
+                    await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                }
+
                 var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                 await using (reader.ConfigureAwait(false))
                 {
@@ -167,6 +174,12 @@ internal sealed class IdempotentWriter : IIdempotentWriter
 
                 try
                 {
+                    if (_prepare)
+                    {
+                        // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
+                        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
@@ -254,6 +267,11 @@ internal sealed class IdempotentWriter : IIdempotentWriter
 
                 try
                 {
+                    if (_prepare)
+                    {
+                        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                    }
+
                     var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
