@@ -38,7 +38,12 @@ var fresh = 0L;
 string HotKey(Random r) => "hot-" + r.Next(1000).ToString(CultureInfo.InvariantCulture);
 string FreshKey() => "fresh-" + Interlocked.Increment(ref fresh).ToString(CultureInfo.InvariantCulture);
 
-async Task<long> RawBatchAsync(string email, int worker)
+Task<long> RawBatchAsync(string email, int worker) => RawBatchCoreAsync(email, prepare: false);
+
+Task<long> RawPreparedAsync(string email, int worker) => RawBatchCoreAsync(email, prepare: true);
+
+// The SDK's own statement shape, connection handling (open from the pool per call) and, optionally, preparation.
+async Task<long> RawBatchCoreAsync(string email, bool prepare)
 {
     await using var connection = await raw.OpenConnectionAsync().ConfigureAwait(false);
     await using var batch = new NpgsqlBatch(connection)
@@ -49,6 +54,11 @@ async Task<long> RawBatchAsync(string email, int worker)
             new NpgsqlBatchCommand(Select) { Parameters = { new() { Value = email } } },
         },
     };
+    if (prepare)
+    {
+        await batch.PrepareAsync().ConfigureAwait(false);
+    }
+
     await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
     if (await reader.ReadAsync().ConfigureAwait(false))
     {
@@ -89,7 +99,8 @@ async Task<long> SdkAsync(string email, int worker)
 var scenarios = new (string Name, Func<string, int, Task<long>> Call)[]
 {
     ("raw-npgsql-batch", RawBatchAsync),
-    ("raw-held-1conn", RawHeldAsync),
+    ("raw-npgsql-prepared", RawPreparedAsync),
+    ("raw-held-connection", RawHeldAsync),
     ("sdk-insert-or-get", SdkAsync),
 };
 

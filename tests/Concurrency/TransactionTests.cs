@@ -125,4 +125,17 @@ public sealed class TransactionTests(PostgresFixture db)
         Assert.Equal(inserted.Row.Id, unchanged.Row.Id);
         Assert.Equal("bob", await db.ScalarAsync<string>($"SELECT username FROM {table} WHERE email = 'b@x'"));
     }
+
+    [Fact]
+    public async Task InsertOrGet_CompletedTransaction_InvalidOperationNothingWritten()
+    {
+        var (table, writer) = await CreateAsync();
+        await using var _ = writer;
+        await using var connection = await db.DataSource.OpenConnectionAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await transaction.CommitAsync();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => writer.Writer.InsertOrGetAsync(new Account { Email = "a@x", Username = "a" }, transaction));
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
 }

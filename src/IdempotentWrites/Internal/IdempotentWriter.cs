@@ -147,7 +147,9 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     {
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
         var values = ReadValues(plan, row, checkKeys: true);
-        var connection = transaction?.Connection ?? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = transaction is null
+            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : ConnectionOf(transaction);
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -203,7 +205,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                         await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
                     }
 
-                    throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                    throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
                 }
 
                 // The conflicting row is gone (deleted between the INSERT and the SELECT) or invisible.
@@ -244,7 +246,9 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         }
 
         var values = ReadValues(plan, row, checkKeys: true);
-        var connection = transaction?.Connection ?? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = transaction is null
+            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : ConnectionOf(transaction);
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -296,7 +300,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                         await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
                     }
 
-                    throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                    throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
                 }
 
                 _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
@@ -312,6 +316,24 @@ internal sealed class IdempotentWriter : IIdempotentWriter
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
             }
+        }
+    }
+
+    private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction)
+        => transaction.Connection ?? throw new InvalidOperationException("The transaction has already been committed or rolled back.");
+
+    // Catalog lookups for an error never run inside the caller's transaction: a failure there would abort it.
+    private async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, WritePlan plan, object?[] values, CancellationToken cancellationToken)
+    {
+        if (connection is not null)
+        {
+            return await _errors.TranslateAsync(error, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+        }
+
+        var own = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (own.ConfigureAwait(false))
+        {
+            return await _errors.TranslateAsync(error, own, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
         }
     }
 
