@@ -46,6 +46,11 @@ Task<long> RawPreparedAsync(string email, int worker) => RawBatchCoreAsync(email
 async Task<long> RawBatchCoreAsync(string email, bool prepare)
 {
     await using var connection = await raw.OpenConnectionAsync().ConfigureAwait(false);
+    return await RawBatchOnAsync(connection, email, prepare).ConfigureAwait(false);
+}
+
+async Task<long> RawBatchOnAsync(NpgsqlConnection connection, string email, bool prepare)
+{
     await using var batch = new NpgsqlBatch(connection)
     {
         BatchCommands =
@@ -72,26 +77,7 @@ async Task<long> RawBatchCoreAsync(string email, bool prepare)
 
 var held = new NpgsqlConnection?[64];
 async Task<long> RawHeldAsync(string email, int worker)
-{
-    var connection = held[worker] ??= await raw.OpenConnectionAsync().ConfigureAwait(false);
-    await using var batch = new NpgsqlBatch(connection)
-    {
-        BatchCommands =
-        {
-            new NpgsqlBatchCommand(Insert) { Parameters = { new() { Value = email }, new() { Value = email } } },
-            new NpgsqlBatchCommand(Select) { Parameters = { new() { Value = email } } },
-        },
-    };
-    await using var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
-    if (await reader.ReadAsync().ConfigureAwait(false))
-    {
-        return reader.GetInt64(0);
-    }
-
-    await reader.NextResultAsync().ConfigureAwait(false);
-    await reader.ReadAsync().ConfigureAwait(false);
-    return reader.GetInt64(0);
-}
+    => await RawBatchOnAsync(held[worker] ??= await raw.OpenConnectionAsync().ConfigureAwait(false), email, prepare: false).ConfigureAwait(false);
 
 async Task<long> SdkAsync(string email, int worker)
     => (await writer.InsertOrGetAsync(new BenchUser { Email = email, Name = email }).ConfigureAwait(false)).Row.Id;

@@ -146,6 +146,26 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        return await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<WriteResult<T>> UpsertCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+        where T : class
+    {
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        if (plan.UpsertSql is not null)
+        {
+            return await WriteAsync(plan, row, transaction, upsert: true, cancellationToken).ConfigureAwait(false);
+        }
+
+        // Nothing to update besides the key: an upsert is an insert-or-get.
+        var result = await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
+        return result.Outcome == WriteOutcome.Existing ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts) : result;
+    }
+
+    private async Task<WriteResult<T>> WriteAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
+        where T : class
+    {
         var values = ReadValues(plan, row, checkKeys: true);
         var connection = transaction is null
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
@@ -154,61 +174,13 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         {
             for (var attempt = 1; ; attempt++)
             {
-                // INSERT … DO NOTHING and the re-select travel in one round trip but are two statements: under
-                // READ COMMITTED the SELECT takes a fresh snapshot, so it sees a row that a concurrent transaction
-                // committed while the INSERT waited on it (a single-statement CTE would not).
-                using var batch = new NpgsqlBatch(connection, transaction);
-                if (transaction is not null)
+                var result = await AttemptAsync<T>(plan, values, connection, transaction, upsert, attempt, cancellationToken).ConfigureAwait(false);
+                if (result is not null)
                 {
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+                    return result;
                 }
 
-                var insert = new NpgsqlBatchCommand(plan.InsertOrGetSql);
-                AddParameters(insert.Parameters, values, null);
-                batch.BatchCommands.Add(insert);
-                var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
-                AddParameters(reselect.Parameters, values, plan.ReselectParameters);
-                batch.BatchCommands.Add(reselect);
-                if (transaction is not null)
-                {
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
-                }
-
-                try
-                {
-                    if (_prepare)
-                    {
-                        // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
-                        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
-                    {
-                        // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
-                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                        {
-                            return new WriteResult<T>(WriteOutcome.Inserted, (T)Materialize(plan, reader), attempt);
-                        }
-
-                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                        {
-                            return new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), attempt);
-                        }
-                    }
-                }
-                catch (PostgresException ex)
-                {
-                    if (transaction is not null)
-                    {
-                        await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
-                    }
-
-                    throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
-                }
-
-                // The conflicting row is gone (deleted between the INSERT and the SELECT) or invisible.
+                // The conflicting row is gone (deleted between the two statements) or invisible.
                 if (transaction is not null && !await IsReadCommittedAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
                 {
                     // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
@@ -234,89 +206,73 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         }
     }
 
-    private async Task<WriteResult<T>> UpsertCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    // One round trip. Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under
+    // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
+    // INSERT waited on it (a single-statement CTE would not). Upsert: the statement alone answers Inserted and Updated;
+    // only Unchanged (the DO UPDATE's WHERE was false, nothing returned) needs the re-select.
+    private async Task<WriteResult<T>?> AttemptAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, bool upsert, int attempt, CancellationToken cancellationToken)
         where T : class
     {
-        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-        if (plan.UpsertSql is null)
+        using var batch = new NpgsqlBatch(connection, transaction);
+        if (transaction is not null)
         {
-            // Nothing to update besides the key: an upsert is an insert-or-get.
-            var result = await InsertOrGetCoreAsync(row, transaction, cancellationToken).ConfigureAwait(false);
-            return result.Outcome == WriteOutcome.Existing ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts) : result;
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
         }
 
-        var values = ReadValues(plan, row, checkKeys: true);
-        var connection = transaction is null
-            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
-            : ConnectionOf(transaction);
+        var write = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
+        AddParameters(write.Parameters, values, null);
+        batch.BatchCommands.Add(write);
+        var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
+        AddParameters(reselect.Parameters, values, plan.ReselectParameters);
+        if (!upsert)
+        {
+            batch.BatchCommands.Add(reselect);
+        }
+
+        if (transaction is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+        }
+
         try
         {
-            for (var attempt = 1; ; attempt++)
+            if (_prepare)
             {
-                // The upsert alone answers Inserted and Updated; only an Unchanged row (the DO UPDATE's WHERE was
-                // false, so nothing is returned) needs a second statement to read the row as stored.
-                using var batch = new NpgsqlBatch(connection, transaction);
-                if (transaction is not null)
+                // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
+                await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+                    var outcome = !upsert || reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Inserted : WriteOutcome.Updated;
+                    return new WriteResult<T>(outcome, (T)Materialize(plan, reader), attempt);
                 }
 
-                var upsert = new NpgsqlBatchCommand(plan.UpsertSql);
-                AddParameters(upsert.Parameters, values, null);
-                batch.BatchCommands.Add(upsert);
-                if (transaction is not null)
+                if (!upsert)
                 {
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
-                }
-
-                try
-                {
-                    if (_prepare)
-                    {
-                        await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                    }
-
-                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
-                    {
-                        // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
-                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                        {
-                            var inserted = reader.GetBoolean(plan.Mapping.Columns.Count);
-                            return new WriteResult<T>(inserted ? WriteOutcome.Inserted : WriteOutcome.Updated, (T)Materialize(plan, reader), attempt);
-                        }
-                    }
-
-                    var reselect = await ReselectAsync(plan, connection, transaction, values, cancellationToken).ConfigureAwait(false);
-                    if (reselect is not null)
-                    {
-                        return new WriteResult<T>(WriteOutcome.Unchanged, (T)reselect, attempt);
-                    }
-                }
-                catch (PostgresException ex)
-                {
-                    if (transaction is not null)
-                    {
-                        await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
-                    }
-
-                    throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
-                }
-
-                _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
-                if (attempt >= _maxAttempts)
-                {
-                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt);
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                        ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), attempt)
+                        : null;
                 }
             }
         }
-        finally
+        catch (PostgresException ex)
         {
-            if (transaction is null)
+            if (transaction is not null)
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
+                await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
             }
+
+            throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
         }
+
+        var stored = await ReselectAsync(plan, connection, transaction, reselect, cancellationToken).ConfigureAwait(false);
+        return stored is null ? null : new WriteResult<T>(WriteOutcome.Unchanged, (T)stored, attempt);
     }
 
     private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction)
@@ -337,11 +293,10 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         }
     }
 
-    private static async Task<object?> ReselectAsync(WritePlan plan, NpgsqlConnection connection, NpgsqlTransaction? transaction, object?[] values, CancellationToken cancellationToken)
+    private static async Task<object?> ReselectAsync(WritePlan plan, NpgsqlConnection connection, NpgsqlTransaction? transaction, NpgsqlBatchCommand reselect, CancellationToken cancellationToken)
     {
-        using var command = new NpgsqlCommand(plan.ReselectSql, connection, transaction);
-        AddParameters(command.Parameters, values, plan.ReselectParameters);
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { reselect } };
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader) : null;
