@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Data;
 using Npgsql;
 
 namespace IdempotentWrites;
@@ -86,4 +87,23 @@ public interface IIdempotentWriter
     /// <exception cref="UniqueViolationException">Thrown when the row conflicts on any unique constraint, the arbiter included.</exception>
     Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class;
+
+    /// <summary>
+    /// Runs <paramref name="work"/> in a new transaction and commits it, retrying the whole transaction through the
+    /// writer's resilience pipeline when it fails with a transient fault (serialization failure, deadlock, lost connection).
+    /// <para/>
+    /// The work may run more than once, so it must be safe to repeat: the writer's own operations are; the transaction
+    /// rolls back everything else a failed attempt did. After an ambiguous commit (connection lost while committing)
+    /// the work runs again and finds its rows (<see cref="WriteOutcome.Existing"/>).
+    /// </summary>
+    /// <typeparam name="TResult">The result type.</typeparam>
+    /// <param name="work">The transactional work; pass its transaction to the writer's overloads that take one.</param>
+    /// <param name="isolationLevel">The isolation level of the transaction.</param>
+    /// <param name="cancellationToken">A token that cancels the operation, including the server-side query.</param>
+    /// <returns>The result of the committed attempt.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="work"/> is <see langword="null"/>.</exception>
+    Task<TResult> ExecuteInTransactionAsync<TResult>(
+        Func<NpgsqlTransaction, CancellationToken, Task<TResult>> work,
+        IsolationLevel isolationLevel = IsolationLevel.ReadCommitted,
+        CancellationToken cancellationToken = default);
 }

@@ -19,4 +19,7 @@ public static class IdempotentWritesEventId
 
     /// <summary>A caller's savepoint could not be rolled back after an error (Warning).</summary>
     public const int SavepointRollbackFailed = 1004;
+
+    /// <summary>An idempotent operation failed with a transient fault and is retried (Warning).</summary>
+    public const int RetryingAfterTransientFault = 1005;
 }

@@ -3,6 +3,7 @@
 
 using System.ComponentModel.DataAnnotations;
 using IdempotentWrites.Internal;
+using Microsoft.Extensions.Options;
 
 namespace IdempotentWrites;
 
@@ -33,6 +34,20 @@ public sealed class IdempotentWritesOptions
     /// <value>The default value is 3.</value>
     [Range(1, 100)]
     public int MaxReselectAttempts { get; set; } = WriterConstants.DefaultMaxReselectAttempts;
+
+    /// <summary>
+    /// Gets or sets the retry strategy for idempotent operations (<c>InsertOrGetAsync</c>, <c>UpsertAsync</c>, and
+    /// <c>ExecuteInTransactionAsync</c>) outside a caller's transaction.
+    /// </summary>
+    /// <value>The default value is a <see cref="PostgresRetryStrategyOptions"/>: 6 retries, exponential backoff from 100 ms with jitter.</value>
+    [ValidateObjectMembers]
+    public PostgresRetryStrategyOptions Retry { get; set; } = new();
+
+    /// <summary>
+    /// Gets or sets the total time an idempotent operation may take, retries included; the server-side query is cancelled when it expires.
+    /// </summary>
+    /// <value>The default value is 30 seconds. It must be positive and at most one day.</value>
+    public TimeSpan Timeout { get; set; } = WriterConstants.DefaultTimeout;
 
     /// <summary>
     /// Gets or sets a value indicating whether the writer's statements are prepared on each physical connection.

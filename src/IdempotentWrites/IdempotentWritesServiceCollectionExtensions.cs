@@ -5,7 +5,10 @@ using IdempotentWrites;
 using IdempotentWrites.Internal;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Polly;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -45,7 +48,16 @@ public static class IdempotentWritesServiceCollectionExtensions
     {
         services.AddOptionsWithValidateOnStart<IdempotentWritesOptions, IdempotentWritesOptionsValidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotentWritesOptions>, IdempotentWritesOptionsCustomValidator>());
+        services.AddMetrics();
         services.TryAddSingleton<WriterDataSource>();
+        services.TryAddSingleton(static sp => new WriterTelemetry(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.TryAddKeyedSingleton<ResiliencePipeline>(
+            IdempotentWritesResilience.PipelineKey,
+            static (sp, _) => WriterPipeline.Create(
+                sp.GetRequiredService<IOptions<IdempotentWritesOptions>>().Value,
+                sp.GetRequiredService<WriterDataSource>().DataSource,
+                sp.GetRequiredService<WriterTelemetry>(),
+                (ILogger?)sp.GetService<ILogger<IdempotentWriter>>() ?? NullLogger.Instance));
         services.TryAddSingleton<IdempotentWriter>();
         services.TryAddSingleton<IIdempotentWriter>(static sp => sp.GetRequiredService<IdempotentWriter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MappingValidationService>());

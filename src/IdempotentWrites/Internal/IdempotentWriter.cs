@@ -2,31 +2,51 @@
 // SPDX-License-Identifier: MIT
 
 using System.Collections.Concurrent;
+using System.Data;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Polly;
 
 namespace IdempotentWrites.Internal;
 
 internal sealed class IdempotentWriter : IIdempotentWriter
 {
+    public const string InsertOrGetOperation = "insert_or_get";
+    public const string UpsertOperation = "upsert";
+    public const string InsertOperation = "insert";
+    public const string TransactionOperation = "transaction";
+
     private const string Savepoint = "iw_write";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly IReadOnlyDictionary<Type, TableMapping> _mappings;
     private readonly ConcurrentDictionary<Type, Lazy<Task<WritePlan>>> _plans = new();
     private readonly ErrorTranslator _errors;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly WriterTelemetry _telemetry;
     private readonly ILogger _logger;
     private readonly int _maxAttempts;
     private readonly bool _prepare;
 
-    public IdempotentWriter(WriterDataSource dataSource, IOptions<IdempotentWritesOptions> options, IOptions<TableMappingRegistry> registry, ILogger<IdempotentWriter>? logger = null)
+    public IdempotentWriter(
+        WriterDataSource dataSource,
+        IOptions<IdempotentWritesOptions> options,
+        IOptions<TableMappingRegistry> registry,
+        [FromKeyedServices(IdempotentWritesResilience.PipelineKey)] ResiliencePipeline pipeline,
+        WriterTelemetry telemetry,
+        ILogger<IdempotentWriter>? logger = null)
     {
         _dataSource = dataSource.DataSource;
         _mappings = registry.Value.Mappings;
         _maxAttempts = options.Value.MaxReselectAttempts;
         _prepare = options.Value.PrepareStatements;
+        _pipeline = pipeline;
+        _telemetry = telemetry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _errors = new ErrorTranslator(_logger);
     }
@@ -39,7 +59,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
-        return InsertOrGetCoreAsync(row, null, cancellationToken);
+        return RunAsync(InsertOrGetOperation, row, null, upsert: false, cancellationToken);
     }
 
     public Task<WriteResult<T>> InsertOrGetAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
@@ -47,14 +67,14 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     {
         ArgumentNullException.ThrowIfNull(row);
         ArgumentNullException.ThrowIfNull(transaction);
-        return InsertOrGetCoreAsync(row, transaction, cancellationToken);
+        return RunAsync(InsertOrGetOperation, row, transaction, upsert: false, cancellationToken);
     }
 
     public Task<WriteResult<T>> UpsertAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
-        return UpsertCoreAsync(row, null, cancellationToken);
+        return RunAsync(UpsertOperation, row, null, upsert: true, cancellationToken);
     }
 
     public Task<WriteResult<T>> UpsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
@@ -62,7 +82,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     {
         ArgumentNullException.ThrowIfNull(row);
         ArgumentNullException.ThrowIfNull(transaction);
-        return UpsertCoreAsync(row, transaction, cancellationToken);
+        return RunAsync(UpsertOperation, row, transaction, upsert: true, cancellationToken);
     }
 
     public async Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
@@ -70,30 +90,59 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     {
         ArgumentNullException.ThrowIfNull(row);
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-        var values = ReadValues(plan, row, checkKeys: false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        using var activity = WriterTelemetry.Start(InsertOperation, plan.Mapping);
+        var started = Stopwatch.GetTimestamp();
+        try
         {
-            try
-            {
-                using var command = new NpgsqlCommand(plan.InsertSql, connection);
-                AddParameters(command.Parameters, values, null);
-                if (_prepare)
-                {
-                    await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                }
+            // Not idempotent, so never retried: after an ambiguous failure only the caller knows whether to try again.
+            var inserted = await InsertCoreAsync(plan, row, cancellationToken).ConfigureAwait(false);
+            _telemetry.Succeeded(activity, InsertOperation, plan, WriteOutcome.Inserted, 1, started);
+            return inserted;
+        }
+        catch (Exception ex)
+        {
+            _telemetry.Failed(activity, InsertOperation, plan.Mapping, ex, started);
+            throw;
+        }
+    }
 
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+    public async Task<TResult> ExecuteInTransactionAsync<TResult>(
+        Func<NpgsqlTransaction, CancellationToken, Task<TResult>> work,
+        IsolationLevel isolationLevel = IsolationLevel.ReadCommitted,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        using var activity = WriterTelemetry.Source.StartActivity(TransactionOperation, ActivityKind.Internal);
+        var context = ResilienceContextPool.Shared.Get(TransactionOperation, cancellationToken);
+        try
+        {
+            return await _pipeline.ExecuteAsync(
+                static async (context, state) =>
                 {
-                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    return (T)Materialize(plan, reader);
-                }
-            }
-            catch (PostgresException ex)
-            {
-                throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-            }
+                    var connection = await state.DataSource.OpenConnectionAsync(context.CancellationToken).ConfigureAwait(false);
+                    await using (connection.ConfigureAwait(false))
+                    {
+                        var transaction = await connection.BeginTransactionAsync(state.IsolationLevel, context.CancellationToken).ConfigureAwait(false);
+                        await using (transaction.ConfigureAwait(false))
+                        {
+                            var result = await state.Work(transaction, context.CancellationToken).ConfigureAwait(false);
+                            await transaction.CommitAsync(context.CancellationToken).ConfigureAwait(false);
+                            return result;
+                        }
+                    }
+                },
+                context,
+                (DataSource: _dataSource, Work: work, IsolationLevel: isolationLevel)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (activity is not null)
+        {
+            activity.SetTag("error.type", WriterTelemetry.ErrorType(ex));
+            activity.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+            throw;
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
         }
     }
 
@@ -142,30 +191,92 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         }
     }
 
-    private async Task<WriteResult<T>> InsertOrGetCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, CancellationToken cancellationToken)
         where T : class
     {
-        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-        return await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
+        var values = ReadValues(plan, row, checkKeys: false);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            try
+            {
+                using var command = new NpgsqlCommand(plan.InsertSql, connection);
+                AddParameters(command.Parameters, values, null);
+                if (_prepare)
+                {
+                    await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+                    return (T)Materialize(plan, reader);
+                }
+            }
+            catch (PostgresException ex)
+            {
+                throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
-    private async Task<WriteResult<T>> UpsertCoreAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    private async Task<WriteResult<T>> RunAsync<T>(string operation, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
         where T : class
     {
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-        if (plan.UpsertSql is not null)
+        using var activity = WriterTelemetry.Start(operation, plan.Mapping);
+        var started = Stopwatch.GetTimestamp();
+        var executions = new StrongBox<int>();
+        try
         {
-            return await WriteAsync(plan, row, transaction, upsert: true, cancellationToken).ConfigureAwait(false);
-        }
+            WriteResult<T> result;
+            if (transaction is not null)
+            {
+                // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
+                executions.Value = 1;
+                result = await WriteAsync(plan, row, transaction, upsert, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
+                try
+                {
+                    result = await _pipeline.ExecuteAsync(
+                        static (context, state) =>
+                        {
+                            state.Executions.Value++;
+                            return new ValueTask<WriteResult<T>>(state.Writer.WriteAsync(state.Plan, state.Row, null, state.Upsert, context.CancellationToken));
+                        },
+                        context,
+                        (Writer: this, Plan: plan, Row: row, Upsert: upsert, Executions: executions)).ConfigureAwait(false);
+                }
+                finally
+                {
+                    ResilienceContextPool.Shared.Return(context);
+                }
+            }
 
-        // Nothing to update besides the key: an upsert is an insert-or-get.
-        var result = await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
-        return result.Outcome == WriteOutcome.Existing ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts) : result;
+            _telemetry.Succeeded(activity, operation, plan, result.Outcome, executions.Value, started);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            _telemetry.Failed(activity, operation, plan.Mapping, ex, started);
+            throw;
+        }
     }
 
     private async Task<WriteResult<T>> WriteAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
         where T : class
     {
+        if (upsert && plan.UpsertSql is null)
+        {
+            // Nothing to update besides the key: an upsert is an insert-or-get.
+            var result = await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
+            return result.Outcome == WriteOutcome.Existing ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts) : result;
+        }
+
         var values = ReadValues(plan, row, checkKeys: true);
         var connection = transaction is null
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)

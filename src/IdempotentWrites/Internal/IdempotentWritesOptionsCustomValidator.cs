@@ -10,6 +10,16 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
 {
     public ValidateOptionsResult Validate(string? name, IdempotentWritesOptions options)
     {
+        if (options.Timeout <= TimeSpan.Zero || options.Timeout > TimeSpan.FromDays(1))
+        {
+            return ValidateOptionsResult.Fail($"IdempotentWritesOptions.Timeout must be positive and at most one day; it is {options.Timeout}.");
+        }
+
+        if (options.Retry is null)
+        {
+            return ValidateOptionsResult.Fail("IdempotentWritesOptions.Retry is null; leave the default PostgresRetryStrategyOptions or set one.");
+        }
+
         if (options.ConnectionString is null)
         {
             return ValidateOptionsResult.Success;

@@ -18,4 +18,7 @@ internal static partial class Log
 
     [LoggerMessage(IdempotentWritesEventId.SavepointRollbackFailed, LogLevel.Warning, "Could not roll back to the writer's savepoint on table {Table}", EventName = "SavepointRollbackFailed")]
     public static partial void SavepointRollbackFailed(this ILogger logger, string table, Exception exception);
+
+    [LoggerMessage(IdempotentWritesEventId.RetryingAfterTransientFault, LogLevel.Warning, "Retrying {Operation} (attempt {Attempt}) in {Delay} after a transient fault {ErrorType}", EventName = "RetryingAfterTransientFault")]
+    public static partial void RetryingAfterTransientFault(this ILogger logger, string operation, int attempt, TimeSpan delay, string errorType);
 }

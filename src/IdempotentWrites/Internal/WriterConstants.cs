@@ -6,4 +6,6 @@ namespace IdempotentWrites.Internal;
 internal static class WriterConstants
 {
     public const int DefaultMaxReselectAttempts = 3;
+
+    public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 }

@@ -1,0 +1,28 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+namespace IdempotentWrites;
+
+/// <summary>
+/// Names of the traces and metrics IdempotentWrites emits; see <c>AddIdempotentWritesInstrumentation()</c>.
+/// </summary>
+public static class IdempotentWritesTelemetry
+{
+    /// <summary>The name of the <see cref="System.Diagnostics.ActivitySource"/> (one span per operation).</summary>
+    public const string ActivitySourceName = "IdempotentWrites";
+
+    /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
+    public const string MeterName = "IdempotentWrites";
+
+    /// <summary>Counter of completed operations, tagged with operation, table and outcome (or <c>error.type</c>).</summary>
+    public const string OperationsCounter = "idempotent_writes.operations";
+
+    /// <summary>Histogram of operation durations in seconds, tagged like <see cref="OperationsCounter"/>.</summary>
+    public const string DurationHistogram = "idempotent_writes.operation.duration";
+
+    /// <summary>Counter of key conflicts, tagged with table, constraint and kind (<c>resolved</c> by the arbiter, or <c>violation</c>).</summary>
+    public const string ConflictsCounter = "idempotent_writes.conflicts";
+
+    /// <summary>Counter of retries after transient faults, tagged with operation and <c>error.type</c>.</summary>
+    public const string RetriesCounter = "idempotent_writes.retries";
+}

@@ -1,0 +1,60 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using Polly;
+using Polly.Retry;
+
+namespace IdempotentWrites.Internal;
+
+// Builds the default pipeline once, at registration: an overall timeout around jittered exponential retries.
+internal static class WriterPipeline
+{
+    public static ResiliencePipeline Create(IdempotentWritesOptions options, NpgsqlDataSource dataSource, WriterTelemetry telemetry, ILogger logger)
+    {
+        var retry = options.Retry;
+        var userOnRetry = retry.OnRetry;
+        var strategy = new RetryStrategyOptions
+        {
+            Name = retry.Name,
+            ShouldHandle = retry.ShouldHandle,
+            BackoffType = retry.BackoffType,
+            UseJitter = retry.UseJitter,
+            MaxRetryAttempts = retry.MaxRetryAttempts,
+            Delay = retry.Delay,
+            MaxDelay = retry.MaxDelay,
+            DelayGenerator = retry.DelayGenerator,
+            OnRetry = async args =>
+            {
+                var operation = args.Context.OperationKey ?? "unknown";
+                var exception = args.Outcome.Exception;
+                logger.RetryingAfterTransientFault(operation, args.AttemptNumber + 1, args.RetryDelay, exception is null ? "unknown" : WriterTelemetry.ErrorType(exception));
+                telemetry.Retried(operation, exception);
+                if (IsConnectionLoss(exception))
+                {
+                    // After a server restart every idle pooled connection is dead: drop them, so the retry opens a live one
+                    // instead of spending its attempts on corpses.
+                    dataSource.Clear();
+                }
+
+                if (userOnRetry is not null)
+                {
+                    await userOnRetry(args).ConfigureAwait(args.Context.ContinueOnCapturedContext);
+                }
+            },
+        };
+
+        return new ResiliencePipelineBuilder { Name = IdempotentWritesResilience.PipelineKey }
+            .AddTimeout(options.Timeout)
+            .AddRetry(strategy)
+            .Build();
+    }
+
+    private static bool IsConnectionLoss(Exception? exception) => exception switch
+    {
+        PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
+        NpgsqlException => true,
+        _ => false,
+    };
+}
