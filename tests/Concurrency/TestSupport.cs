@@ -30,6 +30,8 @@ public sealed class TestWriter : IAsyncDisposable
 
     public IIdempotentWriter Writer { get; }
 
+    public IServiceProvider Services => _provider;
+
     public static TestWriter Create(string connectionString, Action<IdempotentWritesBuilder> map, Action<IdempotentWritesOptions>? options = null)
     {
         var services = new ServiceCollection();
@@ -73,5 +75,17 @@ public static class Waits
         }
 
         throw new TimeoutException($"No backend started waiting on a {lockType} lock within {Timeout}.");
+    }
+}
+
+// Figures a test measured (not asserted): printed to the test output and appended to artifacts/TestResults/figures.txt.
+public static class Figures
+{
+    public static void Record(ITestOutputHelper output, string line)
+    {
+        output.WriteLine(line);
+        var directory = Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "TestResults");
+        Directory.CreateDirectory(directory);
+        File.AppendAllText(Path.Combine(directory, "figures.txt"), $"{DateTimeOffset.UtcNow:u} {line}{Environment.NewLine}");
     }
 }

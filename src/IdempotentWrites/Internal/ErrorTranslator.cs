@@ -16,14 +16,14 @@ internal sealed class ErrorTranslator(ILogger logger)
     public static Exception? TranslateWithoutCatalog(PostgresException error) => error.SqlState switch
     {
         PostgresErrorCodes.UniqueViolation => new UniqueViolationException(error.SchemaName, error.TableName, error.ConstraintName, [], [], false, null, error),
-        _ => TranslateOther(error),
+        _ => TranslateOther(error, null),
     };
 
     public async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, TableMapping? mapping, object?[]? insertValues, CancellationToken cancellationToken)
     {
         if (error.SqlState != PostgresErrorCodes.UniqueViolation)
         {
-            return (Exception?)TranslateOther(error) ?? error;
+            return (Exception?)TranslateOther(error, mapping?.DisplayName) ?? error;
         }
 
         var index = error.ConstraintName is null || connection is null
@@ -102,7 +102,7 @@ internal sealed class ErrorTranslator(ILogger logger)
         return values;
     }
 
-    private static IdempotentWritesException? TranslateOther(PostgresException error) => error.SqlState switch
+    private static IdempotentWritesException? TranslateOther(PostgresException error, string? table) => error.SqlState switch
     {
         PostgresErrorCodes.ForeignKeyViolation => new ForeignKeyViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
         PostgresErrorCodes.NotNullViolation => new NotNullViolationException(error.SchemaName, error.TableName, error.ColumnName, error),
@@ -110,6 +110,7 @@ internal sealed class ErrorTranslator(ILogger logger)
         PostgresErrorCodes.ExclusionViolation => new ExclusionViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
         PostgresErrorCodes.CardinalityViolation => new CardinalityViolationException(error.TableName, error),
         SqlStates.GeneratedAlways => new GeneratedAlwaysViolationException(error.TableName, error.ColumnName, error),
+        PostgresErrorCodes.QueryCanceled => new StatementTimeoutException(error.TableName ?? table, error),
         PostgresErrorCodes.SerializationFailure => new TransientConflictException(
             "Serialization failure: a concurrent transaction changed or inserted a conflicting row. Retry the whole transaction.", error.SqlState, error),
         PostgresErrorCodes.DeadlockDetected => new TransientConflictException(

@@ -31,10 +31,11 @@ internal static class WriterPipeline
                 var exception = args.Outcome.Exception;
                 logger.RetryingAfterTransientFault(operation, args.AttemptNumber + 1, args.RetryDelay, exception is null ? "unknown" : WriterTelemetry.ErrorType(exception));
                 telemetry.Retried(operation, exception);
-                if (IsConnectionLoss(exception))
+                if (args.AttemptNumber >= 1 && IsConnectionLoss(exception))
                 {
-                    // After a server restart every idle pooled connection is dead: drop them, so the retry opens a live one
-                    // instead of spending its attempts on corpses.
+                    // Lost the connection twice in a row: after a server restart every idle pooled connection is dead, so drop
+                    // them and let the next attempt open a live one. Not on the first loss: a single killed backend (same
+                    // SQLSTATE 57P01) would otherwise make every caller reconnect at once.
                     dataSource.Clear();
                 }
 
