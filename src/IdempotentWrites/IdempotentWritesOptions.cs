@@ -60,6 +60,19 @@ public sealed class IdempotentWritesOptions
     public bool PrepareStatements { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets a value indicating whether connections go through a pooler in transaction mode (PgBouncer
+    /// <c>pool_mode = transaction</c>, which before version 1.21 keeps no prepared statements), so that consecutive
+    /// transactions of one client connection may run on different server connections.
+    /// <para/>
+    /// When <see langword="true"/>, the writer never prepares statements (whatever <see cref="PrepareStatements"/> says), and a data
+    /// source built from <see cref="ConnectionString"/> gets <c>No Reset On Close=true</c> and <c>Max Auto Prepare=0</c>.
+    /// With your own <c>NpgsqlDataSource</c>, set those two in its connection string. Every writer statement already runs
+    /// in one transaction (one round trip), so nothing else changes.
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool TransactionPooling { get; set; }
+
+    /// <summary>
     /// Gets or sets a value indicating whether every table mapping is checked against the database catalog when the host starts,
     /// so a mismatch (missing column, no matching unique index, deferrable arbiter, ...) fails startup with a <see cref="TableMappingException"/>.
     /// <para/>

@@ -44,7 +44,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         _dataSource = dataSource.DataSource;
         _mappings = registry.Value.Mappings;
         _maxAttempts = options.Value.MaxReselectAttempts;
-        _prepare = options.Value.PrepareStatements;
+        _prepare = options.Value.PrepareStatements && !options.Value.TransactionPooling;
         _pipeline = pipeline;
         _telemetry = telemetry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -157,15 +157,16 @@ internal sealed class IdempotentWriter : IIdempotentWriter
 
     internal Task<WritePlan> GetPlanAsync(Type rowType, CancellationToken cancellationToken)
     {
-        if (!_mappings.TryGetValue(rowType, out var mapping))
-        {
-            throw new InvalidOperationException($"Type {rowType.Name} has no table mapping; register it with services.AddIdempotentWrites(...).MapTable<{rowType.Name}>(\"table\", t => t.ConflictOn(...)).");
-        }
-
+        var mapping = MappingOf(rowType);
         var lazy = _plans.GetOrAdd(rowType, _ => new Lazy<Task<WritePlan>>(() => ResolveAsync(mapping)));
         var task = lazy.Value;
         return task.IsCompletedSuccessfully ? task : AwaitPlanAsync(rowType, lazy, cancellationToken);
     }
+
+    private TableMapping MappingOf(Type rowType)
+        => _mappings.TryGetValue(rowType, out var mapping)
+            ? mapping
+            : throw new InvalidOperationException($"Type {rowType.Name} has no table mapping; register it with services.AddIdempotentWrites(...).MapTable<{rowType.Name}>(\"table\", t => t.ConflictOn(...)).");
 
     private async Task<WritePlan> AwaitPlanAsync(Type rowType, Lazy<Task<WritePlan>> lazy, CancellationToken cancellationToken)
     {
@@ -224,8 +225,8 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     private async Task<WriteResult<T>> RunAsync<T>(string operation, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
         where T : class
     {
-        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-        using var activity = WriterTelemetry.Start(operation, plan.Mapping);
+        var mapping = MappingOf(typeof(T));
+        using var activity = WriterTelemetry.Start(operation, mapping);
         var started = Stopwatch.GetTimestamp();
         var executions = new StrongBox<int>();
         try
@@ -235,6 +236,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
             {
                 // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
                 executions.Value = 1;
+                var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
                 result = await WriteAsync(plan, row, transaction, upsert, cancellationToken).ConfigureAwait(false);
             }
             else
@@ -242,14 +244,16 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                 var context = ResilienceContextPool.Shared.Get(operation, cancellationToken);
                 try
                 {
+                    // The plan is resolved inside the pipeline too: the first call may meet a lost connection like any other.
                     result = await _pipeline.ExecuteAsync(
-                        static (context, state) =>
+                        static async (context, state) =>
                         {
                             state.Executions.Value++;
-                            return new ValueTask<WriteResult<T>>(state.Writer.WriteAsync(state.Plan, state.Row, null, state.Upsert, context.CancellationToken));
+                            var plan = await state.Writer.GetPlanAsync(typeof(T), context.CancellationToken).ConfigureAwait(false);
+                            return await state.Writer.WriteAsync(plan, state.Row, null, state.Upsert, context.CancellationToken).ConfigureAwait(false);
                         },
                         context,
-                        (Writer: this, Plan: plan, Row: row, Upsert: upsert, Executions: executions)).ConfigureAwait(false);
+                        (Writer: this, Row: row, Upsert: upsert, Executions: executions)).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -257,12 +261,12 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                 }
             }
 
-            _telemetry.Succeeded(activity, operation, plan, result.Outcome, executions.Value, started);
+            _telemetry.Succeeded(activity, operation, await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false), result.Outcome, executions.Value, started);
             return result;
         }
         catch (Exception ex)
         {
-            _telemetry.Failed(activity, operation, plan.Mapping, ex, started);
+            _telemetry.Failed(activity, operation, mapping, ex, started);
             throw;
         }
     }

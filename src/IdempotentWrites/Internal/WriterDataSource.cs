@@ -17,7 +17,16 @@ internal sealed class WriterDataSource : IAsyncDisposable, IDisposable
         var value = options.Value;
         if (value.ConnectionString is not null)
         {
-            _owned = NpgsqlDataSource.Create(value.ConnectionString);
+            var builder = new NpgsqlConnectionStringBuilder(value.ConnectionString);
+            if (value.TransactionPooling)
+            {
+                // A reset (DISCARD ALL) or an automatically prepared statement would land on whichever server
+                // connection the pooler lends next.
+                builder.NoResetOnClose = true;
+                builder.MaxAutoPrepare = 0;
+            }
+
+            _owned = NpgsqlDataSource.Create(builder.ConnectionString);
             DataSource = _owned;
             return;
         }

@@ -16,7 +16,7 @@ namespace IdempotentWrites.ConcurrencyTests.Faults;
 [Trait("Category", "Concurrency")]
 public sealed class ServerRestartTests(ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Port = "54331";
+    private const string Port = "15433"; // below the ephemeral port range, so no client socket can hold it
     private static readonly string ClusterDirectory = Path.Combine(Path.GetTempPath(), "idempotentwrites-pg-restart-test");
     private string _connectionString = string.Empty;
 

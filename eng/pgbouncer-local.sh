@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# A throwaway PgBouncer (pool_mode = transaction) on 127.0.0.1 in front of eng/pg-local.sh's PostgreSQL.
+#
+# Usage: eng/pgbouncer-local.sh start|stop|status|url
+#   start  installs the Debian pgbouncer package when missing (root), starts PostgreSQL (eng/pg-local.sh) and PgBouncer,
+#          and prints only the Npgsql connection string that goes through PgBouncer.
+# Environment: IW_PGB_PORT (default 16432, outside the ephemeral port range), IW_PGB_DIR (default /tmp/idempotentwrites-pgbouncer-$IW_PGB_PORT),
+#              plus IW_PG_PORT / IW_PG_PASSWORD of eng/pg-local.sh; IW_PGB_TARGET_HOST / IW_PGB_TARGET_PORT point it at
+#              another PostgreSQL (then eng/pg-local.sh is not started).
+set -euo pipefail
+
+REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+PORT="${IW_PGB_PORT:-16432}"
+DIR="${IW_PGB_DIR:-/tmp/idempotentwrites-pgbouncer-$PORT}"
+PG_PORT="${IW_PGB_TARGET_PORT:-${IW_PG_PORT:-54329}}"
+PG_HOST="${IW_PGB_TARGET_HOST:-127.0.0.1}"
+PASSWORD="${IW_PG_PASSWORD:-iw}"
+log() { printf 'pgbouncer-local.sh: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+as_owner() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+url() { printf 'Host=127.0.0.1;Port=%s;Username=postgres;Password=%s;Database=postgres;No Reset On Close=true;Max Auto Prepare=0\n' "$PORT" "$PASSWORD"; }
+
+running() { [[ -f "$DIR/pgbouncer.pid" ]] && kill -0 "$(cat "$DIR/pgbouncer.pid")" 2>/dev/null; }
+
+install() {
+  command -v pgbouncer >/dev/null 2>&1 && return
+  [[ $(id -u) -eq 0 ]] || die "pgbouncer is not installed and this is not root; install the Debian package 'pgbouncer'"
+  log "installing pgbouncer (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y --no-install-recommends pgbouncer >&2 || { apt-get update >&2 && apt-get install -y --no-install-recommends pgbouncer >&2; }
+  # The package starts its own instance on 6432; this script runs a private one.
+  systemctl disable --now pgbouncer >/dev/null 2>&1 || service pgbouncer stop >/dev/null 2>&1 || true
+}
+
+start() {
+  install
+  if [[ -z "${IW_PGB_TARGET_PORT:-}" ]]; then bash "$REPO_ROOT/eng/pg-local.sh" start >/dev/null </dev/null; fi
+  if running; then log "already running on port $PORT"; url; return; fi
+  mkdir -p "$DIR"
+  cat >"$DIR/pgbouncer.ini" <<INI
+[databases]
+* = host=$PG_HOST port=$PG_PORT
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $PORT
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $DIR/userlist.txt
+pool_mode = transaction
+max_client_conn = 1000
+default_pool_size = 40
+server_reset_query =
+ignore_startup_parameters = extra_float_digits,options
+logfile = $DIR/pgbouncer.log
+pidfile = $DIR/pgbouncer.pid
+INI
+  printf '"postgres" "%s"\n' "$PASSWORD" >"$DIR/userlist.txt"
+  chmod 600 "$DIR/userlist.txt"
+  [[ $(id -u) -eq 0 ]] && chown -R postgres: "$DIR"
+  as_owner pgbouncer -d "$DIR/pgbouncer.ini" >&2
+  for _ in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then log "started on 127.0.0.1:$PORT (pool_mode = transaction)"; url; return; fi
+    sleep 0.1
+  done
+  die "pgbouncer did not start; see $DIR/pgbouncer.log"
+}
+
+stop() {
+  if running; then kill "$(cat "$DIR/pgbouncer.pid")"; log "stopped"; else log "not running"; fi
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) if running; then echo running; else echo stopped; exit 3; fi ;;
+  url) running || die "not running"; url ;;
+  *) echo "usage: ${0##*/} start|stop|status|url" >&2; exit 2 ;;
+esac
