@@ -2,10 +2,12 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using IdempotentWrites;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Polly;
 
 // Load driver: runs the SDK and raw Npgsql side by side against the same server and prints ops/s.
 // Usage: LoadDriver <connection string> [seconds per run] [runs]
@@ -29,6 +31,57 @@ services.AddIdempotentWrites(o => o.ConnectionString = connectionString)
     .MapTable<BenchUser>("bench_users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
 await using var provider = services.BuildServiceProvider();
 var writer = provider.GetRequiredService<IIdempotentWriter>();
+
+// The same writer with the resilience pipeline replaced by an empty one (as DI allows), for the overhead figure.
+var bareServices = new ServiceCollection();
+bareServices.AddKeyedSingleton(IdempotentWritesResilience.PipelineKey, ResiliencePipeline.Empty);
+bareServices.AddIdempotentWrites(o => o.ConnectionString = connectionString)
+    .MapTable<BenchUser>("bench_users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
+await using var bareProvider = bareServices.BuildServiceProvider();
+var bareWriter = bareProvider.GetRequiredService<IIdempotentWriter>();
+
+// Telemetry is only paid for when someone listens: "sdk-insert-or-get" runs with a listener on every instrument and
+// span (what an OpenTelemetry exporter does), "sdk-bare" with no listener and no pipeline.
+var listening = false;
+var instruments = new List<Instrument>();
+using var meterListener = new MeterListener();
+meterListener.InstrumentPublished = (instrument, listener) =>
+{
+    if (instrument.Meter.Name == IdempotentWritesTelemetry.MeterName)
+    {
+        instruments.Add(instrument);
+        if (listening)
+        {
+            listener.EnableMeasurementEvents(instrument);
+        }
+    }
+};
+meterListener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+meterListener.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+using var activityListener = new ActivityListener
+{
+    ShouldListenTo = source => source.Name == IdempotentWritesTelemetry.ActivitySourceName,
+    Sample = (ref ActivityCreationOptions<ActivityContext> _) => listening ? ActivitySamplingResult.AllDataAndRecorded : ActivitySamplingResult.None,
+};
+meterListener.Start();
+ActivitySource.AddActivityListener(activityListener);
+
+void Listen(bool on)
+{
+    listening = on;
+    foreach (var instrument in instruments)
+    {
+        if (on)
+        {
+            meterListener.EnableMeasurementEvents(instrument);
+        }
+        else
+        {
+            meterListener.DisableMeasurementEvents(instrument);
+        }
+    }
+}
+var telemetryOn = Environment.GetEnvironmentVariable("BENCH_TELEMETRY") != "off";
 await using var raw = NpgsqlDataSource.Create(connectionString);
 
 const string Insert = "INSERT INTO bench_users (email, name) VALUES ($1, $2) ON CONFLICT (email) DO NOTHING RETURNING id, email, name, created_at";
@@ -79,6 +132,11 @@ var held = new NpgsqlConnection?[64];
 async Task<long> RawHeldAsync(string email, int worker)
     => await RawBatchOnAsync(held[worker] ??= await raw.OpenConnectionAsync().ConfigureAwait(false), email, prepare: false).ConfigureAwait(false);
 
+async Task<long> SdkBareAsync(string email, int worker)
+{
+    return (await bareWriter.InsertOrGetAsync(new BenchUser { Email = email, Name = email }).ConfigureAwait(false)).Row.Id;
+}
+
 async Task<long> SdkAsync(string email, int worker)
     => (await writer.InsertOrGetAsync(new BenchUser { Email = email, Name = email }).ConfigureAwait(false)).Row.Id;
 
@@ -88,6 +146,7 @@ var scenarios = new (string Name, Func<string, int, Task<long>> Call)[]
     ("raw-npgsql-prepared", RawPreparedAsync),
     ("raw-held-connection", RawHeldAsync),
     ("sdk-insert-or-get", SdkAsync),
+    ("sdk-bare", SdkBareAsync),
 };
 
 foreach (var workload in (Environment.GetEnvironmentVariable("BENCH_WORKLOADS") ?? "hot,fresh").Split(','))
@@ -96,6 +155,8 @@ foreach (var workload in (Environment.GetEnvironmentVariable("BENCH_WORKLOADS") 
     {
         foreach (var (name, call) in scenarios)
         {
+            Listen(name == "sdk-insert-or-get" && telemetryOn);
+
             var results = new List<double>();
             for (var run = 0; run < runs; run++)
             {
