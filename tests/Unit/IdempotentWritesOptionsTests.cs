@@ -18,6 +18,33 @@ public class IdempotentWritesOptionsTests
         Assert.Equal(3, options.MaxReselectAttempts);
         Assert.True(options.ValidateMappingsOnStartup);
         Assert.True(options.PrepareStatements);
+        Assert.False(options.TransactionPooling);
+        Assert.Equal(TimeSpan.FromSeconds(30), options.Timeout);
+        Assert.Equal("IdempotentWrites.Retry", options.Retry.Name);
+        Assert.Equal(6, options.Retry.MaxRetryAttempts);
+        Assert.Equal(TimeSpan.FromMilliseconds(100), options.Retry.Delay);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.Retry.MaxDelay);
+        Assert.Equal(Polly.DelayBackoffType.Exponential, options.Retry.BackoffType);
+        Assert.True(options.Retry.UseJitter);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-1)]
+    [InlineData(2 * 24 * 3600)]
+    public void Validate_TimeoutOutOfRange_ThrowsNamingOption(int seconds)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.Timeout = TimeSpan.FromSeconds(seconds)));
+
+        Assert.Equal($"IdempotentWritesOptions.Timeout must be positive and at most one day; it is {TimeSpan.FromSeconds(seconds)}.", ex.Message);
+    }
+
+    [Fact]
+    public void Validate_RetryAttemptsZero_ThrowsNamingOption()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.Retry.MaxRetryAttempts = 0));
+
+        Assert.Contains("MaxRetryAttempts", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]
