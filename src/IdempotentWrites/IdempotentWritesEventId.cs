@@ -22,4 +22,28 @@ public static class IdempotentWritesEventId
 
     /// <summary>An idempotent operation failed with a transient fault and is retried (Warning).</summary>
     public const int RetryingAfterTransientFault = 1005;
+
+    /// <summary>A drifted sequence was repaired by the writer's self-healing and the insert retried (Warning).</summary>
+    public const int SequenceHealed = 1006;
+
+    /// <summary>A sequence drift check finished (Debug: health checks run it often).</summary>
+    public const int SequenceCheckCompleted = 1101;
+
+    /// <summary>A check found a sequence behind the data of its columns (Debug).</summary>
+    public const int SequenceDriftFound = 1102;
+
+    /// <summary>A sequence was moved forward to the next free value of its data (Warning).</summary>
+    public const int SequenceRepaired = 1103;
+
+    /// <summary>A sequence was not repaired, for example because the role cannot read a table or update the sequence (Warning).</summary>
+    public const int SequenceRepairSkipped = 1104;
+
+    /// <summary>The repair of a sequence failed with an error; the run went on with the other sequences (Error).</summary>
+    public const int SequenceRepairFailed = 1105;
+
+    /// <summary>A check found a sequence that has used most of its range (Warning).</summary>
+    public const int SequenceNearlyExhausted = 1106;
+
+    /// <summary>A serial column was converted to an identity column (Information).</summary>
+    public const int IdentityConversionApplied = 1107;
 }

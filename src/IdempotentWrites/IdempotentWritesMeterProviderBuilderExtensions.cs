@@ -11,7 +11,7 @@ namespace OpenTelemetry.Metrics;
 public static class IdempotentWritesMeterProviderBuilderExtensions
 {
     /// <summary>
-    /// Subscribes to the <see cref="IdempotentWritesTelemetry.MeterName"/> meter: operations, conflicts, retries and durations.
+    /// Subscribes to the <see cref="IdempotentWritesTelemetry.MeterName"/> meter (and the ASP.NET Core package's <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): operations, conflicts, retries, durations and HTTP idempotency results.
     /// </summary>
     /// <param name="builder">The meter provider builder.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>
@@ -19,6 +19,6 @@ public static class IdempotentWritesMeterProviderBuilderExtensions
     public static MeterProviderBuilder AddIdempotentWritesInstrumentation(this MeterProviderBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddMeter(IdempotentWritesTelemetry.MeterName);
+        return builder.AddMeter(IdempotentWritesTelemetry.MeterName, IdempotentWritesTelemetry.AspNetCoreName);
     }
 }

@@ -60,6 +60,18 @@ public sealed class IdempotentWritesOptions
     public bool PrepareStatements { get; set; } = true;
 
     /// <summary>
+    /// Gets or sets a value indicating whether the writer repairs a drifted sequence by itself: when an insert outside a
+    /// caller's transaction conflicts on a key the database generated (<see cref="UniqueViolationException.IsGeneratedKey"/>),
+    /// the writer moves that column's sequence past the data with <see cref="SequenceDoctor.RepairColumnAsync"/>, logs a
+    /// warning, counts <c>idempotent_writes.sequence.repairs</c>, and retries the insert once.
+    /// <para/>
+    /// Off by default: repairing needs <c>UPDATE</c> on the sequence and briefly locks the table against writes.
+    /// Inside a caller's transaction the writer never heals (the repair's lock would wait on that transaction).
+    /// </summary>
+    /// <value>The default value is <see langword="false"/>.</value>
+    public bool HealSequences { get; set; }
+
+    /// <summary>
     /// Gets or sets a value indicating whether connections go through a pooler in transaction mode (PgBouncer
     /// <c>pool_mode = transaction</c>, which before version 1.21 keeps no prepared statements), so that consecutive
     /// transactions of one client connection may run on different server connections.

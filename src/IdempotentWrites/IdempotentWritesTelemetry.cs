@@ -14,6 +14,9 @@ public static class IdempotentWritesTelemetry
     /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
     public const string MeterName = "IdempotentWrites";
 
+    /// <summary>The name of the activity source and meter of the <c>IdempotentWrites.AspNetCore</c> package, which <c>AddIdempotentWritesInstrumentation()</c> also subscribes to.</summary>
+    public const string AspNetCoreName = "IdempotentWrites.AspNetCore";
+
     /// <summary>Counter of completed operations, tagged with operation, table and outcome (or <c>error.type</c>).</summary>
     public const string OperationsCounter = "idempotent_writes.operations";
 
@@ -25,4 +28,7 @@ public static class IdempotentWritesTelemetry
 
     /// <summary>Counter of retries after transient faults, tagged with operation and <c>error.type</c>.</summary>
     public const string RetriesCounter = "idempotent_writes.retries";
+
+    /// <summary>Counter of sequences repaired by the writer's self-healing, tagged with table.</summary>
+    public const string SequenceRepairsCounter = "idempotent_writes.sequence.repairs";
 }

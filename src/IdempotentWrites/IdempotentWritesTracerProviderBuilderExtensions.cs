@@ -11,7 +11,7 @@ namespace OpenTelemetry.Trace;
 public static class IdempotentWritesTracerProviderBuilderExtensions
 {
     /// <summary>
-    /// Subscribes to the <see cref="IdempotentWritesTelemetry.ActivitySourceName"/> activity source: one span per operation,
+    /// Subscribes to the <see cref="IdempotentWritesTelemetry.ActivitySourceName"/> activity source (and the ASP.NET Core package's <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): one span per operation,
     /// the parent of Npgsql's own database spans.
     /// </summary>
     /// <param name="builder">The tracer provider builder.</param>
@@ -20,6 +20,6 @@ public static class IdempotentWritesTracerProviderBuilderExtensions
     public static TracerProviderBuilder AddIdempotentWritesInstrumentation(this TracerProviderBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddSource(IdempotentWritesTelemetry.ActivitySourceName);
+        return builder.AddSource(IdempotentWritesTelemetry.ActivitySourceName, IdempotentWritesTelemetry.AspNetCoreName);
     }
 }

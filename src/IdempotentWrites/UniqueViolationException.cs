@@ -22,6 +22,7 @@ public sealed class UniqueViolationException : ConstraintViolationException
     /// <param name="isPrimaryKey">Whether the constraint is the table's primary key.</param>
     /// <param name="values">The conflicting key values from the SDK's own parameters, keyed by column; <see langword="null"/> when unknown.</param>
     /// <param name="innerException">The exception that caused this one.</param>
+    /// <param name="isGeneratedKey">Whether every key column of the constraint was filled by the database (identity, serial), not by the caller.</param>
     public UniqueViolationException(
         string? schemaName,
         string? tableName,
@@ -30,8 +31,9 @@ public sealed class UniqueViolationException : ConstraintViolationException
         IReadOnlyList<string> expressions,
         bool isPrimaryKey,
         IReadOnlyDictionary<string, object?>? values,
-        Exception? innerException)
-        : base(BuildMessage(schemaName, tableName, constraintName, columns, expressions), "23505", schemaName, tableName, constraintName, innerException)
+        Exception? innerException,
+        bool isGeneratedKey = false)
+        : base(BuildMessage(schemaName, tableName, constraintName, columns, expressions, isGeneratedKey), "23505", schemaName, tableName, constraintName, innerException)
     {
         ArgumentNullException.ThrowIfNull(columns);
         ArgumentNullException.ThrowIfNull(expressions);
@@ -39,6 +41,7 @@ public sealed class UniqueViolationException : ConstraintViolationException
         Expressions = expressions;
         IsPrimaryKey = isPrimaryKey;
         Values = values;
+        IsGeneratedKey = isGeneratedKey;
     }
 
     /// <summary>
@@ -57,12 +60,26 @@ public sealed class UniqueViolationException : ConstraintViolationException
     public bool IsPrimaryKey { get; }
 
     /// <summary>
+    /// Gets a value indicating whether every key column of the violated constraint was filled by the database
+    /// (an identity or serial default), not by the caller. Such a conflict means the column's sequence is behind the
+    /// table's data — sequence drift, typically after a restore or an import with explicit ids — not a duplicate request.
+    /// </summary>
+    public bool IsGeneratedKey { get; }
+
+    /// <summary>
     /// Gets the conflicting values keyed by column, taken from the SDK's own parameters; <see langword="null"/> when unknown.
     /// </summary>
     public IReadOnlyDictionary<string, object?>? Values { get; }
 
-    private static string BuildMessage(string? schema, string? table, string? constraint, IReadOnlyList<string>? columns, IReadOnlyList<string>? expressions)
+    private static string BuildMessage(string? schema, string? table, string? constraint, IReadOnlyList<string>? columns, IReadOnlyList<string>? expressions, bool isGeneratedKey)
     {
+        if (isGeneratedKey)
+        {
+            return $"Duplicate generated key: unique constraint \"{constraint ?? "(unknown)"}\" on ({string.Join(", ", columns ?? [])}) in table {(schema is null ? string.Empty : schema + ".")}{table} " +
+                "was violated by a value the database generated, so the column's sequence is behind the table's data (sequence drift). " +
+                "Repair it with `iw sequences fix`, or enable IdempotentWritesOptions.HealSequences.";
+        }
+
         var keys = (columns ?? []).Concat(expressions ?? []).ToArray();
         var on = keys.Length == 0 ? string.Empty : $" on ({string.Join(", ", keys)})";
         var where = table is null ? string.Empty : $" in table {(schema is null ? string.Empty : schema + ".")}{table}";

@@ -42,7 +42,8 @@ internal sealed class ErrorTranslator(ILogger logger)
             index.Expressions,
             index.IsPrimaryKey,
             ValuesOf(index, mapping, insertValues),
-            error);
+            error,
+            IsGeneratedKey(index, mapping));
     }
 
     public async Task<IndexDefinition?> DescribeAsync(NpgsqlConnection connection, string? schema, string name, CancellationToken cancellationToken)
@@ -69,6 +70,14 @@ internal sealed class ErrorTranslator(ILogger logger)
             return null;
         }
     }
+
+    // Every key column is one the SDK never sends (marked Generated): the database produced the conflicting value.
+    private static bool IsGeneratedKey(IndexDefinition index, TableMapping? mapping)
+        => mapping is not null
+            && index.Table == mapping.Table
+            && index.Expressions.Count == 0
+            && index.Columns.Count > 0
+            && index.Columns.All(c => mapping.Columns.Any(m => m.IsGenerated && m.ColumnName == c));
 
     private static Dictionary<string, object?>? ValuesOf(IndexDefinition index, TableMapping? mapping, object?[]? insertValues)
     {

@@ -32,6 +32,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     private readonly ILogger _logger;
     private readonly int _maxAttempts;
     private readonly bool _prepare;
+    private readonly bool _healSequences;
 
     public IdempotentWriter(
         WriterDataSource dataSource,
@@ -45,6 +46,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         _mappings = registry.Value.Mappings;
         _maxAttempts = options.Value.MaxReselectAttempts;
         _prepare = options.Value.PrepareStatements && !options.Value.TransactionPooling;
+        _healSequences = options.Value.HealSequences;
         _pipeline = pipeline;
         _telemetry = telemetry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -95,7 +97,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         try
         {
             // Not idempotent, so never retried: after an ambiguous failure only the caller knows whether to try again.
-            var inserted = await InsertCoreAsync(plan, row, cancellationToken).ConfigureAwait(false);
+            var inserted = await HealingAsync(plan, () => InsertCoreAsync(plan, row, cancellationToken), cancellationToken).ConfigureAwait(false);
             _telemetry.Succeeded(activity, InsertOperation, plan, WriteOutcome.Inserted, 1, started);
             return inserted;
         }
@@ -192,6 +194,30 @@ internal sealed class IdempotentWriter : IIdempotentWriter
         }
     }
 
+    // Self-healing (opt-in): a conflict on a key the database generated means its sequence is behind the data. Repair
+    // that column's sequence(s) and retry once. Never inside a caller's transaction: the repair locks the table.
+    private async Task<TResult> HealingAsync<TResult>(WritePlan plan, Func<Task<TResult>> write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await write().ConfigureAwait(false);
+        }
+        catch (UniqueViolationException violation) when (_healSequences && violation.IsGeneratedKey && violation.TableName is not null)
+        {
+            var doctor = new SequenceDoctor(_dataSource, _logger);
+            var repaired = 0;
+            foreach (var column in violation.Columns)
+            {
+                var repairs = await doctor.RepairColumnAsync(violation.SchemaName, violation.TableName, column, cancellationToken).ConfigureAwait(false);
+                repaired += repairs.Count(r => r.Outcome == SequenceRepairOutcome.Repaired);
+                _logger.SequenceHealed(plan.Mapping.DisplayName, column, violation.ConstraintName, repairs.Count);
+            }
+
+            _telemetry.SequencesRepaired(plan.Mapping.DisplayName, repaired);
+            return await write().ConfigureAwait(false);
+        }
+    }
+
     private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, CancellationToken cancellationToken)
         where T : class
     {
@@ -250,7 +276,10 @@ internal sealed class IdempotentWriter : IIdempotentWriter
                         {
                             state.Executions.Value++;
                             var plan = await state.Writer.GetPlanAsync(typeof(T), context.CancellationToken).ConfigureAwait(false);
-                            return await state.Writer.WriteAsync(plan, state.Row, null, state.Upsert, context.CancellationToken).ConfigureAwait(false);
+                            return await state.Writer.HealingAsync(
+                                plan,
+                                () => state.Writer.WriteAsync(plan, state.Row, null, state.Upsert, context.CancellationToken),
+                                context.CancellationToken).ConfigureAwait(false);
                         },
                         context,
                         (Writer: this, Row: row, Upsert: upsert, Executions: executions)).ConfigureAwait(false);

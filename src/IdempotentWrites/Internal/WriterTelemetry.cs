@@ -18,6 +18,7 @@ internal sealed class WriterTelemetry : IDisposable
     private readonly Counter<long> _operations;
     private readonly Counter<long> _conflicts;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _sequenceRepairs;
     private readonly Histogram<double> _duration;
 
     public WriterTelemetry(IMeterFactory? meterFactory)
@@ -28,6 +29,7 @@ internal sealed class WriterTelemetry : IDisposable
         _operations = _meter.CreateCounter<long>(IdempotentWritesTelemetry.OperationsCounter, "{operation}", "Completed IdempotentWrites operations.");
         _conflicts = _meter.CreateCounter<long>(IdempotentWritesTelemetry.ConflictsCounter, "{conflict}", "Unique-key conflicts, resolved by the arbiter or raised as violations.");
         _retries = _meter.CreateCounter<long>(IdempotentWritesTelemetry.RetriesCounter, "{retry}", "Retries after transient faults.");
+        _sequenceRepairs = _meter.CreateCounter<long>(IdempotentWritesTelemetry.SequenceRepairsCounter, "{sequence}", "Sequences repaired by the writer's self-healing.");
         _duration = _meter.CreateHistogram<double>(
             IdempotentWritesTelemetry.DurationHistogram,
             "s",
@@ -121,6 +123,15 @@ internal sealed class WriterTelemetry : IDisposable
                 { "idempotent_writes.operation", operation },
                 { "error.type", exception is null ? "unknown" : ErrorType(exception) },
             });
+        }
+    }
+
+    public void SequencesRepaired(string table, int count)
+    {
+        Activity.Current?.AddEvent(new ActivityEvent("sequence_repaired"));
+        if (_sequenceRepairs.Enabled && count > 0)
+        {
+            _sequenceRepairs.Add(count, new KeyValuePair<string, object?>("db.collection.name", table));
         }
     }
 

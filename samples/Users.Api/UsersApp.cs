@@ -1,0 +1,50 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using IdempotentWrites;
+using Microsoft.AspNetCore.Authentication;
+using Npgsql;
+
+namespace UsersApi;
+
+// The whole app, built here so tests and benchmarks can host it in-process (on Kestrel, any port) with their own settings.
+public static class UsersApp
+{
+    public static WebApplication Create(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        configure?.Invoke(builder);
+        var connectionString = builder.Configuration.GetConnectionString("Postgres");
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            throw new InvalidOperationException("Set the connection string ConnectionStrings:Postgres (environment variable ConnectionStrings__Postgres).");
+        }
+
+        // One data source for the app's own queries, the writer and the idempotency key store.
+        builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
+
+        // Registered first: creates the tables before the writer checks its mappings against the catalog.
+        builder.Services.AddHostedService<SchemaSetup>();
+
+        // X-Api-Key identifies the caller (any non-empty value): a stand-in for real authentication. The idempotency
+        // scope is the authenticated principal, so two callers using the same Idempotency-Key never meet.
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+
+        builder.Services.AddIdempotentWrites()
+            .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt))
+            .AddConflictProblemDetails(o => o.ConstraintMessages["users_email_key"] = "This email is already registered.")
+            .AddHttpIdempotency(o =>
+            {
+                o.CreateStoreTable = true;
+                builder.Configuration.GetSection("Idempotency").Bind(o);
+            });
+
+        var app = builder.Build();
+        app.UseExceptionHandler();
+        app.UseIdempotency();
+        UsersEndpoints.Map(app);
+        return app;
+    }
+}

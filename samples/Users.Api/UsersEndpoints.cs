@@ -1,0 +1,111 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using IdempotentWrites;
+using Npgsql;
+
+namespace UsersApi;
+
+public sealed record UserInput(string? Email, string? Name);
+
+public sealed record UserBody(long Id, string Email, string Name);
+
+public sealed record PaymentInput(long UserId, long AmountCents, int? ProcessingMs);
+
+public sealed record PaymentBody(long Id, long UserId, long AmountCents);
+
+public static class UsersEndpoints
+{
+    public static void Map(WebApplication app)
+    {
+        app.MapPost("/users", async (UserInput input, IIdempotentWriter writer, CancellationToken ct) =>
+        {
+            if (Invalid(input) is { } problem)
+            {
+                return problem;
+            }
+
+            var result = await writer.InsertOrGetAsync(new User { Email = input.Email!, Name = input.Name! }, ct);
+            var body = new UserBody(result.Row.Id, result.Row.Email, result.Row.Name);
+            return result.Outcome == WriteOutcome.Inserted ? Results.Created($"/users/{body.Id}", body) : Results.Ok(body);
+        });
+
+        // A plain insert: a duplicate email throws UniqueViolationException, answered by AddConflictProblemDetails
+        // with 409 application/problem+json (constraint users_email_key, field email, no value).
+        app.MapPost("/users/register", async (UserInput input, IIdempotentWriter writer, CancellationToken ct) =>
+        {
+            if (Invalid(input) is { } problem)
+            {
+                return problem;
+            }
+
+            var row = await writer.InsertAsync(new User { Email = input.Email!, Name = input.Name! }, ct);
+            return Results.Created($"/users/{row.Id}", new UserBody(row.Id, row.Email, row.Name));
+        });
+
+        app.MapGet("/users/{id:long}", async (long id, NpgsqlDataSource dataSource, CancellationToken ct) =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT id, email, name FROM users WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
+                ? Results.Ok(new UserBody(reader.GetInt64(0), reader.GetString(1), reader.GetString(2)))
+                : Results.NotFound();
+        });
+
+        // Every run of this handler inserts a payment: only the Idempotency-Key middleware keeps a retried request
+        // from paying twice. processingMs simulates a slow downstream call (a card network) before the insert.
+        app.MapPost("/payments", CreatePaymentAsync).RequireAuthorization().RequireIdempotencyKey();
+
+        app.MapGet("/payments/{id:long}", async (long id, NpgsqlDataSource dataSource, CancellationToken ct) =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT id, user_id, amount_cents FROM payments WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
+                ? Results.Ok(new PaymentBody(reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2)))
+                : Results.NotFound();
+        }).RequireAuthorization();
+
+        // The same handler without the middleware, for benchmarks/http-idempotency.sh (off unless Benchmark:MapBaseline=true).
+        if (app.Configuration.GetValue<bool>("Benchmark:MapBaseline"))
+        {
+            app.MapPost("/payments/baseline", CreatePaymentAsync).RequireAuthorization();
+        }
+    }
+
+    private static async Task<IResult> CreatePaymentAsync(PaymentInput input, NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        if (input.AmountCents <= 0)
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["amountCents"] = ["Must be positive."] });
+        }
+
+        if (input.ProcessingMs is > 0)
+        {
+            await Task.Delay(input.ProcessingMs.Value, ct);
+        }
+
+        await using var command = dataSource.CreateCommand("INSERT INTO payments (user_id, amount_cents) VALUES ($1, $2) RETURNING id");
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.UserId });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.AmountCents });
+        var id = (long)(await command.ExecuteScalarAsync(ct))!;
+        return Results.Created($"/payments/{id}", new PaymentBody(id, input.UserId, input.AmountCents));
+    }
+
+    private static IResult? Invalid(UserInput input)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (string.IsNullOrWhiteSpace(input.Email))
+        {
+            errors["email"] = ["Required."];
+        }
+
+        if (string.IsNullOrWhiteSpace(input.Name))
+        {
+            errors["name"] = ["Required."];
+        }
+
+        return errors.Count == 0 ? null : Results.ValidationProblem(errors);
+    }
+}

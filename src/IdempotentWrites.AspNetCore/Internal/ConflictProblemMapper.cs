@@ -1,0 +1,142 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdempotentWrites.AspNetCore.Internal;
+
+// Maps integrity errors to problem details: the SDK's typed exceptions, or a raw PostgresException, found anywhere in the
+// exception chain (EF Core's DbUpdateException, AggregateException). Classified by SQLSTATE and the error's own fields.
+internal sealed class ConflictProblemMapper(
+    IOptions<ConflictProblemDetailsOptions> options,
+    ConstraintCatalog catalog,
+    ProblemWriter writer,
+    IdempotentWritesHttpMetrics metrics,
+    ILogger<ConflictProblemMapper> logger)
+{
+    private static readonly Dictionary<string, string> Titles = new(StringComparer.Ordinal)
+    {
+        [IdempotentWritesProblemCodes.UniqueViolation] = "A resource with these values already exists.",
+        [IdempotentWritesProblemCodes.RetryableConflict] = "The request conflicted with a concurrent request; retry it.",
+        [IdempotentWritesProblemCodes.ForeignKeyViolation] = "A referenced resource does not exist, or the resource is still referenced.",
+        [IdempotentWritesProblemCodes.ExclusionViolation] = "The request conflicts with an existing resource.",
+        [IdempotentWritesProblemCodes.NotNullViolation] = "A required value is missing.",
+        [IdempotentWritesProblemCodes.CheckViolation] = "A value is not allowed.",
+        [IdempotentWritesProblemCodes.CardinalityViolation] = "The request affects the same resource more than once.",
+    };
+
+    public static ConflictProblem? Classify(Exception? exception, ConflictProblemDetailsOptions options)
+    {
+        for (var current = exception; current is not null; current = current.InnerException)
+        {
+            if (current is AggregateException aggregate)
+            {
+                foreach (var inner in aggregate.InnerExceptions)
+                {
+                    if (Classify(inner, options) is { } found)
+                    {
+                        return found;
+                    }
+                }
+
+                return null;
+            }
+
+            var problem = current switch
+            {
+                UniqueViolationException e => CreateFrom(IdempotentWritesProblemCodes.UniqueViolation, e, e.Columns.Concat(e.Expressions).ToArray(), e.Values),
+                TransientConflictException e => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
+                ForeignKeyViolationException e => CreateFrom(IdempotentWritesProblemCodes.ForeignKeyViolation, e, [], null),
+                ExclusionViolationException e => CreateFrom(IdempotentWritesProblemCodes.ExclusionViolation, e, [], null),
+                CheckViolationException e => CreateFrom(IdempotentWritesProblemCodes.CheckViolation, e, [], null),
+                NotNullViolationException e => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
+                CardinalityViolationException e => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
+                PostgresException e => FromPostgres(e),
+                _ => null,
+            };
+            if (problem is not null)
+            {
+                return problem with { StatusCode = options.StatusCodes.TryGetValue(problem.Code, out var status) ? status : problem.StatusCode };
+            }
+        }
+
+        return null;
+
+        static ConflictProblem Create(string code, string? sqlState, string? schema, string? table, string? constraint, IReadOnlyList<string> fields, IReadOnlyDictionary<string, object?>? values = null)
+            => new(code, StatusCodes.Status409Conflict, schema, table, constraint, fields, values, sqlState ?? code);
+
+        static ConflictProblem CreateFrom(string code, ConstraintViolationException e, IReadOnlyList<string> fields, IReadOnlyDictionary<string, object?>? values)
+            => Create(code, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, fields, values);
+
+        static ConflictProblem? FromPostgres(PostgresException e) => e.SqlState switch
+        {
+            PostgresErrorCodes.UniqueViolation => Create(IdempotentWritesProblemCodes.UniqueViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable
+                => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
+            PostgresErrorCodes.ForeignKeyViolation => Create(IdempotentWritesProblemCodes.ForeignKeyViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            PostgresErrorCodes.ExclusionViolation => Create(IdempotentWritesProblemCodes.ExclusionViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            PostgresErrorCodes.CheckViolation => Create(IdempotentWritesProblemCodes.CheckViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            PostgresErrorCodes.NotNullViolation => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
+            PostgresErrorCodes.CardinalityViolation => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
+            _ => null,
+        };
+    }
+
+    // Classifies the error and, when it names a constraint but not its columns, reads them from the catalog.
+    public async ValueTask<ConflictProblem?> TryMapAsync(Exception exception, CancellationToken cancellationToken)
+    {
+        var problem = Classify(exception, options.Value);
+        if (problem is null)
+        {
+            return null;
+        }
+
+        if (problem.Fields.Count == 0 && problem.ConstraintName is not null
+            && problem.Code is IdempotentWritesProblemCodes.UniqueViolation or IdempotentWritesProblemCodes.ForeignKeyViolation or IdempotentWritesProblemCodes.ExclusionViolation)
+        {
+            var fields = await catalog.GetColumnsAsync(problem.SchemaName, problem.TableName, problem.ConstraintName, cancellationToken).ConfigureAwait(false);
+            problem = problem with { Fields = fields };
+        }
+
+        return problem;
+    }
+
+    public async ValueTask WriteAsync(HttpContext context, ConflictProblem problem, Exception? exception)
+    {
+        var value = options.Value;
+        var details = ProblemWriter.Create(
+            context,
+            problem.StatusCode,
+            problem.Code,
+            Titles[problem.Code],
+            problem.ConstraintName is not null && value.ConstraintMessages.TryGetValue(problem.ConstraintName, out var message) ? message : null,
+            value.ProblemTypeBaseUri);
+        if (problem.ConstraintName is not null)
+        {
+            details.Extensions["constraint"] = problem.ConstraintName;
+        }
+
+        if (problem.TableName is not null)
+        {
+            details.Extensions["table"] = problem.TableName;
+        }
+
+        if (problem.Code != IdempotentWritesProblemCodes.RetryableConflict)
+        {
+            details.Extensions["fields"] = problem.Fields;
+        }
+
+        if (value.IncludeValues && problem.Values is { Count: > 0 } values)
+        {
+            details.Extensions["values"] = values.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+        }
+
+        logger.ConflictMapped(problem.ErrorType, problem.ConstraintName, problem.StatusCode, problem.Code);
+        metrics.Problem(problem.Code, problem.StatusCode);
+        await writer.WriteAsync(context, details, exception).ConfigureAwait(false);
+    }
+}

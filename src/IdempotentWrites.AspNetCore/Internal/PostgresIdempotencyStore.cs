@@ -1,0 +1,218 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace IdempotentWrites.AspNetCore.Internal;
+
+// The PostgreSQL key store. A claim is one round trip (INSERT ... ON CONFLICT DO NOTHING and a SELECT in one batch); no
+// lock is held between statements, and every time comes from the database clock.
+internal sealed class PostgresIdempotencyStore : IIdempotencyStore
+{
+    private const int MaxClaimAttempts = 5;
+
+    private readonly NpgsqlDataSource _dataSource;
+
+    public PostgresIdempotencyStore(IdempotencyDataSource dataSource, IOptions<HttpIdempotencyOptions> options)
+        : this(dataSource.DataSource, new StoreSql(options.Value.SchemaName, options.Value.TableName))
+    {
+    }
+
+    public PostgresIdempotencyStore(NpgsqlDataSource dataSource, StoreSql sql)
+    {
+        _dataSource = dataSource;
+        Sql = sql;
+    }
+
+    public StoreSql Sql { get; }
+
+    public NpgsqlDataSource DataSource => _dataSource;
+
+    public async ValueTask<IdempotencyClaim> ClaimAsync(string scope, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(key);
+        var fingerprintBytes = fingerprint.ToArray();
+        for (var attempt = 1; ; attempt++)
+        {
+            IdempotencyRecord? record;
+            bool expired;
+            var batch = _dataSource.CreateBatch();
+            await using (batch.ConfigureAwait(false))
+            {
+                var insert = new NpgsqlBatchCommand(Sql.Insert);
+                AddKey(insert, scope, key);
+                insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = fingerprintBytes, NpgsqlDbType = NpgsqlDbType.Bytea });
+                insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+                insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention, NpgsqlDbType = NpgsqlDbType.Interval });
+                var select = new NpgsqlBatchCommand(Sql.Select);
+                AddKey(select, scope, key);
+                batch.BatchCommands.Add(insert);
+                batch.BatchCommands.Add(select);
+
+                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                await using (reader.ConfigureAwait(false))
+                {
+                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    {
+                        return IdempotencyClaim.Acquired(reader.GetInt64(0), isTakeover: false);
+                    }
+
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            if (record is not null)
+            {
+                var takeover = expired || (!record.IsCompleted && record.LeaseRemaining <= TimeSpan.Zero && record.Fingerprint.Span.SequenceEqual(fingerprintBytes));
+                if (!takeover)
+                {
+                    return IdempotencyClaim.Exists(record);
+                }
+
+                var token = await TryTakeOverAsync(scope, key, fingerprintBytes, lease, retention, record.FencingToken, cancellationToken).ConfigureAwait(false);
+                if (token is { } acquired)
+                {
+                    return IdempotencyClaim.Acquired(acquired, isTakeover: true);
+                }
+            }
+
+            // The row vanished between the two statements (released or purged) or another claim took it over first:
+            // look again, a bounded number of times.
+            if (attempt == MaxClaimAttempts)
+            {
+                throw new InvalidOperationException($"The idempotency key could not be claimed or read after {MaxClaimAttempts} attempts; it is changing too fast.");
+            }
+        }
+    }
+
+    public async ValueTask<bool> CompleteAsync(string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await CompleteAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<bool> CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        var names = new string[response.Headers.Count];
+        var values = new string[response.Headers.Count];
+        for (var i = 0; i < names.Length; i++)
+        {
+            (names[i], values[i]) = response.Headers[i];
+        }
+
+        var command = new NpgsqlCommand(Sql.Complete, connection, transaction);
+        await using (command.ConfigureAwait(false))
+        {
+            AddKey(command.Parameters, scope, key);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention, NpgsqlDbType = NpgsqlDbType.Interval });
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = response.StatusCode });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = names, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = response.Body, NpgsqlDbType = NpgsqlDbType.Bytea });
+            command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = response.IsBodyOmitted });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    public async ValueTask<bool> ReleaseAsync(string scope, string key, long fencingToken, CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(Sql.Release);
+        await using (command.ConfigureAwait(false))
+        {
+            AddKey(command.Parameters, scope, key);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    public async ValueTask<int> PurgeExpiredAsync(int batchSize, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        var command = _dataSource.CreateCommand(Sql.Purge);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(Sql.Select);
+        await using (command.ConfigureAwait(false))
+        {
+            AddKey(command.Parameters, scope, key);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                var (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                return expired ? null : record;
+            }
+        }
+    }
+
+    private static void AddKey(NpgsqlBatchCommand command, string scope, string key) => AddKey(command.Parameters, scope, key);
+
+    private static void AddKey(NpgsqlParameterCollection parameters, string scope, string key)
+    {
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = scope, NpgsqlDbType = NpgsqlDbType.Text });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
+    }
+
+    private static async ValueTask<(IdempotencyRecord? Record, bool Expired)> ReadRecordAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    {
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return (null, false);
+        }
+
+        var fingerprint = reader.GetFieldValue<byte[]>(0);
+        var token = reader.GetInt64(1);
+        var completed = reader.GetBoolean(2);
+        var expired = reader.GetBoolean(3);
+        var leaseRemaining = reader.IsDBNull(4) ? TimeSpan.Zero : TimeSpan.FromSeconds(reader.GetDouble(4));
+        IdempotencyResponse? response = null;
+        if (completed)
+        {
+            var names = reader.IsDBNull(6) ? [] : reader.GetFieldValue<string[]>(6);
+            var values = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
+            var headers = new KeyValuePair<string, string>[Math.Min(names.Length, values.Length)];
+            for (var i = 0; i < headers.Length; i++)
+            {
+                headers[i] = new(names[i], values[i]);
+            }
+
+            response = new IdempotencyResponse(
+                reader.GetInt32(5),
+                headers,
+                reader.IsDBNull(8) ? ReadOnlyMemory<byte>.Empty : reader.GetFieldValue<byte[]>(8),
+                reader.GetBoolean(9));
+            leaseRemaining = TimeSpan.Zero;
+        }
+
+        return (new IdempotencyRecord(fingerprint, token, leaseRemaining, response), expired);
+    }
+
+    private async ValueTask<long?> TryTakeOverAsync(string scope, string key, byte[] fingerprint, TimeSpan lease, TimeSpan retention, long observedToken, CancellationToken cancellationToken)
+    {
+        var command = _dataSource.CreateCommand(Sql.Takeover);
+        await using (command.ConfigureAwait(false))
+        {
+            AddKey(command.Parameters, scope, key);
+            command.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = fingerprint, NpgsqlDbType = NpgsqlDbType.Bytea });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+            command.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention, NpgsqlDbType = NpgsqlDbType.Interval });
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = observedToken });
+            return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) is long token ? token : null;
+        }
+    }
+}

@@ -1,0 +1,227 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Text.Json;
+using UsersApi;
+
+namespace IdempotentWrites.ConcurrencyTests.Http;
+
+// The samples/Users.Api contract, end to end on Kestrel and PostgreSQL.
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "Concurrency")]
+public sealed class UsersApiTests(PostgresFixture db)
+{
+    [Fact]
+    public async Task PostUsers_NewThenExisting_201WithLocationThen200WithStoredRow()
+    {
+        var schema = await TestSchema.CreateAsync(db, "users_api");
+        await using var app = await StartAsync(schema);
+
+        var created = await Http.SendAsync(app.Client, Http.Post("/users", new { email = "ada@example.com", name = "Ada" }));
+        var existing = await Http.SendAsync(app.Client, Http.Post("/users", new { email = "ada@example.com", name = "Someone else" }));
+
+        Assert.Equal(201, created.Status);
+        var id = created.Json().GetProperty("id").GetInt64();
+        Assert.Equal($"/users/{id}", created.Headers.Location?.OriginalString);
+        Assert.Equal($$"""{"id":{{id}},"email":"ada@example.com","name":"Ada"}""", created.Text);
+        Assert.Equal(200, existing.Status);
+        Assert.Equal(created.Text, existing.Text);
+        Assert.Equal(200, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, $"/users/{id}"))).Status);
+        Assert.Equal(404, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, $"/users/{id + 1000}"))).Status);
+    }
+
+    [Fact]
+    public async Task RegisterDuplicate_409ProblemDetailsWithExactShape_NoValueLeaked()
+    {
+        var schema = await TestSchema.CreateAsync(db, "users_api");
+        await using var app = await StartAsync(schema);
+        Assert.Equal(201, (await Http.SendAsync(app.Client, Http.Post("/users/register", new { email = "grace@example.com", name = "Grace" }))).Status);
+
+        var duplicate = await Http.SendAsync(app.Client, Http.Post("/users/register", new { email = "grace@example.com", name = "Grace" }));
+
+        Assert.Equal(409, duplicate.Status);
+        Assert.Equal("application/problem+json", duplicate.ContentHeaders.ContentType?.MediaType);
+        var problem = duplicate.Json();
+        Assert.Equal(
+            ["type", "title", "status", "detail", "code", "traceId", "constraint", "table", "fields"],
+            problem.EnumerateObject().Select(p => p.Name).ToArray());
+        Assert.Equal("https://tools.ietf.org/html/rfc9110#section-15.5.10", problem.GetProperty("type").GetString());
+        Assert.Equal("A resource with these values already exists.", problem.GetProperty("title").GetString());
+        Assert.Equal(409, problem.GetProperty("status").GetInt32());
+        Assert.Equal("This email is already registered.", problem.GetProperty("detail").GetString());
+        Assert.Equal("unique-violation", problem.GetProperty("code").GetString());
+        Assert.Equal("users_email_key", problem.GetProperty("constraint").GetString());
+        Assert.Equal("users", problem.GetProperty("table").GetString());
+        Assert.Equal(["email"], problem.GetProperty("fields").EnumerateArray().Select(f => f.GetString()).ToArray());
+        // The W3C trace id when an ActivityListener is attached, else Kestrel's request id: either way, the request's.
+        Assert.Matches("^(00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]|[0-9A-Z]{13}:[0-9A-F]{8})$", problem.GetProperty("traceId").GetString());
+        Assert.DoesNotContain("grace@example.com", duplicate.Text, StringComparison.Ordinal);
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "users"));
+    }
+
+    [Fact]
+    public async Task Payments_50ParallelRequestsWithOneKey_OnePaymentRow_OriginalOrInProgress_ThenIdenticalReplays()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_race");
+        await using var app = await StartAsync(schema);
+        var payment = new { userId = 7, amountCents = 1250, processingMs = 300 };
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var requests = Enumerable.Range(0, 50).Select(async _ =>
+        {
+            await gate.Task;
+            return await Http.SendAsync(app.Client, Http.Post("/payments", payment, key: "order-42", apiKey: "caller-a"));
+        }).ToArray();
+        gate.SetResult();
+        var replies = await Task.WhenAll(requests).WaitAsync(Waits.Timeout);
+
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "payments"));
+        var original = Assert.Single(replies, r => r.Status == 201 && !r.Replayed);
+        Assert.All(replies, r => Assert.True(
+            (r.Status == 201 && r.Text == original.Text) || (r.Status == 409 && r.Code == "in-progress"),
+            $"unexpected {r.Status}: {r.Text}"));
+        Assert.All(replies.Where(r => r.Status == 409), r =>
+        {
+            var retryAfter = int.Parse(r.Header("Retry-After")!, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(retryAfter, 1, 60);
+        });
+
+        for (var i = 0; i < 5; i++)
+        {
+            var retry = await Http.SendAsync(app.Client, Http.Post("/payments", payment, key: "order-42", apiKey: "caller-a"));
+            Assert.Equal(201, retry.Status);
+            Assert.True(retry.Replayed);
+            Assert.Equal(original.Body, retry.Body);
+            Assert.Equal(original.Headers.Location, retry.Headers.Location);
+        }
+
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "payments"));
+    }
+
+    [Fact]
+    public async Task Payments_TwoInstancesSharingTheDatabase_50ParallelRequests_OnePaymentRow()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_two");
+        await using var first = await StartAsync(schema);
+        await using var second = await StartAsync(schema);
+        var payment = new { userId = 8, amountCents = 990, processingMs = 300 };
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var requests = Enumerable.Range(0, 50).Select(async i =>
+        {
+            await gate.Task;
+            var client = i % 2 == 0 ? first.Client : second.Client;
+            return await Http.SendAsync(client, Http.Post("/payments", payment, key: "two-instances", apiKey: "caller-a"));
+        }).ToArray();
+        gate.SetResult();
+        var replies = await Task.WhenAll(requests).WaitAsync(Waits.Timeout);
+
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "payments"));
+        var original = Assert.Single(replies, r => r.Status == 201 && !r.Replayed);
+        Assert.All(replies, r => Assert.True((r.Status == 201 && r.Text == original.Text) || (r.Status == 409 && r.Code == "in-progress"), $"unexpected {r.Status}: {r.Text}"));
+        var fromFirst = await Http.SendAsync(first.Client, Http.Post("/payments", payment, key: "two-instances", apiKey: "caller-a"));
+        var fromSecond = await Http.SendAsync(second.Client, Http.Post("/payments", payment, key: "two-instances", apiKey: "caller-a"));
+        Assert.True(fromFirst.Replayed && fromSecond.Replayed);
+        Assert.Equal(original.Body, fromFirst.Body);
+        Assert.Equal(original.Body, fromSecond.Body);
+    }
+
+    [Fact]
+    public async Task Payments_SameKeyDifferentBody_422_RecordUntouched_OriginalRetryStillReplays()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_mismatch");
+        await using var app = await StartAsync(schema);
+        var first = await Http.SendAsync(app.Client, Http.Post("/payments", new { userId = 1, amountCents = 100 }, key: "k-1", apiKey: "caller-a"));
+
+        var mismatch = await Http.SendAsync(app.Client, Http.Post("/payments", new { userId = 1, amountCents = 999 }, key: "k-1", apiKey: "caller-a"));
+        var retry = await Http.SendAsync(app.Client, Http.Post("/payments", new { userId = 1, amountCents = 100 }, key: "k-1", apiKey: "caller-a"));
+
+        Assert.Equal(201, first.Status);
+        Assert.Equal(422, mismatch.Status);
+        Assert.Equal("fingerprint-mismatch", mismatch.Code);
+        Assert.False(mismatch.Replayed);
+        Assert.Equal(201, retry.Status);
+        Assert.True(retry.Replayed);
+        Assert.Equal(first.Body, retry.Body);
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "payments"));
+    }
+
+    [Theory]
+    [InlineData(null, "missing-key")]
+    [InlineData("", "invalid-key")]
+    [InlineData("\"\"", "invalid-key")]
+    [InlineData("has space", "invalid-key")]
+    [InlineData("\"unterminated", "invalid-key")]
+    [InlineData("256", "invalid-key")]
+    public async Task Payments_MissingOrInvalidKey_400ProblemDetails_HandlerNotRun(string? key, string code)
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_keys");
+        await using var app = await StartAsync(schema);
+        var request = Http.Post("/payments", new { userId = 1, amountCents = 100 }, key: key == "256" ? new string('k', 256) : key, apiKey: "caller-a");
+
+        var reply = await Http.SendAsync(app.Client, request);
+
+        Assert.Equal(400, reply.Status);
+        Assert.Equal("application/problem+json", reply.ContentHeaders.ContentType?.MediaType);
+        Assert.Equal(code, reply.Code);
+        Assert.Equal(0, await Sql.CountAsync(db.DataSource, schema, "payments"));
+    }
+
+    [Fact]
+    public async Task Payments_RepeatedKeyHeader_400InvalidKey()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_keys");
+        await using var app = await StartAsync(schema);
+        var request = Http.Post("/payments", new { userId = 1, amountCents = 100 }, key: "a", apiKey: "caller-a");
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", "b");
+
+        var reply = await Http.SendAsync(app.Client, request);
+
+        Assert.Equal(400, reply.Status);
+        Assert.Equal("invalid-key", reply.Code);
+    }
+
+    [Fact]
+    public async Task Payments_KeyOfCallerAUsedByCallerB_BGetsItsOwnExecution()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_scope");
+        await using var app = await StartAsync(schema);
+        var payment = new { userId = 3, amountCents = 500 };
+
+        var a = await Http.SendAsync(app.Client, Http.Post("/payments", payment, key: "shared-key", apiKey: "caller-a"));
+        var b = await Http.SendAsync(app.Client, Http.Post("/payments", payment, key: "shared-key", apiKey: "caller-b"));
+        var anonymous = await Http.SendAsync(app.Client, Http.Post("/payments", payment, key: "shared-key"));
+
+        Assert.Equal(201, a.Status);
+        Assert.Equal(201, b.Status);
+        Assert.False(b.Replayed);
+        Assert.NotEqual(a.Json().GetProperty("id").GetInt64(), b.Json().GetProperty("id").GetInt64());
+        Assert.Equal(401, anonymous.Status);
+        Assert.Equal(2, await Sql.CountAsync(db.DataSource, schema, "payments"));
+        Assert.Equal(2, await Sql.CountAsync(db.DataSource, schema, "idempotency_keys", "idempotency_key = 'shared-key'"));
+    }
+
+    [Fact]
+    public async Task Payments_SafeMethodsIgnoreTheKey()
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_get");
+        await using var app = await StartAsync(schema);
+        var created = await Http.SendAsync(app.Client, Http.Post("/payments", new { userId = 4, amountCents = 700 }, key: "k", apiKey: "caller-a"));
+        var get = new HttpRequestMessage(HttpMethod.Get, created.Headers.Location);
+        get.Headers.Add("X-Api-Key", "caller-a");
+
+        var read = await Http.SendAsync(app.Client, get);
+
+        Assert.Equal(200, read.Status);
+        Assert.Equal(created.Text, read.Text);
+        Assert.False(read.Replayed);
+    }
+
+    private async Task<RunningApp> StartAsync(string schema)
+        => await RunningApp.StartAsync(UsersApp.Create([], builder =>
+        {
+            RunningApp.UseTestServer(builder);
+            builder.Configuration["ConnectionStrings:Postgres"] = TestSchema.ConnectionString(db, schema);
+            builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
+        }));
+}

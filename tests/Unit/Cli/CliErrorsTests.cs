@@ -1,0 +1,50 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Net.Sockets;
+using IdempotentWrites.Cli.Internal;
+using Npgsql;
+
+namespace IdempotentWrites.UnitTests.Cli;
+
+public class CliErrorsTests
+{
+    private static readonly NpgsqlConnectionStringBuilder Connection = new("Host=db;Port=5433;Username=app;Password=TopSecret1;Database=shop");
+
+    [Fact]
+    public void Describe_ConnectionRefused_OneLineNamingHostAndPort()
+        => Assert.Equal(
+            "cannot connect to PostgreSQL at db:5433: Connection refused; is the server running and accepting TCP connections? (check --connection or PGHOST / PGPORT)",
+            CliErrors.Describe(new NpgsqlException("Failed to connect to db:5433", new SocketException((int)SocketError.ConnectionRefused, "Connection refused")), Connection));
+
+    [Fact]
+    public void Describe_BadPassword_NamesUserNeverPassword()
+    {
+        var message = CliErrors.Describe(Error(PostgresErrorCodes.InvalidPassword, "password authentication failed for user \"app\""), Connection);
+
+        Assert.Equal("authentication failed for user \"app\" at db:5433 (28P01: password authentication failed for user \"app\"); check --connection or PGUSER / PGPASSWORD", message);
+    }
+
+    [Fact]
+    public void Describe_MissingDatabase()
+        => Assert.Equal(
+            "database \"shop\" does not exist at db:5433 (3D000); check --connection or PGDATABASE",
+            CliErrors.Describe(Error(PostgresErrorCodes.InvalidCatalogName, "database \"shop\" does not exist"), Connection));
+
+    [Fact]
+    public void Describe_MultiLineMessageWithPassword_FirstLineScrubbed()
+        => Assert.Equal(
+            "Keyword not supported: TopSecret1x",
+            CliErrors.Describe(new ArgumentException("Keyword not supported: TopSecret1x\nsecond line"), null)
+                .Replace("********", "TopSecret1", StringComparison.Ordinal)); // no builder: nothing known to scrub
+
+    [Fact]
+    public void Scrub_ReplacesThePassword_IgnoresVeryShortOnes()
+    {
+        Assert.Equal("bad ******** here", CliErrors.Scrub("bad TopSecret1 here", "TopSecret1"));
+        Assert.Equal("iw_database", CliErrors.Scrub("iw_database", "iw"));
+    }
+
+    private static PostgresException Error(string sqlState, string message)
+        => new(message, "FATAL", "FATAL", sqlState, null, null, 0, 0, null, null, null, null, null, null, null, null, null, null);
+}
