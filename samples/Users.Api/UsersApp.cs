@@ -4,6 +4,8 @@
 using IdempotentWrites;
 using Microsoft.AspNetCore.Authentication;
 using Npgsql;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace UsersApi;
 
@@ -40,6 +42,42 @@ public static class UsersApp
                 o.CreateStoreTable = true;
                 builder.Configuration.GetSection("Idempotency").Bind(o);
             });
+
+        // Traces and metrics: to the console when Telemetry:Console is true (env Telemetry__Console=true), and over OTLP
+        // when OTEL_EXPORTER_OTLP_ENDPOINT is set. Our spans are the parents of Npgsql's.
+        var console = builder.Configuration.GetValue<bool>("Telemetry:Console");
+        var otlp = !string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
+        if (console || otlp)
+        {
+            builder.Services.AddOpenTelemetry()
+                .WithTracing(tracing =>
+                {
+                    // The request span is the root: without it, parent-based sampling would drop every span under a request.
+                    tracing.AddAspNetCoreInstrumentation().AddIdempotentWritesInstrumentation().AddNpgsql();
+                    if (console)
+                    {
+                        tracing.AddConsoleExporter();
+                    }
+
+                    if (otlp)
+                    {
+                        tracing.AddOtlpExporter();
+                    }
+                })
+                .WithMetrics(metrics =>
+                {
+                    metrics.AddAspNetCoreInstrumentation().AddIdempotentWritesInstrumentation();
+                    if (console)
+                    {
+                        metrics.AddConsoleExporter();
+                    }
+
+                    if (otlp)
+                    {
+                        metrics.AddOtlpExporter();
+                    }
+                });
+        }
 
         var app = builder.Build();
         app.UseExceptionHandler();
