@@ -28,6 +28,7 @@ internal static class CliCommands
         sequences.Subcommands.Add(ToIdentity(context, connection));
         root.Subcommands.Add(sequences);
         root.Subcommands.Add(Diagnose(context, connection));
+        root.Subcommands.Add(IdempotencyCommands.Build(context, connection));
         return root;
     }
 
@@ -160,7 +161,7 @@ internal static class CliCommands
         }
     }
 
-    private static async Task<int> RunAsync(CliContext context, string? connectionString, Func<NpgsqlDataSource, Task<int>> action)
+    internal static async Task<int> RunAsync(CliContext context, string? connectionString, Func<NpgsqlDataSource, Task<int>> action)
     {
         NpgsqlConnectionStringBuilder? builder = null;
         try
