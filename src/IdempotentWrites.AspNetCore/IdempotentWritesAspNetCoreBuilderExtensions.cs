@@ -91,7 +91,7 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
         AddShared(services);
         services.TryAddSingleton<IdempotencyPolicies>();
         services.TryAddSingleton<IIdempotencyStore>(static sp => new PostgresIdempotencyStore(
-            sp.GetRequiredService<IdempotencyDataSource>(),
+            sp.GetRequiredService<IdempotentWritesDataSource>(),
             sp.GetRequiredService<IOptions<HttpIdempotencyOptions>>()));
         services.TryAddSingleton<IIdempotencyScopeResolver, DefaultIdempotencyScopeResolver>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IdempotencyStoreInitializer>());
@@ -115,7 +115,6 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
         services.AddProblemDetails();
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<IdempotentWritesHttpMetrics>();
-        services.TryAddSingleton<IdempotencyDataSource>();
         services.TryAddSingleton(static sp => new ProblemWriter(sp.GetService<IProblemDetailsService>()));
     }
 }

@@ -49,13 +49,13 @@ public static class IdempotentWritesServiceCollectionExtensions
         services.AddOptionsWithValidateOnStart<IdempotentWritesOptions, IdempotentWritesOptionsValidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotentWritesOptions>, IdempotentWritesOptionsCustomValidator>());
         services.AddMetrics();
-        services.TryAddSingleton<WriterDataSource>();
+        services.TryAddSingleton(static sp => new IdempotentWritesDataSource(sp, sp.GetRequiredService<IOptions<IdempotentWritesOptions>>()));
         services.TryAddSingleton(static sp => new WriterTelemetry(sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.TryAddKeyedSingleton<ResiliencePipeline>(
             IdempotentWritesResilience.PipelineKey,
             static (sp, _) => WriterPipeline.Create(
                 sp.GetRequiredService<IOptions<IdempotentWritesOptions>>().Value,
-                sp.GetRequiredService<WriterDataSource>().DataSource,
+                sp.GetRequiredService<IdempotentWritesDataSource>().DataSource,
                 sp.GetRequiredService<WriterTelemetry>(),
                 (ILogger?)sp.GetService<ILogger<IdempotentWriter>>() ?? NullLogger.Instance));
         services.TryAddSingleton<IdempotentWriter>();

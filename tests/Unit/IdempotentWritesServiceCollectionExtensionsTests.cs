@@ -90,7 +90,7 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         var writer = provider.GetRequiredService<IIdempotentWriter>();
 
         Assert.Same(provider.GetRequiredService<IdempotentWriter>(), writer);
-        Assert.Same(dataSource, provider.GetRequiredService<WriterDataSource>().DataSource);
+        Assert.Same(dataSource, provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
     }
 
     [Fact]
@@ -104,7 +104,7 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         services.AddIdempotentWrites(o => o.DataSourceServiceKey = "billing");
         await using var provider = services.BuildServiceProvider();
 
-        Assert.Same(keyed, provider.GetRequiredService<WriterDataSource>().DataSource);
+        Assert.Same(keyed, provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
     }
 
     [Fact]
@@ -114,7 +114,7 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         services.AddIdempotentWrites(o => o.ConnectionString = "Host=localhost;Database=owned");
         await using var provider = services.BuildServiceProvider();
 
-        var dataSource = provider.GetRequiredService<WriterDataSource>().DataSource;
+        var dataSource = provider.GetRequiredService<IdempotentWritesDataSource>().DataSource;
 
         Assert.Equal("owned", new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Database);
     }

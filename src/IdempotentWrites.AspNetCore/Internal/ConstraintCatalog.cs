@@ -52,7 +52,7 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
 
         try
         {
-            var dataSource = services.GetService<IdempotencyDataSource>()?.DataSource;
+            var dataSource = services.GetService<IdempotentWritesDataSource>()?.DataSource;
             if (dataSource is null)
             {
                 return [];

@@ -21,7 +21,7 @@ internal sealed class IdempotencyStoreInitializer(
             return;
         }
 
-        var dataSource = (IdempotencyDataSource)services.GetService(typeof(IdempotencyDataSource))!;
+        var dataSource = (IdempotentWritesDataSource)services.GetService(typeof(IdempotentWritesDataSource))!;
         await IdempotencyStoreSchema.MigrateAsync(dataSource.DataSource, value.SchemaName, value.TableName, cancellationToken).ConfigureAwait(false);
         logger.StoreTableReady(new StoreSql(value.SchemaName, value.TableName).Table);
     }

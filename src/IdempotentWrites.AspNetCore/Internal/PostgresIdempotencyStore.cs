@@ -15,7 +15,7 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
 
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresIdempotencyStore(IdempotencyDataSource dataSource, IOptions<HttpIdempotencyOptions> options)
+    public PostgresIdempotencyStore(IdempotentWritesDataSource dataSource, IOptions<HttpIdempotencyOptions> options)
         : this(dataSource.DataSource, new StoreSql(options.Value.SchemaName, options.Value.TableName))
     {
     }

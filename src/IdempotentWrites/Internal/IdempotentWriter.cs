@@ -35,7 +35,7 @@ internal sealed class IdempotentWriter : IIdempotentWriter
     private readonly bool _healSequences;
 
     public IdempotentWriter(
-        WriterDataSource dataSource,
+        IdempotentWritesDataSource dataSource,
         IOptions<IdempotentWritesOptions> options,
         IOptions<TableMappingRegistry> registry,
         [FromKeyedServices(IdempotentWritesResilience.PipelineKey)] ResiliencePipeline pipeline,

@@ -5,14 +5,18 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
-namespace IdempotentWrites.Internal;
+namespace IdempotentWrites;
 
-// The data source the writer uses: its own (from IdempotentWritesOptions.ConnectionString) or one registered in DI.
-internal sealed class WriterDataSource : IAsyncDisposable, IDisposable
+/// <summary>
+/// The PostgreSQL data source IdempotentWrites uses — its own, built from <see cref="IdempotentWritesOptions.ConnectionString"/>,
+/// or the <see cref="NpgsqlDataSource"/> registered in dependency injection. Resolve it to share the writer's connection pool
+/// (the ASP.NET Core package's key store does).
+/// </summary>
+public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource? _owned;
 
-    public WriterDataSource(IServiceProvider services, IOptions<IdempotentWritesOptions> options)
+    internal IdempotentWritesDataSource(IServiceProvider services, IOptions<IdempotentWritesOptions> options)
     {
         var value = options.Value;
         if (value.ConnectionString is not null)
@@ -40,9 +44,19 @@ internal sealed class WriterDataSource : IAsyncDisposable, IDisposable
                     : $"IdempotentWritesOptions.DataSourceServiceKey is '{value.DataSourceServiceKey}', but no NpgsqlDataSource is registered under that key.");
     }
 
+    /// <summary>
+    /// Gets the data source.
+    /// </summary>
     public NpgsqlDataSource DataSource { get; }
 
+    /// <summary>
+    /// Disposes the data source when IdempotentWrites built it from a connection string; a data source from DI is left to its owner.
+    /// </summary>
     public void Dispose() => _owned?.Dispose();
 
+    /// <summary>
+    /// Disposes the data source when IdempotentWrites built it from a connection string; a data source from DI is left to its owner.
+    /// </summary>
+    /// <returns>A task that completes when the data source is disposed.</returns>
     public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
 }
