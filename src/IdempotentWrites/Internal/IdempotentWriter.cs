@@ -14,7 +14,7 @@ using Polly;
 
 namespace IdempotentWrites.Internal;
 
-internal sealed class IdempotentWriter : IIdempotentWriter
+internal sealed partial class IdempotentWriter : IIdempotentWriter
 {
     public const string InsertOrGetOperation = "insert_or_get";
     public const string UpsertOperation = "upsert";
