@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Build the solution and run every test project (unit + PostgreSQL concurrency tests).
+# Build the solution, run every test project (unit + PostgreSQL concurrency tests), then check the NuGet packages.
 #
 # Usage: eng/test.sh [extra dotnet test args...]        (passed to `dotnet test` / the xunit.v3 MTP test hosts)
 #   e.g. eng/test.sh --filter-class 'IdempotentWrites.ConcurrencyTests.InsertOrGetRaceTests' --ignore-exit-code 8
@@ -11,6 +11,8 @@
 #                       When unset, eng/pg-local.sh starts (or reuses) a throwaway local cluster.
 #   IW_TEST_RESULTS     directory for the TRX result files (default: artifacts/TestResults)
 #   IW_PG_PORT, IW_PG_DIR, IW_PG_PASSWORD   passed through to eng/pg-local.sh
+#   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack, install into a fresh
+#                         web app and `iw --version` works); .ci/run never sets it
 
 set -euo pipefail
 
@@ -65,5 +67,19 @@ if ((rc == 0)); then
   step "tests passed"
 else
   step "tests FAILED (dotnet test exit code $rc)"
+fi
+
+if [[ "${IW_SKIP_PACK_CHECK:-}" == 1 ]]; then
+  step "package check skipped (IW_SKIP_PACK_CHECK=1)"
+else
+  step "eng/pack-check.sh --no-build (pack the three packages, install them into a fresh web app, iw --version)"
+  pack_rc=0
+  bash eng/pack-check.sh --no-build </dev/null || pack_rc=$?
+  if ((pack_rc == 0)); then
+    step "package check passed"
+  else
+    step "package check FAILED (eng/pack-check.sh exit code $pack_rc)"
+    ((rc != 0)) || rc=$pack_rc
+  fi
 fi
 exit "$rc"
