@@ -314,13 +314,22 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         var connection = transaction is null
             ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
             : ConnectionOf(transaction);
+        var strategy = upsert ? null : StrategyOf(plan);
         try
         {
             for (var attempt = 1; ; attempt++)
             {
-                var result = await AttemptAsync<T>(plan, values, connection, transaction, upsert, attempt, cancellationToken).ConfigureAwait(false);
+                WriteResult<T>? result = null;
+                if (attempt == 1 && strategy is { SelectFirst: true })
+                {
+                    result = await SelectFirstAsync<T>(plan, values, connection, transaction, cancellationToken).ConfigureAwait(false);
+                    strategy.SelectedFirst(result is not null);
+                }
+
+                result ??= await AttemptAsync<T>(plan, values, connection, transaction, upsert, attempt, cancellationToken).ConfigureAwait(false);
                 if (result is not null)
                 {
+                    strategy?.Record(result.Outcome == WriteOutcome.Existing);
                     return result;
                 }
 
