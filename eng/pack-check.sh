@@ -87,14 +87,18 @@ printf '<Project />\n' >"$WORK/Directory.Packages.props"
 
 # ---------------------------------------------------------------------------------------------------------------------
 step "version (one place: VersionPrefix in Directory.Build.props)"
-VERSION="$(dotnet msbuild "src/$TOOL/$TOOL.csproj" -p:Configuration="$CONFIGURATION" -getProperty:Version </dev/null)" \
-  || die "could not evaluate the Version property"
-VERSION="${VERSION//[$'\r\n ']/}"
-[[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "unexpected Version '$VERSION'"
+VERSION=""
+versions=""
 for project in "${LIBRARIES[@]}" "$TOOL"; do
-  v="$(dotnet msbuild "src/$project/$project.csproj" -p:Configuration="$CONFIGURATION" -getProperty:Version </dev/null)"
-  [[ "${v//[$'\r\n ']/}" == "$VERSION" ]] || die "src/$project has Version '$v', expected '$VERSION': set versions in Directory.Build.props only"
+  v="$(dotnet msbuild "src/$project/$project.csproj" -p:Configuration="$CONFIGURATION" -getProperty:Version </dev/null)" \
+    || die "could not evaluate the Version of src/$project"
+  v="${v//[$'\r\n ']/}"
+  versions+=" $project=$v"
+  VERSION="${VERSION:-$v}"
 done
+(($(tr ' ' '\n' <<<"$versions" | sed -n 's/.*=//p' | sort -u | wc -l) == 1)) \
+  || die "the packages have different versions:$versions; set the version in Directory.Build.props (VersionPrefix) only"
+[[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$ ]] || die "unexpected Version '$VERSION'"
 printf '%s: version %s\n' "$SCRIPT_NAME" "$VERSION" >&2
 
 # ---------------------------------------------------------------------------------------------------------------------
