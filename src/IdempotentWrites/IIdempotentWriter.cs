@@ -89,6 +89,81 @@ public interface IIdempotentWriter
         where T : class;
 
     /// <summary>
+    /// Inserts many rows, skipping those whose conflict key already exists, and reports what happened to every row.
+    /// <para/>
+    /// Rows stream in chunks of <see cref="BulkWriteOptions.ChunkSize"/>: each chunk is copied (binary <c>COPY</c>) into a
+    /// temporary staging table, then one <c>INSERT … SELECT … ON CONFLICT … DO NOTHING</c> writes it in key order and
+    /// commits. Memory stays bounded by one chunk whatever the input size. The first row of a key wins; later rows with
+    /// the same key are counted in <see cref="BulkWriteReport.DuplicatesInInput"/>, rows whose key someone else stored
+    /// in <see cref="BulkWriteReport.Existing"/>. Running the same import again (after a crash or a cancellation) leaves
+    /// exactly the table one uninterrupted run would. Afterwards the sequences behind the written columns are moved past
+    /// the imported values (<see cref="BulkWriteOptions.SynchronizeSequences"/>).
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="rows">The rows, enumerated once.</param>
+    /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Stops the import cleanly after the chunk in flight (see <see cref="BulkWriteCanceledException"/>).</param>
+    /// <returns>The report: inserted, existing and duplicate counts, chunks, elapsed time, and the rows skipped.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="rows"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when an option is out of range (the message names it).</exception>
+    /// <exception cref="BulkWriteCanceledException">Thrown when canceled; carries the totals of the committed chunks.</exception>
+    /// <exception cref="BulkWriteException">Thrown when a chunk fails (rolled back whole) or the input cannot be read; carries the totals of the committed chunks and the cause.</exception>
+    Task<BulkWriteReport<T>> InsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
+    /// Inserts many rows from an asynchronous stream, skipping those whose conflict key already exists; see
+    /// <see cref="InsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="rows">The rows, enumerated once.</param>
+    /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Stops the import cleanly after the chunk in flight.</param>
+    /// <returns>The report.</returns>
+    Task<BulkWriteReport<T>> InsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
+    /// Inserts many rows, or updates the existing rows with the same conflict keys, chunk by chunk like
+    /// <see cref="InsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>.
+    /// <para/>
+    /// PostgreSQL refuses to update one row twice in a statement (error 21000), so each chunk is de-duplicated first:
+    /// the <b>last</b> row of a key wins, the earlier ones are counted in <see cref="BulkWriteReport.DuplicatesInInput"/>.
+    /// Rows that already hold the incoming values are not rewritten (<see cref="BulkWriteReport.Unchanged"/>).
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="rows">The rows, enumerated once.</param>
+    /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Stops the operation cleanly after the chunk in flight.</param>
+    /// <returns>The report: inserted, updated, unchanged and duplicate counts.</returns>
+    Task<BulkWriteReport<T>> UpsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
+    /// Inserts or updates many rows from an asynchronous stream; see <see cref="UpsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>.
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="rows">The rows, enumerated once.</param>
+    /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Stops the operation cleanly after the chunk in flight.</param>
+    /// <returns>The report.</returns>
+    Task<BulkWriteReport<T>> UpsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
+    /// Reports which incoming keys already exist, and which repeat inside the input, without writing anything: the rows
+    /// are staged in one transaction that is rolled back. <see cref="BulkWriteReport.Inserted"/> counts the rows an
+    /// <see cref="InsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/> would insert at this moment.
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="rows">The rows, enumerated once.</param>
+    /// <param name="options">The chunk size and report options; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">A token that cancels the preview.</param>
+    /// <returns>A report with <see cref="BulkWriteReport.IsPreview"/> set, the existing rows and the duplicates.</returns>
+    Task<BulkWriteReport<T>> PreviewConflictsAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
     /// Runs <paramref name="work"/> in a new transaction and commits it, retrying the whole transaction through the
     /// writer's resilience pipeline when it fails with a transient fault (serialization failure, deadlock, lost connection).
     /// <para/>

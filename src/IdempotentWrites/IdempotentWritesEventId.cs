@@ -46,4 +46,16 @@ public static class IdempotentWritesEventId
 
     /// <summary>A serial column was converted to an identity column (Information).</summary>
     public const int IdentityConversionApplied = 1107;
+
+    /// <summary>A bulk operation committed a chunk (Debug).</summary>
+    public const int BulkChunkCommitted = 1201;
+
+    /// <summary>A bulk operation completed, with its totals (Information).</summary>
+    public const int BulkCompleted = 1202;
+
+    /// <summary>A bulk operation stopped early on an error or a cancellation; its committed chunks stay (Warning).</summary>
+    public const int BulkStopped = 1203;
+
+    /// <summary>Synchronising the sequences after a bulk operation that stopped early failed (Warning).</summary>
+    public const int BulkSequenceSyncFailed = 1204;
 }

@@ -137,10 +137,16 @@ public sealed class SequenceDoctor
     /// <param name="cancellationToken">The token to cancel the repair.</param>
     /// <returns>One repair per sequence feeding the column; empty when the table or column does not exist or no sequence feeds it.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="table"/> or <paramref name="column"/> is blank.</exception>
-    public async Task<IReadOnlyList<SequenceRepair>> RepairColumnAsync(string? schema, string table, string column, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<SequenceRepair>> RepairColumnAsync(string? schema, string table, string column, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         ArgumentException.ThrowIfNullOrWhiteSpace(column);
+        return RepairColumnsAsync(schema, table, [column], cancellationToken);
+    }
+
+    // Repairs the sequences behind any of the given columns of one table (after a bulk write with explicit values).
+    internal async Task<IReadOnlyList<SequenceRepair>> RepairColumnsAsync(string? schema, string table, IReadOnlyCollection<string> columns, CancellationToken cancellationToken)
+    {
         List<SequenceInfo> sequences;
         var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -151,7 +157,7 @@ public sealed class SequenceDoctor
             }
 
             sequences = await SequenceCatalog.DiscoverAsync(connection, null, [tableOid], cancellationToken).ConfigureAwait(false);
-            sequences.RemoveAll(s => !s.Links.Any(l => l.TableOid == tableOid && l.Column == column));
+            sequences.RemoveAll(s => !s.Links.Any(l => l.TableOid == tableOid && columns.Contains(l.Column)));
         }
 
         var repairs = new List<SequenceRepair>(sequences.Count);

@@ -56,6 +56,9 @@ internal static class SqlGenerator
             InsertSql = $"{insert} RETURNING {returning}",
             NonNullableKeyColumns = nullsNotDistinct ? [] : [.. keyColumns],
             ArbiterIndexes = arbiterIndexes,
+            Keys = keys,
+            Predicate = predicate,
+            NullsNotDistinct = nullsNotDistinct,
         };
     }
 

@@ -26,4 +26,11 @@ internal sealed class WritePlan
     public required IReadOnlyList<ColumnMapping> NonNullableKeyColumns { get; init; }
 
     public IReadOnlyList<string> ArbiterIndexes { get; init; } = [];
+
+    // The arbiter's key as resolved against the catalog, for the bulk statements (which match keys in SQL, not by parameters).
+    public IReadOnlyList<KeyElement> Keys { get; init; } = [];
+
+    public string? Predicate { get; init; }
+
+    public bool NullsNotDistinct { get; init; }
 }

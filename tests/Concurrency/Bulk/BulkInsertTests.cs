@@ -1,0 +1,356 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Diagnostics;
+using Npgsql;
+
+namespace IdempotentWrites.ConcurrencyTests.Bulk;
+
+public sealed class Item
+{
+    public long Id { get; set; }
+
+    public string Sku { get; set; } = string.Empty;
+
+    // int property into a bigint column: the binary COPY writes it as the column's type.
+    public int Qty { get; set; }
+
+    public decimal Price { get; set; }
+
+    public Guid Ref { get; set; }
+
+    public DateTimeOffset At { get; set; }
+
+    public string? Note { get; set; }
+}
+
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "Bulk")]
+public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output)
+{
+    private static readonly DateTimeOffset Epoch = new(2026, 1, 1, 0, 0, 0, TimeSpan.FromHours(2));
+
+    private async Task<string> CreateItemsAsync(string prefix = "bulk_items")
+    {
+        var table = Names.Table(prefix);
+        await db.ExecuteAsync($"CREATE TABLE {table} (id bigint PRIMARY KEY, sku text NOT NULL, qty bigint NOT NULL, price numeric(12,2) NOT NULL, ref uuid NOT NULL, at timestamptz NOT NULL, note text)");
+        return table;
+    }
+
+    private TestWriter Writer(string table) => TestWriter.Create(db.ConnectionString, b => b.MapTable<Item>(table, t => t.ConflictOn(i => i.Id)));
+
+    private static Item NewItem(long id, string note) => new()
+    {
+        Id = id,
+        Sku = "sku-" + id,
+        Qty = (int)(id % 1000),
+        Price = (id % 10_000) / 100m,
+        Ref = new Guid((int)id, 0, 0, new byte[8]),
+        At = Epoch.AddSeconds(id),
+        Note = note,
+    };
+
+    private async Task<Dictionary<long, string?>> NotesAsync(string table)
+    {
+        var notes = new Dictionary<long, string?>();
+        await using var command = db.DataSource.CreateCommand($"SELECT id, note FROM {table}");
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            notes[reader.GetInt64(0)] = reader.IsDBNull(1) ? null : reader.GetString(1);
+        }
+
+        return notes;
+    }
+
+    [Fact]
+    public async Task InsertMany_100kRows30PercentExisting5PercentRepeated_ExactReportAndTable()
+    {
+        var table = await CreateItemsAsync();
+
+        // 95,000 distinct keys, 30,000 of them stored before the import; 5,000 more input rows repeat keys
+        // (2,500 repeat a new key, 2,500 an existing one); shuffled, so repeats fall into other chunks too.
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old-' || g, 1, 1, gen_random_uuid(), now(), 'old' FROM generate_series(0, 29999) g");
+        var input = new List<Item>(100_000);
+        for (long id = 0; id < 95_000; id++)
+        {
+            input.Add(NewItem(id, "first"));
+        }
+
+        for (var i = 0; i < 2_500; i++)
+        {
+            input.Add(NewItem(30_000 + (i * 26), "repeat-new"));
+            input.Add(NewItem(i * 12, "repeat-existing"));
+        }
+
+        var random = new Random(42);
+        var rows = input.OrderBy(_ => random.Next()).ToList();
+
+        // The expected table: stored rows untouched, new keys from their first occurrence in input order.
+        var expected = Enumerable.Range(0, 30_000).ToDictionary(i => (long)i, _ => (string?)"old");
+        foreach (var row in rows)
+        {
+            expected.TryAdd(row.Id, row.Note);
+        }
+
+        await using var writer = Writer(table);
+        var progress = new List<BulkWriteReport>();
+        var stopwatch = Stopwatch.StartNew();
+        var report = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 10_000, Progress = new SyncProgress<BulkWriteReport>(progress.Add) });
+        stopwatch.Stop();
+
+        Assert.Equal(100_000, report.RowsRead);
+        Assert.Equal(65_000, report.Inserted);
+        Assert.Equal(32_500, report.Existing);
+        Assert.Equal(2_500, report.DuplicatesInInput);
+        Assert.Equal(10, report.Chunks);
+        Assert.Equal(1_000, report.ExistingRows.Count);
+        Assert.All(report.ExistingRows, r => Assert.True(r.Id < 30_000));
+        Assert.All(report.DuplicateRows, r => Assert.True(r.Id >= 30_000));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => i * 10_000L), progress.Select(p => p.RowsRead));
+        Assert.Equal(expected, await NotesAsync(table));
+        Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE id = 40123 AND sku = 'sku-40123' AND qty = 123 AND price = 1.23 AND at = '2026-01-01 11:08:43+02' AND ref = '00009cbb-0000-0000-0000-000000000000'"));
+        Figures.Record(output, $"bulk insert: 100,000 rows (30% existing, 5% repeated) in {stopwatch.Elapsed.TotalSeconds:0.00} s ({100_000 / stopwatch.Elapsed.TotalSeconds:N0} rows/s, chunks of 10,000)");
+    }
+
+    [Fact]
+    public async Task InsertMany_SameInputTwice_SecondRunInsertsNothingAndReportsEveryRowExisting()
+    {
+        var table = await CreateItemsAsync();
+        var rows = Enumerable.Range(0, 5_000).Select(i => NewItem(i % 4_000, "n" + i)).ToList();
+        await using var writer = Writer(table);
+
+        var first = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 1_500 });
+        var second = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 700 });
+
+        Assert.Equal((4_000L, 0L, 1_000L), (first.Inserted, first.Existing, first.DuplicatesInInput));
+        Assert.Equal((0L, 5_000L, 0L), (second.Inserted, second.Existing, second.DuplicatesInInput));
+        Assert.Equal(4_000L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task InsertMany_CanceledHalfwayThenRerun_FinalTableEqualsUninterruptedRun()
+    {
+        var interrupted = await CreateItemsAsync("bulk_cancel");
+        var reference = await CreateItemsAsync("bulk_reference");
+        var random = new Random(7);
+        var rows = Enumerable.Range(0, 20_000).Select(i => NewItem(random.Next(0, 15_000), "v" + i)).ToList();
+        await db.ExecuteAsync($"INSERT INTO {interrupted} SELECT g, 's', 0, 0, gen_random_uuid(), now(), 'old' FROM generate_series(0, 999) g; INSERT INTO {reference} SELECT * FROM {interrupted}");
+
+        await using (var writer = Writer(reference))
+        {
+            await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 2_000 });
+        }
+
+        await using (var writer = Writer(interrupted))
+        {
+            using var cancel = new CancellationTokenSource();
+            var options = new BulkWriteOptions
+            {
+                ChunkSize = 2_000,
+                Progress = new SyncProgress<BulkWriteReport>(p =>
+                {
+                    if (p.Chunks == 5)
+                    {
+                        cancel.Cancel();
+                    }
+                }),
+            };
+
+            var canceled = await Assert.ThrowsAsync<BulkWriteCanceledException>(() => writer.Writer.InsertManyAsync(rows, options, cancel.Token));
+            Assert.Equal(5, canceled.Report.Chunks);
+            Assert.Equal(10_000, canceled.Report.RowsRead);
+            var afterCancel = await db.ScalarAsync<long>($"SELECT count(*) FROM {interrupted}");
+            Assert.Equal(1_000 + canceled.Report.Inserted, afterCancel);
+
+            var rerun = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 3_000 });
+            Assert.Equal(20_000, rerun.RowsRead);
+        }
+
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM ((TABLE {interrupted} EXCEPT TABLE {reference}) UNION ALL (TABLE {reference} EXCEPT TABLE {interrupted})) d"));
+        Assert.Equal(await db.ScalarAsync<long>($"SELECT count(*) FROM {reference}"), await db.ScalarAsync<long>($"SELECT count(*) FROM {interrupted}"));
+    }
+
+    [Fact]
+    public async Task InsertMany_TwoConcurrentImportsOverlappingInOppositeOrders_NoDeadlockExactTable()
+    {
+        var table = await CreateItemsAsync("bulk_concurrent");
+        var ascending = Enumerable.Range(0, 40_000).Select(i => NewItem(i, "a")).ToList();
+        var descending = Enumerable.Range(20_000, 40_000).Reverse().Select(i => NewItem(i, "b")).ToList();
+        await using var writerA = Writer(table);
+        await using var writerB = Writer(table);
+
+        for (var round = 0; round < 3; round++)
+        {
+            await db.ExecuteAsync($"TRUNCATE {table}");
+            var options = new BulkWriteOptions { ChunkSize = 5_000 };
+            var a = Task.Run(() => writerA.Writer.InsertManyAsync(ascending, options));
+            var b = Task.Run(() => writerB.Writer.InsertManyAsync(descending, options));
+            var reports = await Task.WhenAll(a, b).WaitAsync(Waits.Timeout);
+
+            Assert.Equal(60_000L, reports.Sum(r => r.Inserted));
+            Assert.Equal(20_000L, reports.Sum(r => r.Existing));
+            Assert.Equal(0L, reports.Sum(r => r.DuplicatesInInput));
+            Assert.Equal(60_000L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+            Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE (id < 20000 AND note <> 'a') OR (id >= 40000 AND note <> 'b')"));
+        }
+    }
+
+    [Fact]
+    public async Task InsertMany_ExplicitIdsIntoIdentity_NextDefaultInsertSucceeds()
+    {
+        var table = Names.Table("bulk_identity");
+        await db.ExecuteAsync($"CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, sku text NOT NULL, qty bigint NOT NULL, price numeric NOT NULL, ref uuid NOT NULL, at timestamptz NOT NULL, note text)");
+        await using var writer = Writer(table);
+
+        var report = await writer.Writer.InsertManyAsync(Enumerable.Range(1, 1_000).Select(i => NewItem(i, null!)));
+
+        Assert.Equal(1, report.SequencesSynchronized);
+        Assert.Equal(1_001L, await db.ScalarAsync<long>($"INSERT INTO {table} (sku, qty, price, ref, at) VALUES ('next', 0, 0, gen_random_uuid(), now()) RETURNING id"));
+    }
+
+    [Fact]
+    public async Task InsertMany_ExplicitIdsWithoutSynchronizing_NextDefaultInsertCollides()
+    {
+        // The control for the test above: without the synchronisation the sequence is behind the imported ids.
+        var table = Names.Table("bulk_identity_off");
+        await db.ExecuteAsync($"CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, sku text NOT NULL, qty bigint NOT NULL, price numeric NOT NULL, ref uuid NOT NULL, at timestamptz NOT NULL, note text)");
+        await using var writer = Writer(table);
+
+        var report = await writer.Writer.InsertManyAsync(Enumerable.Range(1, 10).Select(i => NewItem(i, "x")), new BulkWriteOptions { SynchronizeSequences = false });
+
+        Assert.Equal(0, report.SequencesSynchronized);
+        var error = await Assert.ThrowsAsync<PostgresException>(() => db.ScalarAsync<long>($"INSERT INTO {table} (sku, qty, price, ref, at) VALUES ('next', 0, 0, gen_random_uuid(), now()) RETURNING id"));
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+    }
+
+    [Fact]
+    public async Task InsertMany_ChunkViolatesAnotherConstraint_EarlierChunksCommittedFailedChunkWhollyRolledBack()
+    {
+        var table = await CreateItemsAsync("bulk_fail");
+        await db.ExecuteAsync($"ALTER TABLE {table} ADD CONSTRAINT {table}_qty CHECK (qty <> 5000)");
+        await using var writer = Writer(table);
+        var rows = Enumerable.Range(0, 3_000).Select(i => NewItem(i, "x")).ToList();
+        rows[2_500].Qty = 5000;
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(() => writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 1_000 }));
+
+        Assert.Equal(2, error.Report.Chunks);
+        Assert.Equal(2_000, error.FirstFailedRow);
+        Assert.IsType<CheckViolationException>(error.InnerException);
+        Assert.Contains("rolled back", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2_000L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.Equal(1_999L, await db.ScalarAsync<long>($"SELECT max(id) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task InsertMany_NullRowInInput_TypedErrorAndNothingOfThatChunkWritten()
+    {
+        var table = await CreateItemsAsync("bulk_null");
+        await using var writer = Writer(table);
+        var rows = Enumerable.Range(0, 250).Select(i => i == 180 ? null! : NewItem(i, "x"));
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(() => writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 100 }));
+
+        Assert.IsType<ArgumentException>(error.InnerException);
+        Assert.Contains("position 180", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, error.Report.Chunks);
+        Assert.Equal(100L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task InsertMany_ReturnRows_ReportsStoredRowsWithGeneratedColumns()
+    {
+        var table = Names.Table("bulk_returning");
+        await db.ExecuteAsync($"CREATE TABLE {table} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL UNIQUE, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()); INSERT INTO {table} (email, name) VALUES ('a@x', 'old')");
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<User>(table, t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt)));
+
+        var report = await writer.Writer.InsertManyAsync(
+            [new User { Email = "a@x", Name = "new" }, new User { Email = "b@x", Name = "b" }, new User { Email = "c@x", Name = "c" }, new User { Email = "b@x", Name = "again" }],
+            new BulkWriteOptions { ReturnRows = true });
+
+        Assert.Equal((2L, 1L, 1L), (report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal(["b@x", "c@x"], report.WrittenRows.Select(u => u.Email).Order());
+        Assert.All(report.WrittenRows, u => Assert.True(u.Id > 1 && u.CreatedAt > DateTimeOffset.UnixEpoch));
+        Assert.Equal("a@x", Assert.Single(report.ExistingRows).Email);
+        Assert.Equal("again", Assert.Single(report.DuplicateRows).Name);
+    }
+
+    [Fact]
+    public async Task InsertMany_ExpressionArbiter_DuplicatesDifferingInCaseAreOneKey()
+    {
+        var table = Names.Table("bulk_lower");
+        await db.ExecuteAsync($"CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, email text NOT NULL, name text NOT NULL, created_at timestamptz NOT NULL DEFAULT now()); CREATE UNIQUE INDEX ON {table} (lower(email)); INSERT INTO {table} (email, name) VALUES ('Old@X', 'old')");
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<User>(table, t => t.ConflictOnExpressions("lower(email)").Generated(u => u.Id, u => u.CreatedAt)));
+
+        var report = await writer.Writer.InsertManyAsync([new User { Email = "old@x", Name = "n" }, new User { Email = "A@x", Name = "1" }, new User { Email = "a@X", Name = "2" }]);
+
+        Assert.Equal((1L, 1L, 1L), (report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal("1", await db.ScalarAsync<string>($"SELECT name FROM {table} WHERE lower(email) = 'a@x'"));
+    }
+
+    [Fact]
+    public async Task PreviewConflicts_CountsWhatAnInsertWouldDo_WritesNothing()
+    {
+        var table = await CreateItemsAsync("bulk_preview");
+        await db.ExecuteAsync($"INSERT INTO {table} SELECT g, 's', 0, 0, gen_random_uuid(), now(), 'old' FROM generate_series(0, 99) g");
+        var rows = Enumerable.Range(50, 200).Select(i => NewItem(i, "x")).Concat(Enumerable.Range(60, 10).Select(i => NewItem(i, "again"))).Concat(Enumerable.Range(200, 10).Select(i => NewItem(i, "again"))).ToList();
+        await using var writer = Writer(table);
+
+        var preview = await writer.Writer.PreviewConflictsAsync(rows, new BulkWriteOptions { ChunkSize = 64 });
+        Assert.Equal(100L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        var actual = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 64 });
+
+        Assert.True(preview.IsPreview);
+        Assert.Equal((150L, 60L, 10L), (preview.Inserted, preview.Existing, preview.DuplicatesInInput));
+        Assert.Equal((actual.Inserted, actual.Existing, actual.DuplicatesInInput), (preview.Inserted, preview.Existing, preview.DuplicatesInInput));
+        Assert.Equal(Enumerable.Range(50, 50), preview.ExistingRows.Take(50).Select(r => (int)r.Id));
+    }
+
+    [Fact]
+    public async Task InsertMany_AsyncStream_ChunkedWithBoundedBuffering()
+    {
+        var table = await CreateItemsAsync("bulk_stream");
+        await using var writer = Writer(table);
+        var produced = 0;
+        var maxAhead = 0L;
+        var committed = 0L;
+
+        async IAsyncEnumerable<Item> Stream()
+        {
+            for (var i = 0; i < 12_345; i++)
+            {
+                produced++;
+                maxAhead = Math.Max(maxAhead, produced - Interlocked.Read(ref committed));
+                await Task.Yield();
+                yield return NewItem(i, "s");
+            }
+        }
+
+        var report = await writer.Writer.InsertManyAsync(Stream(), new BulkWriteOptions { ChunkSize = 1_000, Progress = new SyncProgress<BulkWriteReport>(p => Interlocked.Exchange(ref committed, p.RowsRead)) });
+
+        Assert.Equal(12_345L, report.Inserted);
+        Assert.Equal(13, report.Chunks);
+        Assert.True(maxAhead <= 1_000, $"the importer read {maxAhead} rows ahead of the committed chunks");
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1_000_001)]
+    public async Task InsertMany_ChunkSizeOutOfRange_ArgumentErrorNamingTheOption(int chunkSize)
+    {
+        var table = await CreateItemsAsync("bulk_options");
+        await using var writer = Writer(table);
+
+        var error = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => writer.Writer.InsertManyAsync([NewItem(1, "x")], new BulkWriteOptions { ChunkSize = chunkSize }));
+
+        Assert.Contains("BulkWriteOptions.ChunkSize", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+}
+
+// IProgress that reports synchronously on the caller's thread (Progress<T> posts to the thread pool).
+public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
