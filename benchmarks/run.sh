@@ -1,10 +1,49 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Run the load driver against the throwaway local PostgreSQL (started if needed): SDK vs raw Npgsql, side by side.
-# Usage: benchmarks/run.sh [seconds per run] [runs]      Env: BENCH_WORKLOADS=hot,fresh BENCH_CALLERS=1,8
+# Benchmarks users can trust: the SDK, raw Npgsql with the same SQL and connection handling, the hand-written patterns
+# and pgbench (the physical limit), side by side and interleaved on the local throwaway PostgreSQL (started if needed);
+# then HTTP POST /payments with and without the Idempotency-Key middleware through wrk; then benchmarks/bulk.sh if present.
+# Prints the table and ends with one line per target: `target <name> <measured ratio> <goal ratio>`.
+# Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
+#
+# Usage: benchmarks/run.sh
+# Environment (defaults = the full run, ~13 minutes on 2 cores):
+#   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100 BENCH_SECTIONS=insert-or-get,upsert,connection
+#   BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1 BENCH_RESULTS=benchmarks/results
+#   BENCH_QUICK=1: 1 s x 3 runs, callers 1,8, mixes 0,99,100, HTTP 2 s (about 4 minutes)
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [[ "${BENCH_QUICK:-0}" == 1 ]]; then
+  export BENCH_SECONDS="${BENCH_SECONDS:-1}" BENCH_CALLERS="${BENCH_CALLERS:-1,8}" BENCH_MIXES="${BENCH_MIXES:-0,99,100}"
+  BENCH_HTTP_SECONDS="${BENCH_HTTP_SECONDS:-2}"
+fi
+export BENCH_RUNS="${BENCH_RUNS:-3}"
+out="${BENCH_RESULTS:-benchmarks/results}"
+mkdir -p "$out"
+tsv="$out/results.tsv"
+: > "$tsv"
+
 CS="$(bash eng/pg-local.sh start </dev/null)"
-dotnet build benchmarks/LoadDriver -c Release >/dev/null
-exec dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll "$CS" "${1:-3}" "${2:-3}"
+dotnet build benchmarks/LoadDriver -c Release >/dev/null </dev/null
+dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll "$CS" "$tsv" </dev/null
+
+if [[ "${BENCH_HTTP:-1}" != 0 ]]; then
+  IW_TEST_CONNECTION="$CS" BENCH_HTTP_RESULTS="$tsv" bash benchmarks/http-idempotency.sh \
+    "${BENCH_HTTP_SECONDS:-3}" "$BENCH_RUNS" "${BENCH_HTTP_CONNECTIONS:-1,16}"
+fi
+
+echo
+echo "== results (median of $BENCH_RUNS interleaved runs, [min – max], ratio vs the reference named per block) =="
+dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll report "$out" "$tsv" </dev/null
+
+if [[ "${BENCH_BULK:-1}" != 0 && -f benchmarks/bulk.sh ]]; then
+  echo
+  echo "== benchmarks/bulk.sh =="
+  bulk_log="$(mktemp)"
+  IW_TEST_CONNECTION="$CS" bash benchmarks/bulk.sh </dev/null | tee "$bulk_log"
+  grep '^target ' "$bulk_log" >> "$out/latest.txt" || true
+  echo
+  # All target lines last, the bulk ones included.
+  grep '^target ' "$out/latest.txt"
+fi

@@ -1,27 +1,34 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-// HttpDriver: the latency the Idempotency-Key middleware adds. Hosts samples/Users.Api in-process on Kestrel (loopback)
-// and times POST /payments (with the middleware: a first request with a fresh key, and a replay of one key) against
-// POST /payments/baseline (the same handler without it), one caller at a time, rounds interleaved.
+// HttpDriver: what the Idempotency-Key middleware costs and what a replay saves, measured by a real HTTP load generator
+// (wrk) on loopback. Hosts samples/Users.Api in-process on Kestrel and drives, interleaved run by run:
+//   baseline       POST /payments/baseline  — the same handler without the middleware (one INSERT per request)
+//   first-request  POST /payments           — a fresh Idempotency-Key per request: claim + handler + stored response
+//   replay         POST /payments           — one key over and over: the stored response, the handler never runs
 //
-// Usage: HttpDriver "<Npgsql connection string>" [requests per scenario per round] [rounds]
+// Usage: HttpDriver "<Npgsql connection string>" <results.tsv> [seconds per run (3)] [runs (3)] [connections (1,16)]
+// Environment: BENCH_WRK (path to wrk, default "wrk").
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
-if (args.Length < 1)
+if (args.Length < 2)
 {
-    Console.Error.WriteLine("usage: HttpDriver <Npgsql connection string> [requests per scenario per round] [rounds]");
+    Console.Error.WriteLine("usage: HttpDriver <Npgsql connection string> <results.tsv> [seconds] [runs] [connections]");
     return 2;
 }
 
-var perRound = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 500;
-var rounds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+var seconds = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 3;
+var runs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 3;
+var connectionCounts = (args.Length > 4 ? args[4] : "1,16").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+var wrk = Environment.GetEnvironmentVariable("BENCH_WRK") is { Length: > 0 } w ? w : "wrk";
+
 const string Schema = "bench_http";
 await using (var admin = NpgsqlDataSource.Create(args[0]))
 {
@@ -39,55 +46,73 @@ var app = UsersApi.UsersApp.Create([], builder =>
     builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
 });
 await app.StartAsync();
-using var client = new HttpClient { BaseAddress = new Uri(app.Urls.Single()) };
-var body = """{"userId":1,"amountCents":100}""";
-var sequence = 0;
+var url = app.Urls.Single();
+const string Body = """{"userId":1,"amountCents":100}""";
 
-async Task<double> SendAsync(string path, string? key)
+// The replayed key's first run, so every timed replay finds a stored response.
+using (var client = new HttpClient { BaseAddress = new Uri(url) })
 {
-    using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+    // Content-Type exactly as wrk sends it (no charset): it is part of the request fingerprint.
+    using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(Body));
+    content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+    using var request = new HttpRequestMessage(HttpMethod.Post, "/payments") { Content = content };
     request.Headers.Add("X-Api-Key", "bench");
-    if (key is not null)
-    {
-        request.Headers.Add("Idempotency-Key", key);
-    }
-
-    var started = Stopwatch.GetTimestamp();
+    request.Headers.Add("Idempotency-Key", "replayed-key");
     using var response = await client.SendAsync(request);
-    _ = await response.Content.ReadAsByteArrayAsync();
-    var elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
     if ((int)response.StatusCode != 201)
     {
-        throw new InvalidOperationException($"{path}: {(int)response.StatusCode}");
-    }
-
-    return elapsed;
-}
-
-var scenarios = new (string Name, Func<Task<double>> Run)[]
-{
-    ("baseline (no middleware)", () => SendAsync("/payments/baseline", null)),
-    ("first request (claim + store)", () => SendAsync("/payments", $"first-{Interlocked.Increment(ref sequence)}")),
-    ("replay (stored response)", () => SendAsync("/payments", "replayed-key")),
-};
-var samples = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
-
-// Warm-up: JIT, connection pools, the replayed key's first run.
-foreach (var (_, run) in scenarios)
-{
-    for (var i = 0; i < 200; i++)
-    {
-        await run();
+        throw new InvalidOperationException($"seeding the replayed key: {(int)response.StatusCode}");
     }
 }
 
-for (var round = 0; round < rounds; round++)
+var directory = Directory.CreateTempSubdirectory("iw-wrk-").FullName;
+var lua = Path.Combine(directory, "payments.lua");
+await File.WriteAllTextAsync(lua, $$"""
+    -- mode (wrk argument): baseline | first | replay; prefix keeps first-request keys unique across runs
+    local threads = 0
+    function setup(thread)
+      threads = threads + 1
+      thread:set("tid", threads)
+    end
+    function init(args)
+      mode = args[1]
+      prefix = args[2] .. "-" .. tid
+      counter = 0
+    end
+    local body = '{{Body}}'
+    request = function()
+      local headers = { ["Content-Type"] = "application/json", ["X-Api-Key"] = "bench" }
+      if mode == "baseline" then
+        return wrk.format("POST", "/payments/baseline", headers, body)
+      end
+      if mode == "first" then
+        counter = counter + 1
+        headers["Idempotency-Key"] = prefix .. "-" .. counter
+      else
+        headers["Idempotency-Key"] = "replayed-key"
+      end
+      return wrk.format("POST", "/payments", headers, body)
+    end
+    """);
+
+var scenarios = new (string Name, string Mode)[] { ("baseline", "baseline"), ("first-request", "first"), ("replay", "replay") };
+var results = new Dictionary<(string, int), List<double>>();
+var sequence = 0;
+
+// Warm-up: JIT, pools, prepared statements.
+foreach (var (_, mode) in scenarios)
 {
-    foreach (var (name, run) in scenarios)
+    await WrkAsync(mode, 4, 1);
+}
+
+for (var run = 0; run < runs; run++)
+{
+    foreach (var connections in connectionCounts)
     {
-        for (var i = 0; i < perRound; i++)
+        foreach (var (name, mode) in scenarios)
         {
-            samples[name].Add(await run());
+            var rps = await WrkAsync(mode, connections, seconds);
+            (results.TryGetValue((name, connections), out var list) ? list : results[(name, connections)] = []).Add(rps);
         }
     }
 }
@@ -95,20 +120,44 @@ for (var round = 0; round < rounds; round++)
 await app.StopAsync();
 await app.DisposeAsync();
 
-static double Percentile(List<double> values, double p)
+await using (var output = new StreamWriter(args[1], append: true))
 {
-    var sorted = values.Order().ToList();
-    return sorted[(int)Math.Min(sorted.Count - 1, Math.Round(p * (sorted.Count - 1)))];
-}
-
-var baseline = Percentile(samples[scenarios[0].Name], 0.5);
-Console.WriteLine($"HTTP idempotency overhead: 1 caller, {rounds} rounds x {perRound} requests per scenario, Kestrel + PostgreSQL on loopback");
-Console.WriteLine($"{"scenario",-32} {"p50 ms",8} {"p95 ms",8} {"mean ms",8} {"p50 vs baseline",16}");
-foreach (var (name, _) in scenarios)
-{
-    var values = samples[name];
-    var p50 = Percentile(values, 0.5);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{name,-32} {p50,8:F3} {Percentile(values, 0.95),8:F3} {values.Average(),8:F3} {p50 - baseline,+16:+0.000;-0.000}"));
+    foreach (var connections in connectionCounts)
+    {
+        foreach (var (name, _) in scenarios)
+        {
+            var values = results[(name, connections)];
+            var sorted = values.Order().ToList();
+            await output.WriteLineAsync(string.Join('\t', "http", "payments", connections.ToString(CultureInfo.InvariantCulture), name, string.Join(',', values.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"http  POST /payments  connections={connections,-3} {name,-14} median {sorted[sorted.Count / 2],9:F0} req/s  (min {sorted[0]:F0}, max {sorted[^1]:F0})"));
+        }
+    }
 }
 
 return 0;
+
+async Task<double> WrkAsync(string mode, int connections, int duration)
+{
+    var start = new ProcessStartInfo(wrk)
+    {
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+        ArgumentList =
+        {
+            "-t", Math.Min(connections, 2).ToString(CultureInfo.InvariantCulture), "-c", connections.ToString(CultureInfo.InvariantCulture),
+            "-d", duration.ToString(CultureInfo.InvariantCulture) + "s", "-s", lua, url, "--", mode,
+            "r" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + "-" + Interlocked.Increment(ref sequence).ToString(CultureInfo.InvariantCulture),
+        },
+    };
+    using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {wrk}");
+    var stdout = await process.StandardOutput.ReadToEndAsync();
+    var stderr = await process.StandardError.ReadToEndAsync();
+    await process.WaitForExitAsync();
+    var match = Regex.Match(stdout, @"Requests/sec:\s+([0-9.]+)");
+    if (process.ExitCode != 0 || !match.Success || stdout.Contains("Non-2xx", StringComparison.Ordinal) || stdout.Contains("Socket errors", StringComparison.Ordinal))
+    {
+        throw new InvalidOperationException($"wrk {mode} x{connections} failed ({process.ExitCode}): {stdout} {stderr}");
+    }
+
+    return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,221 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Globalization;
+using System.Security;
+using System.Text;
+using System.Text.Json;
+
+namespace LoadDriver;
+
+// Turns the rows both drivers wrote into the table, the target lines, latest.txt, latest.json and chart.svg.
+internal static class Report
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static int Run(string directory, string[] inputs)
+    {
+        var results = inputs.Where(File.Exists).SelectMany(File.ReadAllLines).Where(l => l.Length > 0 && !l.StartsWith('#')).Select(Result.Parse).ToList();
+        if (results.Count == 0)
+        {
+            Console.Error.WriteLine("report: no results");
+            return 1;
+        }
+
+        Directory.CreateDirectory(directory);
+        var text = new StringBuilder();
+        var targets = new List<(string Name, double Measured, double Goal)>();
+        foreach (var group in results.GroupBy(r => (r.Section, r.Workload, r.Callers)))
+        {
+            var rows = group.ToList();
+            var (referenceName, reference) = Reference(group.Key.Section, rows);
+            var limit = rows.Where(r => r.Scenario.StartsWith("pgbench-", StringComparison.Ordinal)).Select(r => r.Median).DefaultIfEmpty(0).Max();
+            text.AppendLine(Inv, $"{group.Key.Section} / {group.Key.Workload} / {group.Key.Callers} {(group.Key.Section == "http" ? "connections" : "callers")}   (ratio vs {referenceName}{(limit > 0 ? "; share of the pgbench limit" : string.Empty)})");
+            foreach (var r in rows)
+            {
+                var share = limit > 0 ? string.Create(Inv, $"{r.Median / limit,6:P0}") : string.Empty;
+                text.AppendLine(Inv, $"  {r.Scenario,-26} {r.Median,10:F0} ops/s  [{r.Min:F0} – {r.Max:F0}]  {r.Median / reference,6:F2}x  {share}");
+            }
+
+            targets.AddRange(Targets(group.Key.Section, group.Key.Workload, group.Key.Callers, rows));
+        }
+
+        text.AppendLine();
+        foreach (var (name, measured, goal) in targets)
+        {
+            text.AppendLine(Inv, $"target {name} {measured:F2} {goal:F2}");
+        }
+
+        Console.Write(text);
+        File.WriteAllText(Path.Combine(directory, "latest.txt"), text.ToString());
+        File.WriteAllText(Path.Combine(directory, "latest.json"), Json(results, targets));
+        File.WriteAllText(Path.Combine(directory, "chart.svg"), Svg(results));
+        return 0;
+    }
+
+    private static (string Name, double Value) Reference(string section, List<Result> rows)
+    {
+        var best = (Result?)null;
+        string[] names = section switch
+        {
+            "insert-or-get" => ["raw-insert-first", "raw-select-first"],
+            "upsert" => ["raw-upsert"],
+            "connection" => ["raw-held-connection"],
+            "http" => ["baseline"],
+            _ => [rows[0].Scenario],
+        };
+        foreach (var r in rows.Where(r => names.Contains(r.Scenario)))
+        {
+            if (best is null || r.Median > best.Median)
+            {
+                best = r;
+            }
+        }
+
+        best ??= rows[0];
+        return (names.Length > 1 ? "best raw (" + best.Scenario + ")" : best.Scenario, best.Median);
+    }
+
+    private static IEnumerable<(string, double, double)> Targets(string section, string workload, int callers, List<Result> rows)
+    {
+        double? Median(string scenario) => rows.FirstOrDefault(r => r.Scenario == scenario)?.Median;
+        var where = string.Create(Inv, $"{workload}:c{callers}");
+        switch (section)
+        {
+            case "insert-or-get" when Median("sdk") is { } sdk:
+                var best = Math.Max(Median("raw-insert-first") ?? 0, Median("raw-select-first") ?? 0);
+                if (best > 0)
+                {
+                    yield return ($"insert-or-get-vs-best-raw:{where}", sdk / best, 0.95);
+                }
+
+                if (workload is "hot-1000" && Median("catch-23505") is { } caught)
+                {
+                    yield return ($"insert-or-get-vs-catch-23505:{where}", sdk / caught, 1.5);
+                }
+
+                break;
+            case "upsert" when Median("sdk-upsert") is { } upsert && Median("raw-upsert") is { } rawUpsert:
+                yield return ($"upsert-vs-raw:{where}", upsert / rawUpsert, 0.95);
+                break;
+            case "http" when Median("replay") is { } replay && Median("baseline") is { } baseline:
+                yield return ($"http-replay-vs-handler:c{callers}", replay / baseline, 1.0);
+                if (Median("first-request") is { } first)
+                {
+                    yield return ($"http-replay-vs-first-request:c{callers}", replay / first, 1.0);
+                }
+
+                break;
+        }
+    }
+
+    private static string Json(List<Result> results, List<(string Name, double Measured, double Goal)> targets)
+    {
+        using var stream = new MemoryStream();
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("generated", DateTimeOffset.UtcNow.ToString("u", Inv));
+            json.WriteString("machine", $"{Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+            json.WriteStartArray("results");
+            foreach (var r in results)
+            {
+                json.WriteStartObject();
+                json.WriteString("section", r.Section);
+                json.WriteString("workload", r.Workload);
+                json.WriteNumber("callers", r.Callers);
+                json.WriteString("scenario", r.Scenario);
+                json.WriteNumber("median", Math.Round(r.Median, 1));
+                json.WriteNumber("min", Math.Round(r.Min, 1));
+                json.WriteNumber("max", Math.Round(r.Max, 1));
+                json.WriteStartArray("runs");
+                foreach (var v in r.Runs)
+                {
+                    json.WriteNumberValue(Math.Round(v, 1));
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteStartArray("targets");
+            foreach (var (name, measured, goal) in targets)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", name);
+                json.WriteNumber("measured", Math.Round(measured, 3));
+                json.WriteNumber("goal", goal);
+                json.WriteBoolean("met", measured >= goal);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    // Grouped horizontal bars: each insert-or-get and upsert scenario as a share of the best raw Npgsql strategy of its
+    // configuration (1.0 = the faster raw strategy), with the pgbench limit drawn as a tick and the 0.95 goal as a line.
+    private static string Svg(List<Result> results)
+    {
+        string[] scenarios = ["sdk", "raw-insert-first", "raw-select-first", "catch-23505", "sdk-upsert", "raw-upsert"];
+        var colors = new Dictionary<string, string>
+        {
+            ["sdk"] = "#1f77b4", ["raw-insert-first"] = "#ff7f0e", ["raw-select-first"] = "#2ca02c", ["catch-23505"] = "#d62728",
+            ["sdk-upsert"] = "#1f77b4", ["raw-upsert"] = "#9467bd",
+        };
+        var groups = results.Where(r => r.Section is "insert-or-get" or "upsert").GroupBy(r => (r.Section, r.Workload, r.Callers)).ToList();
+        const int Bar = 9, Left = 230, Width = 560, Top = 50;
+        var scale = 1.6;
+        var y = Top;
+        var body = new StringBuilder();
+        foreach (var group in groups)
+        {
+            var rows = group.Where(r => scenarios.Contains(r.Scenario)).ToList();
+            var (_, reference) = Reference(group.Key.Section, [.. group]);
+            var limit = group.Where(r => r.Scenario.StartsWith("pgbench-", StringComparison.Ordinal)).Select(r => r.Median).DefaultIfEmpty(0).Max();
+            var height = (rows.Count * Bar) + 8;
+            body.AppendLine(Inv, $"""<text x="{Left - 8}" y="{y + (height / 2) + 4}" text-anchor="end">{Escape($"{group.Key.Section} {group.Key.Workload} ×{group.Key.Callers}")}</text>""");
+            foreach (var r in rows)
+            {
+                var w = Math.Min(r.Median / reference, scale) / scale * Width;
+                body.AppendLine(Inv, $"""<rect x="{Left}" y="{y}" width="{w:F1}" height="{Bar - 1}" fill="{colors[r.Scenario]}"><title>{Escape(r.Scenario)}: {r.Median:F0} ops/s ({r.Median / reference:F2}x)</title></rect>""");
+                body.AppendLine(Inv, $"""<text x="{Left + w + 3:F1}" y="{y + Bar - 1}" font-size="8">{r.Median / reference:F2}</text>""");
+                y += Bar;
+            }
+
+            if (limit > 0)
+            {
+                var x = Left + (Math.Min(limit / reference, scale) / scale * Width);
+                body.AppendLine(Inv, $"""<line x1="{x:F1}" y1="{y - (rows.Count * Bar)}" x2="{x:F1}" y2="{y}" stroke="#000" stroke-width="2"><title>pgbench limit {limit:F0} ops/s ({limit / reference:F2}x)</title></line>""");
+            }
+
+            y += 8;
+        }
+
+        var goal = Left + (0.95 / scale * Width);
+        var one = Left + (1.0 / scale * Width);
+        var legend = new StringBuilder();
+        var lx = Left;
+        foreach (var s in scenarios.Take(4).Append("raw-upsert"))
+        {
+            legend.AppendLine(Inv, $"""<rect x="{lx}" y="28" width="10" height="10" fill="{colors[s]}"/><text x="{lx + 14}" y="37">{s}</text>""");
+            lx += 125;
+        }
+
+        return $"""
+            <svg xmlns="http://www.w3.org/2000/svg" width="{Left + Width + 60}" height="{y + 40}" font-family="sans-serif" font-size="11">
+            <rect width="100%" height="100%" fill="#fff"/>
+            <text x="10" y="18" font-size="13" font-weight="bold">IdempotentWrites vs raw Npgsql: ops/s as a share of the faster raw strategy (medians; black tick = pgbench limit)</text>
+            {legend}<line x1="{one:F1}" y1="{Top - 4}" x2="{one:F1}" y2="{y}" stroke="#888"/>
+            <line x1="{goal:F1}" y1="{Top - 4}" x2="{goal:F1}" y2="{y}" stroke="#d62728" stroke-dasharray="4 3"/>
+            <text x="{goal - 2:F1}" y="{y + 14}" text-anchor="end" fill="#d62728">goal 0.95</text><text x="{one + 2:F1}" y="{y + 14}">1.0 = best raw</text>
+            {body}</svg>
+            """;
+    }
+
+    private static string Escape(string s) => SecurityElement.Escape(s);
+}
