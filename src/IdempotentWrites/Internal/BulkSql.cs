@@ -6,7 +6,7 @@ using System.Text;
 namespace IdempotentWrites.Internal;
 
 // The statements of a bulk operation. Rows are staged (COPY) into a temporary table with an input ordinal, iw_ord;
-// one statement per chunk then picks one row per key (DISTINCT ON, first or last by iw_ord), writes them in key order
+// one statement per chunk then ranks the rows of each key (row_number, first or last by iw_ord), writes the first-ranked in key order
 // (so concurrent imports lock keys in the same order and cannot deadlock on each other), and classifies every staged
 // row in the same snapshot. Result rows are (iw_kind, iw_ord[, returning columns]); see the Kind constants.
 internal static class BulkSql
@@ -25,8 +25,9 @@ internal static class BulkSql
     public const int KindInsertedCount = 10;
     public const int KindUpdatedCount = 13;
 
+    // SET LOCAL lasts until the chunk's transaction ends: the one sort of a chunk stays in memory instead of spilling to disk.
     public static string CreateStage(BulkTable table)
-        => $"CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT NULL::bigint AS iw_ord, {ColumnList(table)} FROM {table.QualifiedName} WITH NO DATA";
+        => $"SET LOCAL work_mem = '64MB'; CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT NULL::bigint AS iw_ord, {ColumnList(table)} FROM {table.QualifiedName} WITH NO DATA";
 
     public static string CopyBinary(BulkTable table) => $"COPY {Stage} (iw_ord, {ColumnList(table)}) FROM STDIN (FORMAT BINARY)";
 
@@ -39,17 +40,16 @@ internal static class BulkSql
     public static string Insert(BulkTable table, bool returnRows, bool hasEarlierChunks)
     {
         var sb = new StringBuilder();
-        AppendKeyed(sb, table);
-        sb.Append(", w AS MATERIALIZED (").Append(Winners(table, lastWins: false)).Append(')');
+        AppendRanked(sb, table, lastWins: false);
         sb.Append(", ins AS (").Append(Write(table)).Append(" DO NOTHING RETURNING ").Append(KeyReturning(table));
         AppendReturning(sb, table, returnRows);
         sb.Append(')');
 
         var skipped = hasEarlierChunks
-            ? $"CASE WHEN {TargetHas(table, "w", "t.xmin::text::bigint = ANY($1)")} THEN {KindDuplicate} ELSE {KindExisting} END"
+            ? $"CASE WHEN {TargetHas(table, "r", "t.xmin::text::bigint = ANY($1)")} THEN {KindDuplicate} ELSE {KindExisting} END"
             : KindExisting.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sb.Append(", f AS MATERIALIZED (SELECT w.*, ").Append(skipped).Append(" AS iw_kind FROM w WHERE NOT EXISTS (SELECT 1 FROM ins i WHERE ")
-            .Append(KeyMatch(table, "i", "w")).Append("))");
+        sb.Append(", f AS MATERIALIZED (SELECT r.*, ").Append(skipped).Append(" AS iw_kind FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM ins i WHERE ")
+            .Append(KeyMatch(table, "i", "r")).Append("))");
 
         sb.Append(' ').Append(returnRows
             ? $"SELECT {KindInsertedRow} AS iw_kind, NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM ins"
@@ -57,9 +57,9 @@ internal static class BulkSql
         sb.Append(" UNION ALL SELECT f.iw_kind, f.iw_ord").Append(Nulls(table, returnRows)).Append(" FROM f");
 
         // A later occurrence shares its key's fate: the key existed (someone else wrote it) or this import wrote it.
-        sb.Append(" UNION ALL SELECT COALESCE(f.iw_kind, ").Append(KindDuplicate).Append("), x.iw_ord").Append(Nulls(table, returnRows))
-            .Append(" FROM x LEFT JOIN f ON ").Append(KeyMatch(table, "f", "x"))
-            .Append(" WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.iw_ord = x.iw_ord)");
+        sb.Append(" UNION ALL SELECT COALESCE(f.iw_kind, ").Append(KindDuplicate).Append("), d.iw_ord").Append(Nulls(table, returnRows))
+            .Append(" FROM r d LEFT JOIN f ON ").Append(KeyMatch(table, "f", "d"))
+            .Append(" WHERE d.iw_rn > 1");
         return sb.ToString();
     }
 
@@ -67,8 +67,7 @@ internal static class BulkSql
     public static string Upsert(BulkTable table, bool returnRows)
     {
         var sb = new StringBuilder();
-        AppendKeyed(sb, table);
-        sb.Append(", w AS MATERIALIZED (").Append(Winners(table, lastWins: true)).Append(')');
+        AppendRanked(sb, table, lastWins: true);
         var set = string.Join(", ", table.UpdateColumns.Select(c => $"{c} = EXCLUDED.{c}"));
         var current = string.Join(", ", table.UpdateColumns.Select(c => $"{SqlGenerator.TargetAlias}.{c}"));
         var incoming = string.Join(", ", table.UpdateColumns.Select(c => $"EXCLUDED.{c}"));
@@ -83,10 +82,10 @@ internal static class BulkSql
         sb.Append(' ').Append(returnRows
             ? $"SELECT CASE WHEN iw_inserted THEN {KindInsertedRow} ELSE {KindUpdatedRow} END AS iw_kind, NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM up"
             : $"SELECT {KindInsertedCount} AS iw_kind, count(*) FILTER (WHERE iw_inserted) AS iw_ord FROM up UNION ALL SELECT {KindUpdatedCount}, count(*) FILTER (WHERE NOT iw_inserted) FROM up");
-        sb.Append(" UNION ALL SELECT ").Append(KindUnchanged).Append(", w.iw_ord").Append(Nulls(table, returnRows))
-            .Append(" FROM w WHERE NOT EXISTS (SELECT 1 FROM up u WHERE ").Append(KeyMatch(table, "u", "w")).Append(')');
-        sb.Append(" UNION ALL SELECT ").Append(KindDuplicate).Append(", x.iw_ord").Append(Nulls(table, returnRows))
-            .Append(" FROM x WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.iw_ord = x.iw_ord)");
+        sb.Append(" UNION ALL SELECT ").Append(KindUnchanged).Append(", r.iw_ord").Append(Nulls(table, returnRows))
+            .Append(" FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM up u WHERE ").Append(KeyMatch(table, "u", "r")).Append(')');
+        sb.Append(" UNION ALL SELECT ").Append(KindDuplicate).Append(", r.iw_ord").Append(Nulls(table, returnRows))
+            .Append(" FROM r WHERE r.iw_rn > 1");
         return sb.ToString();
     }
 
@@ -103,19 +102,18 @@ internal static class BulkSql
     {
         var keys = string.Join(", ", table.Keys.Select((_, i) => "iw_k" + (i + 1)));
         var sb = new StringBuilder();
-        AppendKeyed(sb, table);
-        sb.Append(", w AS MATERIALIZED (").Append(Winners(table, lastWins: false)).Append(')');
-        sb.Append(", e AS MATERIALIZED (SELECT w.*, ")
-            .Append(HasPartition(table) ? "w.iw_p = 0 AND " : string.Empty).Append(TargetHas(table, "w", null)).Append(" AS iw_exists, ")
-            .Append("EXISTS (SELECT 1 FROM ").Append(Seen).Append(" p WHERE ").Append(KeyMatch(table, "p", "w")).Append(") AS iw_seen FROM w)");
+        AppendRanked(sb, table, lastWins: false);
+        sb.Append(", e AS MATERIALIZED (SELECT r.*, ")
+            .Append(HasPartition(table) ? "r.iw_p = 0 AND " : string.Empty).Append(TargetHas(table, "r", null)).Append(" AS iw_exists, ")
+            .Append("EXISTS (SELECT 1 FROM ").Append(Seen).Append(" p WHERE ").Append(KeyMatch(table, "p", "r")).Append(") AS iw_seen FROM r WHERE r.iw_rn = 1)");
         sb.Append(", seen AS (INSERT INTO ").Append(Seen).Append(" SELECT ").Append(keys).Append(" FROM e WHERE NOT e.iw_exists AND NOT e.iw_seen)");
         sb.Append(", f AS MATERIALIZED (SELECT e.*, CASE WHEN e.iw_exists THEN ").Append(KindExisting).Append(" WHEN e.iw_seen THEN ").Append(KindDuplicate)
             .Append(" ELSE ").Append(KindInsertedRow).Append(" END AS iw_kind FROM e)");
         sb.Append(" SELECT ").Append(KindInsertedCount).Append(" AS iw_kind, count(*) AS iw_ord FROM f WHERE f.iw_kind = ").Append(KindInsertedRow);
         sb.Append(" UNION ALL SELECT f.iw_kind, f.iw_ord FROM f WHERE f.iw_kind <> ").Append(KindInsertedRow);
         sb.Append(" UNION ALL SELECT CASE WHEN f.iw_kind = ").Append(KindExisting).Append(" THEN ").Append(KindExisting).Append(" ELSE ").Append(KindDuplicate)
-            .Append(" END, x.iw_ord FROM x JOIN f ON ").Append(KeyMatch(table, "f", "x"))
-            .Append(" WHERE NOT EXISTS (SELECT 1 FROM w WHERE w.iw_ord = x.iw_ord)");
+            .Append(" END, d.iw_ord FROM r d JOIN f ON ").Append(KeyMatch(table, "f", "d"))
+            .Append(" WHERE d.iw_rn > 1");
         return sb.ToString();
     }
 
@@ -152,10 +150,13 @@ internal static class BulkSql
 
     private static bool HasPartition(BulkTable table) => table.Predicate is not null || !table.NullsNotDistinct;
 
-    private static string Winners(BulkTable table, bool lastWins)
+    // r: every staged row ranked within its key (iw_rn = 1: the row that is written). The window's sort is the chunk's only
+    // sort; r keeps its order (key order), and the INSERT reads r in it: concurrent imports lock keys in the same order.
+    private static void AppendRanked(StringBuilder sb, BulkTable table, bool lastWins)
     {
-        var group = GroupColumns(table);
-        return $"SELECT DISTINCT ON ({group}) * FROM x ORDER BY {group}, iw_ord{(lastWins ? " DESC" : string.Empty)}";
+        AppendKeyed(sb, table);
+        sb.Append(", r AS MATERIALIZED (SELECT x.*, row_number() OVER (PARTITION BY ").Append(GroupColumns(table))
+            .Append(" ORDER BY iw_ord").Append(lastWins ? " DESC" : string.Empty).Append(") AS iw_rn FROM x)");
     }
 
     private static string GroupColumns(BulkTable table)
@@ -164,13 +165,13 @@ internal static class BulkSql
         return string.Join(", ", HasPartition(table) ? keys.Append("iw_p") : keys);
     }
 
-    // INSERT … SELECT … ORDER BY key … ON CONFLICT <arbiter>, without the action.
+    // INSERT … SELECT (the first-ranked rows, in r's key order) … ON CONFLICT <arbiter>, without the action.
     private static string Write(BulkTable table)
     {
         var columns = ColumnList(table);
         var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
-        var select = string.Join(", ", table.Columns.Select(c => "w." + c.Quoted));
-        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT {select} FROM w ORDER BY {GroupColumns(table)} ON CONFLICT {table.ArbiterClause}";
+        var select = string.Join(", ", table.Columns.Select(c => "r." + c.Quoted));
+        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT {select} FROM r WHERE r.iw_rn = 1 ON CONFLICT {table.ArbiterClause}";
     }
 
     private static string KeyReturning(BulkTable table)
