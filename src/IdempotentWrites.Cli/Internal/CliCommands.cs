@@ -29,6 +29,7 @@ internal static class CliCommands
         root.Subcommands.Add(sequences);
         root.Subcommands.Add(Diagnose(context, connection));
         root.Subcommands.Add(IdempotencyCommands.Build(context, connection));
+        root.Subcommands.Add(ImportCommand.Build(context, connection));
         return root;
     }
 

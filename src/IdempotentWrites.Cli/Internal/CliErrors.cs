@@ -28,7 +28,7 @@ internal static class CliErrors
             NpgsqlException { Message: var text } when text.Contains("password", StringComparison.OrdinalIgnoreCase)
                 => $"authentication failed for user \"{connection?.Username}\" at {where}: {text}; check --connection or PGPASSWORD",
             NpgsqlException npgsql => $"{npgsql.Message} ({where})",
-            ArgumentException or InvalidOperationException or FormatException => exception.Message,
+            ArgumentException or InvalidOperationException or FormatException or IdempotentWritesException => exception.Message,
             _ => $"{exception.GetType().Name}: {exception.Message}",
         };
         return Scrub(FirstLine(message), connection?.Password);

@@ -107,8 +107,10 @@ internal sealed class BulkEngine<TRow>
                     {
                         throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
                     }
-                    catch (Exception ex) when (ex is PostgresException or NpgsqlException or IdempotentWritesException or InvalidCastException or TimeoutException)
+                    catch (Exception ex) when (ex is not OperationCanceledException)
                     {
+                        // Whatever failed (the server, a value the driver cannot write, the staging callback), the chunk's
+                        // transaction rolled back: report the committed chunks with the cause.
                         var cause = ex is PostgresException postgres && TranslateAsync is not null
                             ? await TranslateAsync(postgres, CancellationToken.None).ConfigureAwait(false)
                             : ex;
