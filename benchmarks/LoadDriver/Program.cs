@@ -106,11 +106,16 @@ var insertOrGet = new List<Scenario>
     new("raw-insert-first", (k, _, _) => patterns.InsertFirstAsync(k)),
     new("raw-select-first", (k, _, _) => patterns.SelectFirstAsync(k)),
     new("catch-23505", (k, _, _) => patterns.Catch23505Async(k)),
+
+    // The SDK's own data source does not reset connections on close (it leaves no session state); raw with the same pool setting.
+    new("raw-insert-first-no-reset", (k, _, _) => patternsNoReset.InsertFirstAsync(k)),
+    new("raw-select-first-no-reset", (k, _, _) => patternsNoReset.SelectFirstAsync(k)),
 };
 var upsert = new List<Scenario>
 {
     new("sdk-upsert", (k, n, _) => SdkUpsert(writer, k, n)),
     new("raw-upsert", (k, n, _) => patterns.UpsertAsync(k, n)),
+    new("raw-upsert-no-reset", (k, n, _) => patternsNoReset.UpsertAsync(k, n)),
 };
 var connection = new List<Scenario>
 {

@@ -89,6 +89,12 @@ internal static class Report
                     yield return ($"insert-or-get-vs-best-raw:{where}", sdk / best, 0.95);
                 }
 
+                var bestSamePool = Math.Max(Median("raw-insert-first-no-reset") ?? 0, Median("raw-select-first-no-reset") ?? 0);
+                if (bestSamePool > 0)
+                {
+                    yield return ($"insert-or-get-vs-best-raw-same-pool:{where}", sdk / bestSamePool, 0.95);
+                }
+
                 if (workload is "hot-1000" && Median("catch-23505") is { } caught)
                 {
                     yield return ($"insert-or-get-vs-catch-23505:{where}", sdk / caught, 1.5);
@@ -97,6 +103,11 @@ internal static class Report
                 break;
             case "upsert" when Median("sdk-upsert") is { } upsert && Median("raw-upsert") is { } rawUpsert:
                 yield return ($"upsert-vs-raw:{where}", upsert / rawUpsert, 0.95);
+                if (Median("raw-upsert-no-reset") is { } rawUpsertSamePool)
+                {
+                    yield return ($"upsert-vs-raw-same-pool:{where}", upsert / rawUpsertSamePool, 0.95);
+                }
+
                 break;
             case "http" when Median("replay") is { } replay && Median("baseline") is { } baseline:
                 yield return ($"http-replay-vs-handler:c{callers}", replay / baseline, 1.0);

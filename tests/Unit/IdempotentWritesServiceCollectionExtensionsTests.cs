@@ -119,6 +119,22 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         Assert.Equal("owned", new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).Database);
     }
 
+    [Theory]
+    [InlineData("Host=localhost", true)]
+    [InlineData("Host=localhost;No Reset On Close=false", false)]
+    [InlineData("Host=localhost;noresetonclose=False", false)]
+    [InlineData("Host=localhost;No Reset On Close=true", true)]
+    public async Task GetService_ConnectionString_NoResetOnCloseUnlessTheStringSaysOtherwise(string connectionString, bool expected)
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ConnectionString = connectionString);
+        await using var provider = services.BuildServiceProvider();
+
+        var dataSource = provider.GetRequiredService<IdempotentWritesDataSource>().DataSource;
+
+        Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose);
+    }
+
     [Fact]
     public void GetService_InvalidOptions_ThrowsOptionsValidationException()
     {
