@@ -15,6 +15,18 @@ internal sealed class CsvReader(TextReader reader)
 
     public CsvRecord? Read(int? expectedFields)
     {
+        // A blank line between records (or at the end of the file) is skipped when records have more than one field;
+        // with a single column it is a NULL, as in COPY … CSV.
+        while (expectedFields > 1 && reader.Peek() is '\n' or '\r')
+        {
+            if (reader.Read() == '\r' && reader.Peek() == '\n')
+            {
+                reader.Read();
+            }
+
+            _line++;
+        }
+
         if (reader.Peek() < 0)
         {
             return null;

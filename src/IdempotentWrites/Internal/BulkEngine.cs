@@ -178,12 +178,11 @@ internal sealed class BulkEngine<TRow>
                 await ExecuteAsync(connection, BulkSql.CreateStage(Table), cancellationToken).ConfigureAwait(false);
                 await StageAsync(connection, buffer, first, cancellationToken).ConfigureAwait(false);
 
-                var sql = Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0
-                    ? BulkSql.Upsert(Table, returnRows)
-                    : BulkSql.Insert(Table, returnRows, earlier.Length > 0);
+                var upsert = Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
+                var sql = upsert ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0);
                 using var batch = new NpgsqlBatch(connection, transaction);
                 var write = new NpgsqlBatchCommand(sql);
-                if (sql.Contains("$1", StringComparison.Ordinal))
+                if (!upsert && earlier.Length > 0)
                 {
                     write.Parameters.Add(new NpgsqlParameter { Value = earlier, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
                 }

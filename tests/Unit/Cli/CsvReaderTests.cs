@@ -46,6 +46,14 @@ public sealed class CsvReaderTests
             ReadAll("a,b\r\n1,2").Select(r => string.Join("|", r.Fields)));
     }
 
+    [Fact]
+    public void Read_BlankLinesBetweenAndAfterRecords_SkippedLinesStillCounted()
+    {
+        var records = ReadAll("a,b\n1,2\n\r\n3,4\n\n", 2);
+
+        Assert.Equal([1L, 2L, 4L], records.Select(r => r.Line));
+    }
+
     [Theory]
     [InlineData("a,b\n1,\"open\n2,3\n", 2, "the quoted field opened on line 2 is never closed")]
     [InlineData("a,b\n1,x\"y\n", 2, "a quote inside an unquoted field")]
