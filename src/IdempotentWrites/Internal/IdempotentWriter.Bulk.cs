@@ -74,7 +74,7 @@ internal sealed partial class IdempotentWriter
                 Logger = _logger,
                 StageAsync = (connection, chunk, first, token) => StageBinaryAsync(connection, copy, table, plan, chunk, first, token),
                 Materialize = (reader, offset) => (T)Materialize(plan, reader, offset),
-                TranslateAsync = (error, token) => TranslateAsync(error, null, plan, [], token),
+                TranslateAsync = (error, token) => TranslateBulkAsync(error, plan, token),
                 SequenceColumns = [.. plan.Mapping.InsertColumns.Select(c => c.ColumnName)],
             };
 
@@ -99,13 +99,14 @@ internal sealed partial class IdempotentWriter
     private Task<BulkTable> GetBulkTableAsync(WritePlan plan, CancellationToken cancellationToken)
     {
         var lazy = _bulkTables.GetOrAdd(plan.Mapping.RowType, _ => new Lazy<Task<BulkTable>>(() => ResolveBulkTableAsync(plan)));
-        var task = lazy.Value;
-        if (task.IsFaulted || task.IsCanceled)
+        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled)
         {
+            // A failed catalog read (server down) is not cached: this call reads again.
             _bulkTables.TryRemove(new KeyValuePair<Type, Lazy<Task<BulkTable>>>(plan.Mapping.RowType, lazy));
+            lazy = _bulkTables.GetOrAdd(plan.Mapping.RowType, _ => new Lazy<Task<BulkTable>>(() => ResolveBulkTableAsync(plan)));
         }
 
-        return task.WaitAsync(cancellationToken);
+        return lazy.Value.WaitAsync(cancellationToken);
     }
 
     private async Task<BulkTable> ResolveBulkTableAsync(WritePlan plan)
@@ -127,6 +128,16 @@ internal sealed partial class IdempotentWriter
                 UpdateColumns = [.. UpdateColumnsOf(plan).Select(c => c.QuotedName)],
                 ReturningColumns = [.. mapping.Columns.Select(c => c.QuotedName)],
             };
+        }
+    }
+
+    // A chunk's error names a constraint but no single row: translated without values, on its own connection.
+    private async Task<Exception> TranslateBulkAsync(PostgresException error, WritePlan plan, CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            return await _errors.TranslateAsync(error, connection, plan.Mapping, null, cancellationToken).ConfigureAwait(false);
         }
     }
 

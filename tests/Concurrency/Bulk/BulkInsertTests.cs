@@ -244,6 +244,25 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task InsertMany_DuplicateOnAnotherUniqueConstraint_TypedUniqueViolationNamingIt()
+    {
+        var table = await CreateItemsAsync("bulk_unique");
+        await db.ExecuteAsync($"CREATE UNIQUE INDEX {table}_sku ON {table} (sku)");
+        await using var writer = Writer(table);
+        var rows = Enumerable.Range(0, 300).Select(i => NewItem(i, "x")).ToList();
+        rows[250].Sku = rows[10].Sku;
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(() => writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 200 }));
+
+        var violation = Assert.IsType<UniqueViolationException>(error.InnerException);
+        Assert.Equal($"{table}_sku", violation.ConstraintName);
+        Assert.Equal(["sku"], violation.Columns);
+        Assert.Equal(PostgresErrorCodes.UniqueViolation, error.SqlState);
+        Assert.Equal(1, error.Report.Chunks);
+        Assert.Equal(200L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task InsertMany_NullRowInInput_TypedErrorAndNothingOfThatChunkWritten()
     {
         var table = await CreateItemsAsync("bulk_null");
