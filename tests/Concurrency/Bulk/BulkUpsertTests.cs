@@ -62,3 +62,41 @@ public sealed class BulkUpsertTests(PostgresFixture db)
         Assert.Equal(100L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE sku LIKE 'k%' AND amount >= 900"));
     }
 }
+
+public sealed class Tagged
+{
+    public Guid Id { get; set; }
+
+    public int[] Tags { get; set; } = [];
+
+    public string Payload { get; set; } = "{}";
+
+    public DateOnly Day { get; set; }
+
+    public short Small { get; set; }
+}
+
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "Bulk")]
+public sealed class BulkTypeTests(PostgresFixture db)
+{
+    [Fact]
+    public async Task InsertMany_ArrayJsonbDateDomainAndWideningColumns_CopiedAsTheColumnsTypes()
+    {
+        var table = Names.Table("bulk_types");
+        await db.ExecuteAsync($"""
+            DO $$ BEGIN CREATE DOMAIN positive_small AS smallint CHECK (VALUE > 0); EXCEPTION WHEN duplicate_object THEN NULL; END $$;
+            CREATE TABLE {table} (id uuid PRIMARY KEY, tags integer[] NOT NULL, payload jsonb NOT NULL, day date NOT NULL, small positive_small NOT NULL);
+            """);
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<Tagged>(table, t => t.ConflictOn(x => x.Id)));
+        var id = Guid.NewGuid();
+
+        var report = await writer.Writer.InsertManyAsync(
+            [new Tagged { Id = id, Tags = [1, 2, 3], Payload = """{"a": 1}""", Day = new DateOnly(2026, 11, 25), Small = 7 }],
+            new BulkWriteOptions { ReturnRows = true });
+
+        Assert.Equal(1L, report.Inserted);
+        Assert.Equal([1, 2, 3], Assert.Single(report.WrittenRows).Tags);
+        Assert.Equal("1|3|2026-11-25|7", await db.ScalarAsync<string>($"SELECT (payload->>'a') || '|' || cardinality(tags) || '|' || day || '|' || small FROM {table} WHERE id = '{id}'"));
+    }
+}
