@@ -96,4 +96,15 @@ public sealed class IdempotentWritesOptions
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool ValidateMappingsOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the System.Text.Json options used for properties stored in <c>json</c> / <c>jsonb</c> columns whose type is
+    /// neither <see cref="string"/> nor one of System.Text.Json's document types (<c>JsonDocument</c>, <c>JsonElement</c>,
+    /// <c>JsonNode</c>), for example a POCO or a <c>List&lt;T&gt;</c>.
+    /// <para/>
+    /// The mapping check asks these options for each such type's contract, so a type they cannot serialize (for example with
+    /// reflection disabled and no source-generated context for it) is refused when the mapping is checked, before any write.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Default"/>.</value>
+    public System.Text.Json.JsonSerializerOptions? JsonSerializerOptions { get; set; }
 }

@@ -28,7 +28,7 @@ internal sealed partial class IdempotentWriter
         }
 
         var select = new NpgsqlBatchCommand(plan.ReselectSql);
-        AddParameters(select.Parameters, values, plan.ReselectParameters);
+        AddParameters(plan, select.Parameters, values, plan.ReselectParameters);
         batch.BatchCommands.Add(select);
         if (transaction is not null)
         {
@@ -46,7 +46,7 @@ internal sealed partial class IdempotentWriter
             await using (reader.ConfigureAwait(false))
             {
                 return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                    ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), 1)
+                    ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader, WriteOutcome.Existing), 1)
                     : null;
             }
         }

@@ -5,6 +5,7 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,6 +34,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     private readonly int _maxAttempts;
     private readonly bool _prepare;
     private readonly bool _healSequences;
+    private readonly JsonSerializerOptions _json;
 
     public IdempotentWriter(
         IdempotentWritesDataSource dataSource,
@@ -47,6 +49,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         _maxAttempts = options.Value.MaxReselectAttempts;
         _prepare = options.Value.PrepareStatements && !options.Value.TransactionPooling;
         _healSequences = options.Value.HealSequences;
+        _json = options.Value.JsonSerializerOptions ?? ColumnCodec.DefaultJsonOptions;
         _pipeline = pipeline;
         _telemetry = telemetry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -165,6 +168,16 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return task.IsCompletedSuccessfully ? task : AwaitPlanAsync(rowType, lazy, cancellationToken);
     }
 
+    // The re-select for a row exactly as a write sends it (SQL and typed parameters), for EXPLAIN checks.
+    internal async Task<NpgsqlCommand> ReselectCommandAsync<T>(T row, CancellationToken cancellationToken)
+        where T : class
+    {
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand(plan.ReselectSql);
+        AddParameters(plan, command.Parameters, ReadValues(plan, row, checkKeys: false), plan.ReselectParameters);
+        return command;
+    }
+
     private TableMapping MappingOf(Type rowType)
         => _mappings.TryGetValue(rowType, out var mapping)
             ? mapping
@@ -190,7 +203,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await MappingResolver.ResolveAsync(connection, mapping, _logger, CancellationToken.None).ConfigureAwait(false);
+            return await MappingResolver.ResolveAsync(connection, mapping, _json, _logger, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -228,7 +241,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             try
             {
                 using var command = new NpgsqlCommand(plan.InsertSql, connection);
-                AddParameters(command.Parameters, values, null);
+                AddParameters(plan, command.Parameters, values, null);
                 if (_prepare)
                 {
                     await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
@@ -238,7 +251,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 await using (reader.ConfigureAwait(false))
                 {
                     await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    return (T)Materialize(plan, reader);
+                    return (T)Materialize(plan, reader, WriteOutcome.Inserted);
                 }
             }
             catch (PostgresException ex)
@@ -373,10 +386,10 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
 
         var write = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
-        AddParameters(write.Parameters, values, null);
+        AddParameters(plan, write.Parameters, values, null);
         batch.BatchCommands.Add(write);
         var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
-        AddParameters(reselect.Parameters, values, plan.ReselectParameters);
+        AddParameters(plan, reselect.Parameters, values, plan.ReselectParameters);
         if (!upsert)
         {
             batch.BatchCommands.Add(reselect);
@@ -402,14 +415,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var outcome = !upsert || reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Inserted : WriteOutcome.Updated;
-                    return new WriteResult<T>(outcome, (T)Materialize(plan, reader), attempt);
+                    return new WriteResult<T>(outcome, (T)Materialize(plan, reader, outcome), attempt);
                 }
 
                 if (!upsert)
                 {
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                        ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), attempt)
+                        ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader, WriteOutcome.Existing), attempt)
                         : null;
                 }
             }
@@ -452,7 +465,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader) : null;
+            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader, WriteOutcome.Unchanged) : null;
         }
     }
 
@@ -502,13 +515,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return values;
     }
 
-    private static void AddParameters(NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
+    private static void AddParameters(WritePlan plan, NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
     {
+        var codecs = plan.Codecs.Insert;
         if (subset is null)
         {
-            foreach (var value in values)
+            for (var i = 0; i < values.Length; i++)
             {
-                parameters.Add(new NpgsqlParameter { Value = ToParameterValue(value) });
+                parameters.Add(codecs[i].Parameter(values[i]));
             }
 
             return;
@@ -516,27 +530,53 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
         foreach (var index in subset)
         {
-            parameters.Add(new NpgsqlParameter { Value = ToParameterValue(values[index]) });
+            parameters.Add(codecs[index].Parameter(values[index]));
         }
     }
 
-    private static object ToParameterValue(object? value) => value switch
+    // Reads the row as stored. A value that cannot become its property (a stored enum label added after startup,
+    // JSON that does not fit the type) must not look like a failed write: the row is there, so say so.
+    private static object Materialize(WritePlan plan, NpgsqlDataReader reader, WriteOutcome outcome, int offset = 0)
     {
-        null => DBNull.Value,
-
-        // Npgsql writes timestamptz from UTC offsets only; the instant is what matters.
-        DateTimeOffset { Offset.Ticks: not 0 } dateTimeOffset => dateTimeOffset.ToUniversalTime(),
-        _ => value,
-    };
-
-    private static object Materialize(WritePlan plan, NpgsqlDataReader reader)
-    {
-        var values = new object?[plan.Mapping.Columns.Count];
-        for (var i = 0; i < values.Length; i++)
+        var codecs = plan.Codecs.All;
+        var values = new object?[codecs.Count];
+        var column = 0;
+        try
         {
-            values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            for (; column < values.Length; column++)
+            {
+                values[column] = codecs[column].Read(reader, offset + column);
+            }
+
+            column = -1;
+            return plan.Mapping.Materialize(values);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException or ArgumentException or OverflowException or NotSupportedException)
+        {
+            throw Unreadable(plan, reader, offset, outcome, column < 0 ? null : codecs[column].Column.ColumnName, ex);
+        }
+    }
+
+    private static UnreadableRowException Unreadable(WritePlan plan, NpgsqlDataReader reader, int offset, WriteOutcome outcome, string? column, Exception error)
+    {
+        var stored = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var columns = plan.Mapping.Columns;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            try
+            {
+                stored[columns[i].ColumnName] = reader.IsDBNull(offset + i) ? null : reader.GetValue(offset + i);
+            }
+            catch (Exception ex) when (ex is InvalidCastException or NotSupportedException or ArgumentException)
+            {
+                // Left out: Npgsql cannot read this column at all.
+            }
         }
 
-        return plan.Mapping.Materialize(values);
+        var keyColumns = plan.Keys.Select(k => k.Column?.ColumnName).ToList();
+        Dictionary<string, object?>? key = keyColumns.Count > 0 && keyColumns.All(c => c is not null && stored.ContainsKey(c))
+            ? keyColumns.ToDictionary(c => c!, c => stored[c!], StringComparer.Ordinal)
+            : null;
+        return new UnreadableRowException(plan.Mapping.DisplayName, outcome, column, key, stored, error);
     }
 }

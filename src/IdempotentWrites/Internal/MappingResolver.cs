@@ -12,14 +12,18 @@ namespace IdempotentWrites.Internal;
 // never disagree with the server's own inference rules.
 internal static class MappingResolver
 {
-    private sealed record CatalogColumn(string Name, string Type, bool NotNull, string Identity, string Generated);
+    private sealed record CatalogColumn(string Name, string Type, bool NotNull, string Identity, string Generated, uint TypeOid);
 
-    public static async Task<WritePlan> ResolveAsync(NpgsqlConnection connection, TableMapping mapping, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<WritePlan> ResolveAsync(NpgsqlConnection connection, TableMapping mapping, JsonSerializerOptions json, ILogger logger, CancellationToken cancellationToken)
     {
         var (tableOid, schema, table) = await ReadTableAsync(connection, mapping, cancellationToken).ConfigureAwait(false);
         var columns = await ReadColumnsAsync(connection, tableOid, cancellationToken).ConfigureAwait(false);
         CheckColumns(mapping, columns);
-        var columnTypes = columns.ToDictionary(c => c.Key, c => c.Value.Type, StringComparer.Ordinal);
+        var mapped = mapping.Columns.Select(c => columns[c.ColumnName]).ToList();
+        var types = await TypeCatalog.ReadAsync(connection, mapped.GroupBy(c => c.TypeOid).ToDictionary(g => g.Key, g => g.First().Type), cancellationToken).ConfigureAwait(false);
+
+        // Every pairing of property and column type is checked here, before anything is written.
+        var codecs = new ColumnCodecs(mapping, [.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
 
         IReadOnlyList<KeyElement> keys;
         string? predicate = mapping.Conflict.Predicate;
@@ -34,7 +38,7 @@ internal static class MappingResolver
         }
 
         // First pass without the NULLS NOT DISTINCT knowledge: EXPLAIN tells which indexes arbitrate.
-        var draft = SqlGenerator.Generate(mapping, keys, predicate, columnTypes, nullsNotDistinct: false, []);
+        var draft = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct: false, []);
         var arbiters = await ExplainArbitersAsync(connection, mapping, tableOid, draft.InsertOrGetSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         var nullsNotDistinct = arbiters.Count > 0;
         foreach (var name in arbiters)
@@ -49,7 +53,7 @@ internal static class MappingResolver
             nullsNotDistinct &= index?.NullsNotDistinct == true;
         }
 
-        var plan = SqlGenerator.Generate(mapping, keys, predicate, columnTypes, nullsNotDistinct, arbiters);
+        var plan = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct, arbiters);
         await ExplainAsync(connection, mapping, plan.ReselectSql, plan.ReselectParameters.Length, cancellationToken).ConfigureAwait(false);
         await ExplainAsync(connection, mapping, plan.InsertSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         if (plan.UpsertSql is not null)
@@ -105,7 +109,7 @@ internal static class MappingResolver
     {
         using var command = new NpgsqlCommand(
             """
-            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity::text, a.attgenerated::text
+            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity::text, a.attgenerated::text, a.atttypid
             FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
@@ -117,7 +121,7 @@ internal static class MappingResolver
         var columns = new Dictionary<string, CatalogColumn>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var column = new CatalogColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetString(3), reader.GetString(4));
+            var column = new CatalogColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetString(3), reader.GetString(4), reader.GetFieldValue<uint>(5));
             columns[column.Name] = column;
         }
 

@@ -15,18 +15,18 @@ internal static class SqlGenerator
         TableMapping mapping,
         IReadOnlyList<KeyElement> keys,
         string? predicate,
-        IReadOnlyDictionary<string, string> columnTypes,
+        ColumnCodecs codecs,
         bool nullsNotDistinct,
         IReadOnlyList<string> arbiterIndexes)
     {
         var insertColumns = mapping.InsertColumns;
         var columnList = string.Join(", ", insertColumns.Select(c => c.QuotedName));
-        var values = string.Join(", ", insertColumns.Select((_, i) => "$" + (i + 1)));
-        var returning = string.Join(", ", mapping.Columns.Select(c => c.QuotedName));
+        var values = string.Join(", ", insertColumns.Select((c, i) => codecs.Parameter(i + 1, c)));
+        var returning = codecs.SelectList;
         var arbiter = ArbiterClause(mapping.Conflict);
 
         var insert = $"INSERT INTO {mapping.QualifiedName} ({columnList}) VALUES ({values})";
-        var (reselect, reselectParameters) = Reselect(mapping, keys, predicate, columnTypes, nullsNotDistinct, returning);
+        var (reselect, reselectParameters) = Reselect(mapping, keys, predicate, codecs, nullsNotDistinct, returning);
 
         var keyColumns = keys.Where(k => k.Column is not null).Select(k => k.Column!).ToHashSet();
         var updates = (mapping.UpdateColumns ?? insertColumns.Where(c => !keyColumns.Contains(c)).ToList())
@@ -36,8 +36,10 @@ internal static class SqlGenerator
         if (updates.Count > 0)
         {
             var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
-            var current = string.Join(", ", updates.Select(c => $"{TargetAlias}.{c.QuotedName}"));
-            var incoming = string.Join(", ", updates.Select(c => $"EXCLUDED.{c.QuotedName}"));
+            string Comparable(ColumnMapping c, string qualifier)
+                => codecs.Of(c).ComparesAsText ? $"{qualifier}.{c.QuotedName}::text" : $"{qualifier}.{c.QuotedName}";
+            var current = string.Join(", ", updates.Select(c => Comparable(c, TargetAlias)));
+            var incoming = string.Join(", ", updates.Select(c => Comparable(c, "EXCLUDED")));
 
             // IS DISTINCT FROM skips no-op updates (no dead tuple, no trigger, reported Unchanged);
             // xmax = 0 only holds for a tuple this statement inserted.
@@ -49,6 +51,7 @@ internal static class SqlGenerator
         return new WritePlan
         {
             Mapping = mapping,
+            Codecs = codecs,
             InsertOrGetSql = $"{insert} ON CONFLICT {arbiter} DO NOTHING RETURNING {returning}",
             ReselectSql = reselect,
             ReselectParameters = reselectParameters,
@@ -78,7 +81,7 @@ internal static class SqlGenerator
         TableMapping mapping,
         IReadOnlyList<KeyElement> keys,
         string? predicate,
-        IReadOnlyDictionary<string, string> columnTypes,
+        ColumnCodecs codecs,
         bool nullsNotDistinct,
         string returning)
     {
@@ -103,10 +106,10 @@ internal static class SqlGenerator
         {
             if (key.Column is { } column)
             {
-                var p = ParameterFor(column);
+                var p = codecs.Parameter(ParameterFor(column), column);
                 conditions.Add(nullsNotDistinct
-                    ? $"({column.QuotedName} = ${p} OR ({column.QuotedName} IS NULL AND ${p} IS NULL))"
-                    : $"{column.QuotedName} = ${p}");
+                    ? $"({column.QuotedName} = {p} OR ({column.QuotedName} IS NULL AND {p} IS NULL))"
+                    : $"{column.QuotedName} = {p}");
                 continue;
             }
 
@@ -115,7 +118,7 @@ internal static class SqlGenerator
             if (inputRow is null)
             {
                 var sb = new StringBuilder("(SELECT ");
-                sb.AppendJoin(", ", insertColumns.Select(c => $"${ParameterFor(c)}::{columnTypes[c.ColumnName]} AS {c.QuotedName}"));
+                sb.AppendJoin(", ", insertColumns.Select(c => $"{codecs.Parameter(ParameterFor(c), c)} AS {c.QuotedName}"));
                 sb.Append(") AS iw_input");
                 inputRow = sb.ToString();
             }

@@ -8,6 +8,9 @@ internal sealed class WritePlan
 {
     public required TableMapping Mapping { get; init; }
 
+    // How each column's values are sent and read (types from the catalog).
+    public required ColumnCodecs Codecs { get; init; }
+
     // INSERT … ON CONFLICT <arbiter> DO NOTHING RETURNING <columns>; parameters: InsertColumns.
     public required string InsertOrGetSql { get; init; }
 
