@@ -32,10 +32,14 @@ public sealed class IdempotentWritesOptions
     public object? DataSourceServiceKey { get; set; }
 
     /// <summary>
-    /// Gets or sets how many times an insert-or-get runs its insert and re-select when the conflicting row
-    /// vanishes (is deleted) between the two, before it throws <see cref="ConflictingRowNotFoundException"/>.
+    /// Gets or sets how many times an insert-or-get runs its insert and re-select when the insert conflicts but the re-select
+    /// finds no row, before it throws <see cref="ConflictingRowNotFoundException"/>.
+    /// <para/>
+    /// A row deleted between the two statements is gone at the second attempt, which then inserts; when the second attempt
+    /// ends the same way, the cause is deterministic (a <c>BEFORE INSERT</c> trigger that changes the key, row-level security
+    /// hiding the row), so the exception is not transient and the resilience pipeline does not repeat the call.
     /// </summary>
-    /// <value>The default value is 3.</value>
+    /// <value>The default value is 2.</value>
     [Range(1, 100)]
     public int MaxReselectAttempts { get; set; } = WriterConstants.DefaultMaxReselectAttempts;
 

@@ -15,7 +15,7 @@ public class IdempotentWritesOptionsTests
 
         Assert.Null(options.ConnectionString);
         Assert.Null(options.DataSourceServiceKey);
-        Assert.Equal(3, options.MaxReselectAttempts);
+        Assert.Equal(2, options.MaxReselectAttempts);
         Assert.True(options.ValidateMappingsOnStartup);
         Assert.True(options.PrepareStatements);
         Assert.False(options.TransactionPooling);
@@ -52,7 +52,7 @@ public class IdempotentWritesOptionsTests
     {
         var options = Resolve(_ => { });
 
-        Assert.Equal(3, options.MaxReselectAttempts);
+        Assert.Equal(2, options.MaxReselectAttempts);
     }
 
     [Theory]

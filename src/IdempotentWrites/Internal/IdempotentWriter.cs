@@ -90,17 +90,34 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return RunAsync(UpsertOperation, row, transaction, upsert: true, cancellationToken);
     }
 
-    public async Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
+    public Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
+        return InsertCoreWithTelemetryAsync(row, null, cancellationToken);
+    }
+
+    public Task<T> InsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(transaction);
+        return InsertCoreWithTelemetryAsync(row, transaction, cancellationToken);
+    }
+
+    private async Task<T> InsertCoreWithTelemetryAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+        where T : class
+    {
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
         using var activity = WriterTelemetry.Start(InsertOperation, plan.Mapping);
         var started = Stopwatch.GetTimestamp();
         try
         {
             // Not idempotent, so never retried: after an ambiguous failure only the caller knows whether to try again.
-            var inserted = await HealingAsync(plan, () => InsertCoreAsync(plan, row, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // Self-healing never runs inside a caller's transaction (the repair locks the table).
+            var inserted = transaction is null
+                ? await HealingAsync(plan, () => InsertCoreAsync(plan, row, null, cancellationToken), cancellationToken).ConfigureAwait(false)
+                : await InsertCoreAsync(plan, row, transaction, cancellationToken).ConfigureAwait(false);
             _telemetry.Succeeded(activity, InsertOperation, plan, WriteOutcome.Inserted, 1, started);
             return inserted;
         }
@@ -131,13 +148,29 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                         await using (transaction.ConfigureAwait(false))
                         {
                             var result = await state.Work(transaction, context.CancellationToken).ConfigureAwait(false);
-                            await transaction.CommitAsync(context.CancellationToken).ConfigureAwait(false);
+                            try
+                            {
+                                await transaction.CommitAsync(context.CancellationToken).ConfigureAwait(false);
+                            }
+                            catch (PostgresException ex)
+                            {
+                                // A deferred constraint (INITIALLY DEFERRED unique, foreign key, ...) is checked here, at COMMIT.
+                                // The transaction is over, so its connection can read the catalog for the typed error.
+                                var translated = await state.Errors.TranslateAsync(ex, connection, null, null, CancellationToken.None).ConfigureAwait(false);
+                                if (ReferenceEquals(translated, ex))
+                                {
+                                    throw;
+                                }
+
+                                throw translated;
+                            }
+
                             return result;
                         }
                     }
                 },
                 context,
-                (DataSource: _dataSource, Work: work, IsolationLevel: isolationLevel)).ConfigureAwait(false);
+                (DataSource: _dataSource, Work: work, IsolationLevel: isolationLevel, Errors: _errors)).ConfigureAwait(false);
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -231,32 +264,24 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
-    private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, CancellationToken cancellationToken)
+    private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
         where T : class
     {
         var values = ReadValues(plan, row, checkKeys: false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        var connection = transaction is null
+            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : ConnectionOf(transaction);
+        try
         {
-            try
+            var result = await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertSql), null, 1, cancellationToken).ConfigureAwait(false);
+            return result?.Row ?? throw new InvalidOperationException(
+                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger ({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
+        }
+        finally
+        {
+            if (transaction is null)
             {
-                using var command = new NpgsqlCommand(plan.InsertSql, connection);
-                AddParameters(plan, command.Parameters, values, null);
-                if (_prepare)
-                {
-                    await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    return (T)Materialize(plan, reader, WriteOutcome.Inserted);
-                }
-            }
-            catch (PostgresException ex)
-            {
-                throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -316,7 +341,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     private async Task<WriteResult<T>> WriteAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
         where T : class
     {
-        if (upsert && plan.UpsertSql is null)
+        if (upsert && plan.UpsertDenied is not null)
+        {
+            throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
+        }
+
+        if (upsert && plan.UpsertSql is null && plan.UpdateSql is null)
         {
             // Nothing to update besides the key: an upsert is an insert-or-get.
             var result = await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
@@ -335,11 +365,13 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 WriteResult<T>? result = null;
                 if (attempt == 1 && strategy is { SelectFirst: true })
                 {
-                    result = await SelectFirstAsync<T>(plan, values, connection, transaction, cancellationToken).ConfigureAwait(false);
+                    result = await BatchAsync<T>(plan, values, connection, transaction, Statement.Reselect(plan, WriteOutcome.Existing), null, attempt, cancellationToken).ConfigureAwait(false);
                     strategy.SelectedFirst(result is not null);
                 }
 
-                result ??= await AttemptAsync<T>(plan, values, connection, transaction, upsert, attempt, cancellationToken).ConfigureAwait(false);
+                result ??= upsert
+                    ? await UpsertAttemptAsync<T>(plan, values, connection, transaction, attempt, cancellationToken).ConfigureAwait(false)
+                    : await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertOrGetSql), Statement.Reselect(plan, WriteOutcome.Existing), attempt, cancellationToken).ConfigureAwait(false);
                 if (result is not null)
                 {
                     strategy?.Record(result.Outcome == WriteOutcome.Existing);
@@ -359,7 +391,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
                 if (attempt >= _maxAttempts)
                 {
-                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt);
+                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt, plan.Facts?.LikelyCauses() ?? "unknown");
                 }
             }
         }
@@ -372,11 +404,36 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
+    // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the DO UPDATE's
+    // WHERE was false, nothing returned) needs the re-select. A role that cannot read xmax inserts first and updates only
+    // when that conflicted (UPDATE and re-select in one round trip): one more round trip on the update path, never a guess.
+    private async Task<WriteResult<T>?> UpsertAttemptAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, int attempt, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (plan.UpdateSql is { } update)
+        {
+            return await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertOrGetSql), null, attempt, cancellationToken).ConfigureAwait(false)
+                ?? await BatchAsync<T>(plan, values, connection, transaction, new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged), attempt, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await BatchAsync<T>(plan, values, connection, transaction, new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null, attempt, cancellationToken).ConfigureAwait(false)
+            ?? await BatchAsync<T>(plan, values, connection, transaction, Statement.Reselect(plan, WriteOutcome.Unchanged), null, attempt, cancellationToken).ConfigureAwait(false);
+    }
+
+    // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
+    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).
+    private sealed record Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax)
+    {
+        public static Statement Insert(string sql) => new(sql, null, WriteOutcome.Inserted, false);
+
+        public static Statement Reselect(WritePlan plan, WriteOutcome outcome) => new(plan.ReselectSql, plan.ReselectParameters, outcome, false);
+    }
+
     // One round trip. Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under
     // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
-    // INSERT waited on it (a single-statement CTE would not). Upsert: the statement alone answers Inserted and Updated;
-    // only Unchanged (the DO UPDATE's WHERE was false, nothing returned) needs the re-select.
-    private async Task<WriteResult<T>?> AttemptAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, bool upsert, int attempt, CancellationToken cancellationToken)
+    // INSERT waited on it (a single-statement CTE would not). Inside a caller's transaction the batch runs under a
+    // savepoint, rolled back on any error (also a cancellation the server acted on), so the caller's transaction stays usable.
+    private async Task<WriteResult<T>?> BatchAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, Statement first, Statement? then, int attempt, CancellationToken cancellationToken)
         where T : class
     {
         using var batch = new NpgsqlBatch(connection, transaction);
@@ -385,14 +442,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
         }
 
-        var write = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
-        AddParameters(plan, write.Parameters, values, null);
+        var write = new NpgsqlBatchCommand(first.Sql);
+        AddParameters(plan, write.Parameters, values, first.Subset);
         batch.BatchCommands.Add(write);
-        var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
-        AddParameters(plan, reselect.Parameters, values, plan.ReselectParameters);
-        if (!upsert)
+        if (then is not null)
         {
-            batch.BatchCommands.Add(reselect);
+            var second = new NpgsqlBatchCommand(then.Sql);
+            AddParameters(plan, second.Parameters, values, then.Subset);
+            batch.BatchCommands.Add(second);
         }
 
         if (transaction is not null)
@@ -414,17 +471,19 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    var outcome = !upsert || reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Inserted : WriteOutcome.Updated;
+                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
                     return new WriteResult<T>(outcome, (T)Materialize(plan, reader, outcome), attempt);
                 }
 
-                if (!upsert)
+                if (then is not null)
                 {
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                        ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader, WriteOutcome.Existing), attempt)
+                        ? new WriteResult<T>(then.Outcome, (T)Materialize(plan, reader, then.Outcome), attempt)
                         : null;
                 }
+
+                return null;
             }
         }
         catch (PostgresException ex)
@@ -436,9 +495,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
             throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
         }
-
-        var stored = await ReselectAsync(plan, connection, transaction, reselect, cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : new WriteResult<T>(WriteOutcome.Unchanged, (T)stored, attempt);
+        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+        {
+            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be aborted (25P02).
+            await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction)
@@ -456,16 +518,6 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         await using (own.ConfigureAwait(false))
         {
             return await _errors.TranslateAsync(error, own, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<object?> ReselectAsync(WritePlan plan, NpgsqlConnection connection, NpgsqlTransaction? transaction, NpgsqlBatchCommand reselect, CancellationToken cancellationToken)
-    {
-        using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { reselect } };
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader, WriteOutcome.Unchanged) : null;
         }
     }
 

@@ -39,6 +39,39 @@ internal static class MappingResolver
 
         // First pass without the NULLS NOT DISTINCT knowledge: EXPLAIN tells which indexes arbitrate.
         var draft = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct: false, []);
+
+        // Privileges before any EXPLAIN (which checks them too): every call needs INSERT on the written columns and SELECT
+        // on the returned ones; only UpsertAsync needs UPDATE, and only on the columns it updates, so a role without it
+        // gets a working insert-or-get and a message naming the grant at its first upsert.
+        var facts = await TableFacts.ReadAsync(
+            connection,
+            tableOid,
+            mapping.InsertColumns.Select(c => c.ColumnName),
+            mapping.Columns.Select(c => c.ColumnName),
+            draft.UpdateColumns.Select(c => c.ColumnName),
+            cancellationToken).ConfigureAwait(false);
+        var qualified = Sql.QualifiedName(schema, table);
+        if (facts.MissingInsert.Count > 0 || facts.MissingSelect.Count > 0)
+        {
+            var grants = new List<string>();
+            if (facts.MissingInsert.Count > 0)
+            {
+                grants.Add(TableFacts.Grant("INSERT", facts.MissingInsert, qualified, facts.Role));
+            }
+
+            if (facts.MissingSelect.Count > 0)
+            {
+                grants.Add(TableFacts.Grant("SELECT", facts.MissingSelect, qualified, facts.Role));
+            }
+
+            throw new TableMappingException(
+                mapping.DisplayName,
+                $"role \"{facts.Role}\" lacks privileges every write on this table needs (INSERT on the written columns, SELECT on the returned ones): {string.Join("; ", grants)};");
+        }
+
+        var upsertDenied = facts.MissingUpdate.Count == 0
+            ? null
+            : $"role \"{facts.Role}\" lacks UPDATE on {string.Join(", ", facts.MissingUpdate.Select(c => $"\"{c}\""))}, which UpsertAsync and UpsertManyAsync update on conflict (InsertOrGetAsync and InsertAsync need no UPDATE): {TableFacts.Grant("UPDATE", facts.MissingUpdate, qualified, facts.Role)};";
         var arbiters = await ExplainArbitersAsync(connection, mapping, tableOid, draft.InsertOrGetSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         var nullsNotDistinct = arbiters.Count > 0;
         foreach (var name in arbiters)
@@ -53,12 +86,14 @@ internal static class MappingResolver
             nullsNotDistinct &= index?.NullsNotDistinct == true;
         }
 
-        var plan = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct, arbiters);
+        // Without table-level SELECT the role cannot read xmax, so an upsert tells Inserted from Updated by trying the
+        // insert first and updating only when it conflicted.
+        var plan = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct, arbiters, facts, upsertDenied);
         await ExplainAsync(connection, mapping, plan.ReselectSql, plan.ReselectParameters.Length, cancellationToken).ConfigureAwait(false);
         await ExplainAsync(connection, mapping, plan.InsertSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
-        if (plan.UpsertSql is not null)
+        if (upsertDenied is null && (plan.UpdateSql ?? plan.UpsertSql) is { } upsert)
         {
-            await ExplainAsync(connection, mapping, plan.UpsertSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
+            await ExplainAsync(connection, mapping, upsert, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         }
 
         logger.MappingResolved(mapping.DisplayName, mapping.RowType.Name, string.Join(", ", arbiters));

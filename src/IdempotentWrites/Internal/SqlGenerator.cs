@@ -17,8 +17,11 @@ internal static class SqlGenerator
         string? predicate,
         ColumnCodecs codecs,
         bool nullsNotDistinct,
-        IReadOnlyList<string> arbiterIndexes)
+        IReadOnlyList<string> arbiterIndexes,
+        TableFacts? facts = null,
+        string? upsertDenied = null)
     {
+        var useXmax = facts?.CanReadSystemColumns ?? true;
         var insertColumns = mapping.InsertColumns;
         var columnList = string.Join(", ", insertColumns.Select(c => c.QuotedName));
         var values = string.Join(", ", insertColumns.Select((c, i) => codecs.Parameter(i + 1, c)));
@@ -33,7 +36,12 @@ internal static class SqlGenerator
             .Where(c => !c.IsGenerated)
             .ToList();
         string? upsert = null;
-        if (updates.Count > 0)
+        string? update = null;
+        if (updates.Count > 0 && !useXmax)
+        {
+            update = Update(mapping, keys, predicate, codecs, nullsNotDistinct, updates, returning);
+        }
+        else if (updates.Count > 0)
         {
             var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
             string Comparable(ColumnMapping c, string qualifier)
@@ -56,6 +64,10 @@ internal static class SqlGenerator
             ReselectSql = reselect,
             ReselectParameters = reselectParameters,
             UpsertSql = upsert,
+            UpdateSql = update,
+            UpdateColumns = updates,
+            UpsertDenied = upsertDenied,
+            Facts = facts,
             InsertSql = $"{insert} RETURNING {returning}",
             NonNullableKeyColumns = nullsNotDistinct ? [] : [.. keyColumns],
             ArbiterIndexes = arbiterIndexes,
@@ -85,6 +97,7 @@ internal static class SqlGenerator
         bool nullsNotDistinct,
         string returning)
     {
+        // The re-select binds only the parameters its key reads, numbered in first-use order.
         var insertColumns = mapping.InsertColumns;
         var parameters = new List<int>();
         int ParameterFor(ColumnMapping column)
@@ -100,13 +113,48 @@ internal static class SqlGenerator
             return position + 1;
         }
 
+        var where = KeyConditions(mapping, keys, predicate, codecs, nullsNotDistinct, ParameterFor);
+        return ($"SELECT {returning} FROM {mapping.QualifiedName} WHERE {where}", [.. parameters]);
+    }
+
+    // UPDATE by the arbiter key, only when the stored row differs (like the upsert's IS DISTINCT FROM guard), binding
+    // $1..$n exactly as the insert does.
+    private static string Update(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        ColumnCodecs codecs,
+        bool nullsNotDistinct,
+        IReadOnlyList<ColumnMapping> updates,
+        string returning)
+    {
+        var insertColumns = mapping.InsertColumns;
+        int ParameterFor(ColumnMapping column) => IndexOf(insertColumns, column) + 1;
+        string Comparable(ColumnMapping c, string value) => codecs.Of(c).ComparesAsText ? value + "::text" : value;
+        var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = {codecs.Parameter(ParameterFor(c), c)}"));
+        var current = string.Join(", ", updates.Select(c => Comparable(c, $"{TargetAlias}.{c.QuotedName}")));
+        var incoming = string.Join(", ", updates.Select(c => Comparable(c, codecs.Parameter(ParameterFor(c), c))));
+        var where = KeyConditions(mapping, keys, predicate, codecs, nullsNotDistinct, ParameterFor);
+        return $"UPDATE {mapping.QualifiedName} AS {TargetAlias} SET {set} WHERE {where} " +
+            $"AND ROW({current}) IS DISTINCT FROM ROW({incoming}) RETURNING {returning}";
+    }
+
+    private static string KeyConditions(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        ColumnCodecs codecs,
+        bool nullsNotDistinct,
+        Func<ColumnMapping, int> parameterFor)
+    {
+        var insertColumns = mapping.InsertColumns;
         var conditions = new List<string>();
         string? inputRow = null;
         foreach (var key in keys)
         {
             if (key.Column is { } column)
             {
-                var p = codecs.Parameter(ParameterFor(column), column);
+                var p = codecs.Parameter(parameterFor(column), column);
                 conditions.Add(nullsNotDistinct
                     ? $"({column.QuotedName} = {p} OR ({column.QuotedName} IS NULL AND {p} IS NULL))"
                     : $"{column.QuotedName} = {p}");
@@ -118,7 +166,7 @@ internal static class SqlGenerator
             if (inputRow is null)
             {
                 var sb = new StringBuilder("(SELECT ");
-                sb.AppendJoin(", ", insertColumns.Select(c => $"{codecs.Parameter(ParameterFor(c), c)} AS {c.QuotedName}"));
+                sb.AppendJoin(", ", insertColumns.Select(c => $"{codecs.Parameter(parameterFor(c), c)} AS {c.QuotedName}"));
                 sb.Append(") AS iw_input");
                 inputRow = sb.ToString();
             }
@@ -133,8 +181,7 @@ internal static class SqlGenerator
             conditions.Add("(" + predicate + ")");
         }
 
-        var sql = $"SELECT {returning} FROM {mapping.QualifiedName} WHERE {string.Join(" AND ", conditions)}";
-        return (sql, [.. parameters]);
+        return string.Join(" AND ", conditions);
     }
 
     private static int IndexOf(IReadOnlyList<ColumnMapping> columns, ColumnMapping column)
