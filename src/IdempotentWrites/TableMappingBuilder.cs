@@ -249,7 +249,9 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
         };
     }
 
-    internal TableMapping Build(ColumnNamingConvention writerConvention = WriterConstants.DefaultColumnNaming)
+    internal TableMapping Build() => Build(WriterConstants.DefaultColumnNaming);
+
+    internal TableMapping Build(ColumnNamingConvention writerConvention)
     {
         var properties = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0 && !_ignored.Contains(p.Name))
