@@ -86,6 +86,23 @@ public sealed class ColumnNamingTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task WriterColumnNamingAsIs_BulkWithExplicitIds_SynchronizesTheQuotedIdentity()
+    {
+        var table = await CreateEfUsersAsync();
+        await using var writer = TestWriter.Create(
+            db.ConnectionString,
+            b => b.MapTable<EfUser>(table, t => t.ConflictOn(u => u.Email).Generated(u => u.CreatedAt)),
+            o => o.ColumnNaming = ColumnNamingConvention.AsIs);
+
+        var report = await writer.Writer.InsertManyAsync([new EfUser { Id = 10, Email = "a@x" }, new EfUser { Id = 11, Email = "b@x" }]);
+        var next = await db.ScalarAsync<long>($"INSERT INTO \"{table}\" (\"Email\") VALUES ('c@x') RETURNING \"Id\"");
+
+        Assert.Equal(2, report.Inserted);
+        Assert.Equal(1, report.SequencesSynchronized);
+        Assert.Equal(12L, next);
+    }
+
+    [Fact]
     public async Task DefaultSnakeCase_EfCoreShapedTable_MappingErrorNamesTheMissingColumn()
     {
         var table = await CreateEfUsersAsync();
