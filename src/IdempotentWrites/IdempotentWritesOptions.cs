@@ -32,6 +32,17 @@ public sealed class IdempotentWritesOptions
     public object? DataSourceServiceKey { get; set; }
 
     /// <summary>
+    /// Gets or sets how the columns of every mapped table are named: the column of a property that has no
+    /// <see cref="TableMappingBuilder{T}.HasColumnName{TProperty}"/> is its name in snake_case (<c>CreatedAt</c> → <c>created_at</c>),
+    /// or the property name verbatim (<c>"CreatedAt"</c>, as Entity Framework Core's migrations create it).
+    /// <para/>
+    /// A table's own <see cref="TableMappingBuilder{T}.ColumnNaming"/> takes precedence, and <c>HasColumnName</c> over both.
+    /// The value is read when the mappings are first needed, so it may be set before or after the <c>MapTable</c> calls.
+    /// </summary>
+    /// <value>The default value is <see cref="ColumnNamingConvention.SnakeCase"/>.</value>
+    public ColumnNamingConvention ColumnNaming { get; set; } = WriterConstants.DefaultColumnNaming;
+
+    /// <summary>
     /// Gets or sets how many times an insert-or-get runs its insert and re-select when the insert conflicts but the re-select
     /// finds no row, before it throws <see cref="ConflictingRowNotFoundException"/>.
     /// <para/>

@@ -17,6 +17,7 @@ public class IdempotentWritesOptionsTests
         Assert.Null(options.DataSourceServiceKey);
         Assert.Equal(2, options.MaxReselectAttempts);
         Assert.True(options.ValidateMappingsOnStartup);
+        Assert.Equal(ColumnNamingConvention.SnakeCase, options.ColumnNaming);
         Assert.True(options.PrepareStatements);
         Assert.False(options.TransactionPooling);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Timeout);
@@ -37,6 +38,24 @@ public class IdempotentWritesOptionsTests
         var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.Timeout = TimeSpan.FromSeconds(seconds)));
 
         Assert.Equal($"IdempotentWritesOptions.Timeout must be positive and at most one day; it is {TimeSpan.FromSeconds(seconds)}.", ex.Message);
+    }
+
+    [Theory]
+    [InlineData(ColumnNamingConvention.SnakeCase)]
+    [InlineData(ColumnNamingConvention.AsIs)]
+    public void Validate_ColumnNamingDefined_Valid(ColumnNamingConvention convention)
+    {
+        var options = Resolve(o => o.ColumnNaming = convention);
+
+        Assert.Equal(convention, options.ColumnNaming);
+    }
+
+    [Fact]
+    public void Validate_ColumnNamingUndefined_ThrowsNamingOption()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.ColumnNaming = (ColumnNamingConvention)7));
+
+        Assert.Equal("IdempotentWritesOptions.ColumnNaming must be SnakeCase or AsIs; it is 7.", ex.Message);
     }
 
     [Fact]

@@ -7,5 +7,7 @@ internal static class WriterConstants
 {
     public const int DefaultMaxReselectAttempts = 2;
 
+    public const ColumnNamingConvention DefaultColumnNaming = ColumnNamingConvention.SnakeCase;
+
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 }
