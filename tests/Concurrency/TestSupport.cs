@@ -76,6 +76,25 @@ public static class Waits
 
         throw new TimeoutException($"No backend started waiting on a {lockType} lock within {Timeout}.");
     }
+
+    // Polls until a backend waits on the given wait event (PgSleep: inside pg_sleep).
+    public static async Task UntilBackendWaitsAsync(NpgsqlDataSource dataSource, string waitEvent)
+    {
+        var deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            await using var command = dataSource.CreateCommand("SELECT count(*) FROM pg_stat_activity WHERE wait_event = $1");
+            command.Parameters.Add(new NpgsqlParameter { Value = waitEvent });
+            if ((long)(await command.ExecuteScalarAsync())! > 0)
+            {
+                return;
+            }
+
+            await Task.Delay(5); // polling a condition, not orchestrating the race
+        }
+
+        throw new TimeoutException($"No backend started waiting on {waitEvent} within {Timeout}.");
+    }
 }
 
 // Figures a test measured (not asserted): printed to the test output and appended to artifacts/TestResults/figures.txt.

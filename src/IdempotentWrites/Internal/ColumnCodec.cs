@@ -189,21 +189,12 @@ internal sealed class ColumnCodec
         }
 
         Func<object, object>? toWire = toWireElement is null ? null : value => Arrays.ToWire(value, toWireElement, wire);
-        var npgsqlElement = NpgsqlElementType(element, elementClr);
-        Func<object, object>? fromDb = fromDbElement is null && !isList && npgsqlElement == elementClr
+        // Npgsql reads an array as its element type's default CLR type; convert when the property wants another.
+        Func<object, object>? fromDb = fromDbElement is null && !isList
             ? null
             : value => Arrays.FromDb((Array)value, clr, elementClr, fromDbElement);
         return new ColumnCodec(column, type, readCast, NpgsqlDbType.Array | wire, type.Base.CopyName, toWire, fromDb);
     }
-
-    // What Npgsql's GetValue returns for an element of this type (its default CLR type).
-    private static Type? NpgsqlElementType(PgType element, Type elementClr) => element.TypeName switch
-    {
-        "date" => typeof(DateTime),
-        "time" or "interval" => typeof(TimeSpan),
-        "timestamp" or "timestamptz" => typeof(DateTime),
-        _ => element.Category == 'S' ? typeof(string) : elementClr,
-    };
 
     private static Type? ElementOf(Type clr)
     {
@@ -280,7 +271,13 @@ internal sealed class ColumnCodec
             ("int2", _) when clr == typeof(long) => new(NpgsqlDbType.Bigint, null, static v => (long)(short)v),
             ("int4", _) when clr == typeof(int) => new(NpgsqlDbType.Integer, null, null),
             ("int4", _) when clr == typeof(long) => new(NpgsqlDbType.Bigint, null, static v => (long)(int)v),
+            ("int4", _) when clr == typeof(short) => new(NpgsqlDbType.Smallint, null, static v => checked((short)(int)v)),
             ("int8", _) when clr == typeof(long) => new(NpgsqlDbType.Bigint, null, null),
+
+            // A narrower property is common (int on a bigint column): writes always fit; a stored value outside its range
+            // cannot be read (OverflowException, reported as UnreadableRowException with the row's key).
+            ("int8", _) when clr == typeof(int) => new(NpgsqlDbType.Integer, null, static v => checked((int)(long)v)),
+            ("int8", _) when clr == typeof(short) => new(NpgsqlDbType.Smallint, null, static v => checked((short)(long)v)),
             ("float4", _) when clr == typeof(float) => new(NpgsqlDbType.Real, null, null),
             ("float4", _) when clr == typeof(double) => new(NpgsqlDbType.Double, null, static v => (double)(float)v),
             ("float8", _) when clr == typeof(double) => new(NpgsqlDbType.Double, null, null),
@@ -288,13 +285,13 @@ internal sealed class ColumnCodec
             ("uuid", _) when clr == typeof(Guid) => new(NpgsqlDbType.Uuid, null, null),
             ("bytea", _) when clr == typeof(byte[]) => new(NpgsqlDbType.Bytea, null, null),
             ("inet", _) when clr == typeof(IPAddress) => new(NpgsqlDbType.Inet, null, null),
-            ("timestamptz", _) when clr == typeof(DateTimeOffset) => new(NpgsqlDbType.TimestampTz, static v => ((DateTimeOffset)v).ToUniversalTime(), static v => new DateTimeOffset((DateTime)v)),
+            ("timestamptz", _) when clr == typeof(DateTimeOffset) => new(NpgsqlDbType.TimestampTz, static v => ((DateTimeOffset)v).ToUniversalTime(), static v => v is DateTime d ? new DateTimeOffset(d) : v),
             ("timestamptz", _) when clr == typeof(DateTime) => new(NpgsqlDbType.TimestampTz, static v => UtcInstant((DateTime)v), null),
             ("timestamp", _) when clr == typeof(DateTime) => new(NpgsqlDbType.Timestamp, static v => DateTime.SpecifyKind((DateTime)v, DateTimeKind.Unspecified), null),
-            ("date", _) when clr == typeof(DateOnly) => new(NpgsqlDbType.Date, null, static v => DateOnly.FromDateTime((DateTime)v)),
-            ("date", _) when clr == typeof(DateTime) => new(NpgsqlDbType.Date, null, null),
-            ("time", _) when clr == typeof(TimeOnly) => new(NpgsqlDbType.Time, null, static v => TimeOnly.FromTimeSpan((TimeSpan)v)),
-            ("time", _) when clr == typeof(TimeSpan) => new(NpgsqlDbType.Time, null, null),
+            ("date", _) when clr == typeof(DateOnly) => new(NpgsqlDbType.Date, null, static v => v is DateTime d ? DateOnly.FromDateTime(d) : v),
+            ("date", _) when clr == typeof(DateTime) => new(NpgsqlDbType.Date, null, static v => v is DateOnly d ? d.ToDateTime(TimeOnly.MinValue) : v),
+            ("time", _) when clr == typeof(TimeOnly) => new(NpgsqlDbType.Time, null, static v => v is TimeSpan t ? TimeOnly.FromTimeSpan(t) : v),
+            ("time", _) when clr == typeof(TimeSpan) => new(NpgsqlDbType.Time, null, static v => v is TimeOnly t ? t.ToTimeSpan() : v),
             ("interval", _) when clr == typeof(TimeSpan) => new(NpgsqlDbType.Interval, null, null),
             _ => null,
         };
@@ -343,9 +340,9 @@ internal sealed class ColumnCodec
         return pg.TypeName switch
         {
             "bool" => "use bool.",
-            "int2" => "use short, int, long or an enum (a narrower property could not hold every stored value).",
-            "int4" => "use int, long or an enum (a narrower property could not hold every stored value).",
-            "int8" => "use long or an enum (a narrower property could not hold every stored value).",
+            "int2" => "use short, int, long or an enum.",
+            "int4" => "use int, long, short or an enum.",
+            "int8" => "use long, int, short or an enum.",
             "float4" => "use float or double.",
             "float8" => "use double.",
             "numeric" => "use decimal.",
