@@ -334,9 +334,19 @@ public sealed class ColumnTypeTests(PostgresFixture db)
             Assert.Equal(WriteOutcome.Existing, existing.Outcome);
             Assert.Equal(WriteOutcome.Unchanged, upserted.Outcome);
             Assert.Equal(inserted.Row.Id, existing.Row.Id);
-            var text = await db.ScalarAsync<object>($"SELECT {storedAs} FROM {table} WHERE k = 'a'");
-            Assert.Equal(stored, text is DBNull ? null : (string)text);
-            foreach (var row in new[] { inserted.Row, existing.Row, upserted.Row })
+            // The bulk path (binary COPY into a staging table) stores and reads the same values.
+            var bulk = await writer.Writer.InsertManyAsync(
+                [new TypedRow<T> { K = "a", V = value }, new TypedRow<T> { K = "b", V = value }],
+                new BulkWriteOptions { ReturnRows = true });
+
+            Assert.Equal(1L, bulk.Inserted);
+            foreach (var key in new[] { "a", "b" })
+            {
+                var text = await db.ScalarAsync<object>($"SELECT {storedAs} FROM {table} WHERE k = '{key}'");
+                Assert.Equal(stored, text is DBNull ? null : (string)text);
+            }
+
+            foreach (var row in new[] { inserted.Row, existing.Row, upserted.Row, Assert.Single(bulk.WrittenRows) })
             {
                 if (_expected is null)
                 {
