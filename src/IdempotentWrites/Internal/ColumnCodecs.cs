@@ -7,12 +7,11 @@ namespace IdempotentWrites.Internal;
 // (the parameters).
 internal sealed class ColumnCodecs
 {
-    public ColumnCodecs(TableMapping mapping, IReadOnlyList<ColumnCodec> all)
+    public ColumnCodecs(IReadOnlyList<ColumnCodec> all)
     {
         All = all;
         Insert = [.. all.Where(c => !c.Column.IsGenerated)];
         SelectList = string.Join(", ", all.Select(c => c.Select));
-        _ = mapping;
     }
 
     public IReadOnlyList<ColumnCodec> All { get; }

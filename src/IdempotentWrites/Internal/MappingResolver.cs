@@ -23,7 +23,7 @@ internal static class MappingResolver
         var types = await TypeCatalog.ReadAsync(connection, mapped.GroupBy(c => c.TypeOid).ToDictionary(g => g.Key, g => g.First().Type), cancellationToken).ConfigureAwait(false);
 
         // Every pairing of property and column type is checked here, before anything is written.
-        var codecs = new ColumnCodecs(mapping, [.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
+        var codecs = new ColumnCodecs([.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
 
         IReadOnlyList<KeyElement> keys;
         string? predicate = mapping.Conflict.Predicate;
@@ -171,7 +171,7 @@ internal static class MappingResolver
             {
                 throw new TableMappingException(
                     mapping.DisplayName,
-                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column \"{column.ColumnName}\", which the table does not have (columns: {string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) it.");
+                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column \"{column.ColumnName}\", which the table does not have (columns: {string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) it{(columns.ContainsKey(column.Property.Name) ? $", or map the table with ColumnNaming(ColumnNamingConvention.AsIs): it has a column named exactly \"{column.Property.Name}\", as EF Core creates them" : string.Empty)}.");
             }
 
             if (!column.IsGenerated && (catalog.Identity == "a" || catalog.Generated == "s"))

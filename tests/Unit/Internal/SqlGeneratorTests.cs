@@ -394,7 +394,7 @@ public class SqlGeneratorTests
 
     // Built-in column types by their internal name, as TypeCatalog reads them.
     private static ColumnCodecs Codecs(TableMapping mapping, IReadOnlyDictionary<string, string> columnTypes)
-        => new(mapping, [.. mapping.Columns.Select(c =>
+        => new([.. mapping.Columns.Select(c =>
         {
             var type = new PgType(0, "pg_catalog", columnTypes.TryGetValue(c.ColumnName, out var name) ? name : c.Property.PropertyType == typeof(decimal) ? "numeric" : c.Property.PropertyType == typeof(long) ? "int8" : "text", 'b', 'X');
             return ColumnCodec.Create(c, new ColumnType(type.SqlName, type.TypeName, type, null, []), System.Text.Json.JsonSerializerOptions.Default, mapping.DisplayName);
