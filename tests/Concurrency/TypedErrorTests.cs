@@ -1,10 +1,12 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-using IdempotentWrites.AspNetCore;
 using IdempotentWrites.AspNetCore.Internal;
+using IdempotentWrites.Internal;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
+using Polly;
 
 namespace IdempotentWrites.ConcurrencyTests;
 
@@ -218,6 +220,85 @@ public sealed class TypedErrorTests(PostgresFixture db)
 
         Assert.Equal(0, error.Report.Chunks);
         Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task BulkEngine_CatalogLookupForChunkErrorFails_ChunkErrorStillTypedAndReportKept()
+    {
+        var table = Names.Table("bulk_lookup_fails");
+        await db.ExecuteAsync($"""
+            CREATE TABLE {table} (id bigint PRIMARY KEY, code text NOT NULL CONSTRAINT {table}_code_key UNIQUE DEFERRABLE INITIALLY DEFERRED);
+            INSERT INTO {table} VALUES (1, 'taken');
+            """);
+        var target = new BulkTable
+        {
+            Schema = null,
+            Table = table,
+            Columns = [new BulkColumn("id", "bigint"), new BulkColumn("code", "text")],
+            Keys = ["\"id\""],
+            ArbiterClause = "(\"id\")",
+        };
+        var engine = new BulkEngine<(long Id, string Code)>
+        {
+            DataSource = db.DataSource,
+            Pipeline = ResiliencePipeline.Empty,
+            Table = target,
+            Mode = BulkMode.Insert,
+            Options = new BulkWriteOptions { SynchronizeSequences = false },
+            Logger = NullLogger.Instance,
+            StageAsync = async (connection, chunk, first, token) =>
+            {
+                await using var importer = await connection.BeginBinaryImportAsync(BulkSql.CopyBinary(target), token);
+                for (var i = 0; i < chunk.Count; i++)
+                {
+                    await importer.StartRowAsync(token);
+                    await importer.WriteAsync(first + i, NpgsqlTypes.NpgsqlDbType.Bigint, token);
+                    await importer.WriteAsync(chunk[i].Id, NpgsqlTypes.NpgsqlDbType.Bigint, token);
+                    await importer.WriteAsync(chunk[i].Code, NpgsqlTypes.NpgsqlDbType.Text, token);
+                }
+
+                await importer.CompleteAsync(token);
+            },
+            TranslateAsync = (_, _) => throw new NpgsqlException("The catalog lookup's connection failed."),
+        };
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(() => engine.RunAsync(Rows<(long Id, string Code)>([(2L, "taken")]), TestContext.Current.CancellationToken));
+
+        var violation = Assert.IsType<UniqueViolationException>(error.InnerException);
+        Assert.Equal($"{table}_code_key", violation.ConstraintName);
+        Assert.Empty(violation.Columns);
+        Assert.Equal(0, error.Report.Chunks);
+    }
+
+    [Fact]
+    public async Task TranslateCommitAsync_DeferredUniqueViolationAtCommit_TypedWithCatalogColumns()
+    {
+        var table = Names.Table("commit_deferred");
+        await db.ExecuteAsync($"CREATE TABLE {table} (a bigint, b text, CONSTRAINT {table}_key UNIQUE (a, b) DEFERRABLE INITIALLY DEFERRED)");
+        var connection = await db.DataSource.OpenConnectionAsync();
+        await using var scope = connection;
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} VALUES (1, 'x'), (1, 'x')", connection, transaction))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var commit = await Assert.ThrowsAsync<PostgresException>(() => transaction.CommitAsync());
+        var translated = await new ErrorTranslator(NullLogger.Instance).TranslateCommitAsync(commit, db.DataSource, TestContext.Current.CancellationToken);
+
+        var violation = Assert.IsType<UniqueViolationException>(translated);
+        Assert.Equal($"{table}_key", violation.ConstraintName);
+        Assert.Equal(["a", "b"], violation.Columns);
+        Assert.Same(commit, violation.InnerException);
+    }
+
+    private static async IAsyncEnumerable<T> Rows<T>(IEnumerable<T> rows)
+    {
+        foreach (var row in rows)
+        {
+            await Task.Yield();
+            yield return row;
+        }
     }
 
     private async Task<string> CreateTriggerSubqueryTableAsync(string prefix)
