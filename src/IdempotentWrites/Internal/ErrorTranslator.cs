@@ -19,9 +19,10 @@ internal sealed class ErrorTranslator(ILogger logger)
         _ => TranslateOther(error, null, singleRowStatement: false),
     };
 
-    // The cause of a 21000 from the error's Routine (the server's C function, never localized; stable from PostgreSQL 13
-    // to 18), else from the statement: the SDK's single-row INSERT/upsert can never affect one row twice, so there the
-    // error came from a subquery run by a trigger, rule, default or function. The message text is never read.
+    // The cause of a 21000 from the error's Routine (the server's C function name, never translated; these four exist
+    // under these names from PostgreSQL 13 to 18), else from the statement: the SDK's single-row INSERT/upsert can never
+    // affect one row twice, so there the error came from a subquery run by a trigger, rule, default or function. The
+    // message and Where (CONTEXT) texts are translated by lc_messages, so neither is read.
     public static CardinalityViolationCause CardinalityCause(PostgresException error, bool singleRowStatement) => error.Routine switch
     {
         "ExecOnConflictUpdate" or "ExecMergeMatched" => CardinalityViolationCause.RowAffectedTwice,
