@@ -39,6 +39,13 @@ internal sealed class ErrorTranslator(ILogger logger)
             return await TranslateGeneratedAlwaysAsync(error, connection, mapping, cancellationToken).ConfigureAwait(false);
         }
 
+        // PostgreSQL 13 reports a value written into a generated (stored) column as a syntax error, 42601.
+        if (error.SqlState == PostgresErrorCodes.SyntaxError && connection is { PostgreSqlVersion.Major: < 14 } && mapping is not null)
+        {
+            var translated = await TranslateGeneratedAlwaysAsync(error, connection, mapping, cancellationToken).ConfigureAwait(false);
+            return translated is GeneratedAlwaysViolationException { ColumnName: not null } ? translated : error;
+        }
+
         if (error.SqlState != PostgresErrorCodes.UniqueViolation)
         {
             return (Exception?)TranslateOther(error, mapping, insertValues is not null) ?? error;
