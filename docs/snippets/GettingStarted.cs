@@ -23,6 +23,15 @@ public sealed class User
 
 public sealed record NewUser(string Email, string Name);
 
+public sealed class Order
+{
+    public long Id { get; set; }
+
+    public string Number { get; set; } = "";
+
+    public DateTimeOffset PlacedAt { get; set; }
+}
+
 public static class GettingStartedApp
 {
     public static WebApplication Create(string[] args)
@@ -58,6 +67,33 @@ public static class GettingStartedApp
         return builder.Services.AddIdempotentWrites()                               // ... used when ConnectionString is not set
             .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
         // </snippet:gs-datasource>
+    }
+
+    public static void WithEfCoreNames(WebApplicationBuilder builder)
+    {
+        // <snippet:gs-naming-writer>
+        builder.Services
+            .AddIdempotentWrites(o =>
+            {
+                o.ConnectionString = builder.Configuration.GetConnectionString("Postgres");
+                o.ColumnNaming = ColumnNamingConvention.AsIs;   // columns "Id", "Email", "Name", "CreatedAt"
+            })
+            .MapTable<User>("Users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
+        // </snippet:gs-naming-writer>
+    }
+
+    public static IdempotentWritesBuilder WithOneEfCoreTable(WebApplicationBuilder builder)
+    {
+        // <snippet:gs-naming-table>
+        return builder.Services
+            .AddIdempotentWrites(o => o.ConnectionString = builder.Configuration.GetConnectionString("Postgres"))
+            .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt))
+            .MapTable<Order>("Orders", t => t
+                .ColumnNaming(ColumnNamingConvention.AsIs)        // this table only: "Id", "Number", "PlacedAt"
+                .HasColumnName(o => o.PlacedAt, "placed_at")      // HasColumnName still wins
+                .ConflictOn(o => o.Number)
+                .Generated(o => o.Id));
+        // </snippet:gs-naming-table>
     }
 
     public static async Task WithoutAHostAsync(string connectionString)

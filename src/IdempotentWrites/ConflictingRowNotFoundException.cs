@@ -14,14 +14,16 @@ public sealed class ConflictingRowNotFoundException : IdempotentWritesException
     /// </summary>
     /// <param name="tableName">The table.</param>
     /// <param name="attempts">The number of insert/re-select attempts made.</param>
-    public ConflictingRowNotFoundException(string tableName, int attempts)
+    /// <param name="likelyCauses">What can make the conflicting row invisible to the re-select on this table, most likely first.</param>
+    public ConflictingRowNotFoundException(string tableName, int attempts, string likelyCauses)
         : base(
-            $"An insert into {tableName} conflicted, but the conflicting row was not visible to the re-select after {attempts} attempt(s). It is being deleted concurrently, or row-level security hides it from this role.",
+            $"An insert into {tableName} conflicted, but the re-select by the same key found no row, {attempts} time(s) in a row. This is not a race that a retry cures. Likely causes: {likelyCauses}.",
             sqlState: null,
             innerException: null)
     {
         TableName = tableName;
         Attempts = attempts;
+        LikelyCauses = likelyCauses;
     }
 
     /// <summary>
@@ -35,7 +37,15 @@ public sealed class ConflictingRowNotFoundException : IdempotentWritesException
     public int Attempts { get; }
 
     /// <summary>
-    /// Gets a value indicating whether retrying may succeed; always <see langword="true"/> (the churn may stop).
+    /// Gets what can make the conflicting row invisible to the re-select on this table (a <c>BEFORE INSERT</c> trigger that
+    /// changes the key, row-level security, a concurrent delete), most likely first.
     /// </summary>
-    public override bool IsTransient => true;
+    public string LikelyCauses { get; }
+
+    /// <summary>
+    /// Gets a value indicating whether retrying may succeed; always <see langword="false"/>: the writer already retried the
+    /// insert once (a concurrently deleted row is gone by then), so what remains is deterministic and the resilience
+    /// pipeline does not retry it.
+    /// </summary>
+    public override bool IsTransient => false;
 }

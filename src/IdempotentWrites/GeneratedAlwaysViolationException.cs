@@ -4,8 +4,13 @@
 namespace IdempotentWrites;
 
 /// <summary>
-/// A write gave an explicit value to a <c>GENERATED ALWAYS</c> column (SQLSTATE 428C9).
+/// A write gave an explicit value to a <c>GENERATED ALWAYS</c> column (SQLSTATE 428C9): an identity column
+/// <c>GENERATED ALWAYS AS IDENTITY</c> or a generated column <c>GENERATED ALWAYS AS (…)</c>.
 /// Mark the column with <c>Generated(...)</c> in the table mapping.
+/// <para/>
+/// The server's error names neither the table nor the column outside its localized text, so for the SDK's own writes
+/// both come from the table mapping and the catalog: the first column the write gave a value that the catalog now
+/// declares <c>GENERATED ALWAYS</c>.
 /// </summary>
 public sealed class GeneratedAlwaysViolationException : IdempotentWritesException
 {
@@ -16,10 +21,7 @@ public sealed class GeneratedAlwaysViolationException : IdempotentWritesExceptio
     /// <param name="columnName">The column, when known.</param>
     /// <param name="innerException">The exception that caused this one.</param>
     public GeneratedAlwaysViolationException(string? tableName, string? columnName, Exception? innerException)
-        : base(
-            $"Column \"{columnName ?? "(unknown)"}\" of {tableName ?? "the table"} is GENERATED ALWAYS and cannot be given a value; mark it Generated(...) in the table mapping.",
-            "428C9",
-            innerException)
+        : base(BuildMessage(tableName, columnName), "428C9", innerException)
     {
         TableName = tableName;
         ColumnName = columnName;
@@ -34,4 +36,9 @@ public sealed class GeneratedAlwaysViolationException : IdempotentWritesExceptio
     /// Gets the column, when known.
     /// </summary>
     public string? ColumnName { get; }
+
+    private static string BuildMessage(string? tableName, string? columnName) => columnName is null
+        ? $"A write gave an explicit value to a GENERATED ALWAYS column of {tableName ?? "the table"}; mark that column Generated(...) in the table mapping " +
+            "(the columns the catalog declares GENERATED ALWAYS, as identity or generated columns, are the candidates)."
+        : $"Column \"{columnName}\" of {tableName ?? "the table"} is GENERATED ALWAYS and cannot be given a value; mark it Generated(...) in the table mapping.";
 }

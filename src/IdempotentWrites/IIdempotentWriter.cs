@@ -89,6 +89,20 @@ public interface IIdempotentWriter
         where T : class;
 
     /// <summary>
+    /// Inserts <paramref name="row"/> with a plain <c>INSERT … RETURNING</c> inside the caller's transaction (under a savepoint,
+    /// so a duplicate key leaves the transaction usable); a duplicate key is an error, not a result.
+    /// </summary>
+    /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
+    /// <param name="row">The row to insert.</param>
+    /// <param name="transaction">The caller's open transaction.</param>
+    /// <param name="cancellationToken">A token that cancels the operation.</param>
+    /// <returns>The inserted row, with generated columns filled.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is <see langword="null"/>.</exception>
+    /// <exception cref="UniqueViolationException">Thrown when the row conflicts on any unique constraint, the arbiter included.</exception>
+    Task<T> InsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        where T : class;
+
+    /// <summary>
     /// Inserts many rows, skipping those whose conflict key already exists, and reports what happened to every row.
     /// <para/>
     /// Rows stream in chunks of <see cref="BulkWriteOptions.ChunkSize"/>: each chunk is copied (binary <c>COPY</c>) into a

@@ -4,6 +4,7 @@
 using System.Diagnostics.CodeAnalysis;
 using IdempotentWrites.Internal;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace IdempotentWrites;
 
@@ -67,9 +68,11 @@ public sealed class IdempotentWritesBuilder
         var builder = new TableMappingBuilder<T>(schema, table);
         configure(builder);
 
-        // Built now, so an incomplete mapping fails at registration with the line that caused it.
-        var mapping = builder.Build();
-        Services.Configure<TableMappingRegistry>(registry => registry.Mappings[typeof(T)] = mapping);
+        // Built now, so an incomplete mapping fails at registration with the line that caused it. The writer-wide column
+        // naming may still be configured after this call: the mapping is picked when the options are read.
+        var build = builder.Freeze();
+        Services.AddOptions<TableMappingRegistry>()
+            .Configure<IOptions<IdempotentWritesOptions>>((registry, options) => registry.Mappings[typeof(T)] = build(options.Value.ColumnNaming));
         return this;
     }
 }

@@ -14,7 +14,10 @@ public static class IdempotentWritesEventId
     /// <summary>An insert conflicted but its re-select found no row, so the write is retried (Debug).</summary>
     public const int ConflictingRowVanished = 1002;
 
-    /// <summary>The catalog definition of a violated constraint could not be read; the error carries no columns (Warning).</summary>
+    /// <summary>
+    /// The catalog definition of a violated constraint (or, for SQLSTATE 428C9, the <c>GENERATED ALWAYS</c> columns of the table)
+    /// could not be read; the error carries no columns (Warning).
+    /// </summary>
     public const int ConstraintLookupFailed = 1003;
 
     /// <summary>A caller's savepoint could not be rolled back after an error (Warning).</summary>

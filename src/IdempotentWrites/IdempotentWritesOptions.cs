@@ -32,10 +32,25 @@ public sealed class IdempotentWritesOptions
     public object? DataSourceServiceKey { get; set; }
 
     /// <summary>
-    /// Gets or sets how many times an insert-or-get runs its insert and re-select when the conflicting row
-    /// vanishes (is deleted) between the two, before it throws <see cref="ConflictingRowNotFoundException"/>.
+    /// Gets or sets how the columns of every mapped table are named: the column of a property that has no
+    /// <see cref="TableMappingBuilder{T}.HasColumnName{TProperty}"/> is its name in snake_case (<c>CreatedAt</c> → <c>created_at</c>),
+    /// or the property name verbatim (<c>"CreatedAt"</c>, as Entity Framework Core's migrations create it).
+    /// <para/>
+    /// A table's own <see cref="TableMappingBuilder{T}.ColumnNaming"/> takes precedence, and <c>HasColumnName</c> over both.
+    /// The value is read when the mappings are first needed, so it may be set before or after the <c>MapTable</c> calls.
     /// </summary>
-    /// <value>The default value is 3.</value>
+    /// <value>The default value is <see cref="ColumnNamingConvention.SnakeCase"/>.</value>
+    public ColumnNamingConvention ColumnNaming { get; set; } = WriterConstants.DefaultColumnNaming;
+
+    /// <summary>
+    /// Gets or sets how many times an insert-or-get runs its insert and re-select when the insert conflicts but the re-select
+    /// finds no row, before it throws <see cref="ConflictingRowNotFoundException"/>.
+    /// <para/>
+    /// A row deleted between the two statements is gone at the second attempt, which then inserts; when the second attempt
+    /// ends the same way, the cause is deterministic (a <c>BEFORE INSERT</c> trigger that changes the key, row-level security
+    /// hiding the row), so the exception is not transient and the resilience pipeline does not repeat the call.
+    /// </summary>
+    /// <value>The default value is 2.</value>
     [Range(1, 100)]
     public int MaxReselectAttempts { get; set; } = WriterConstants.DefaultMaxReselectAttempts;
 
@@ -96,4 +111,15 @@ public sealed class IdempotentWritesOptions
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool ValidateMappingsOnStartup { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets the System.Text.Json options used for properties stored in <c>json</c> / <c>jsonb</c> columns whose type is
+    /// neither <see cref="string"/> nor one of System.Text.Json's document types (<c>JsonDocument</c>, <c>JsonElement</c>,
+    /// <c>JsonNode</c>), for example a POCO or a <c>List&lt;T&gt;</c>.
+    /// <para/>
+    /// The mapping check asks these options for each such type's contract, so a type they cannot serialize (for example with
+    /// reflection disabled and no source-generated context for it) is refused when the mapping is checked, before any write.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="System.Text.Json.JsonSerializerOptions.Default"/>.</value>
+    public System.Text.Json.JsonSerializerOptions? JsonSerializerOptions { get; set; }
 }

@@ -4,6 +4,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Linq.Expressions;
 using System.Reflection;
+using System.Runtime.ExceptionServices;
 using IdempotentWrites.Internal;
 
 namespace IdempotentWrites;
@@ -12,8 +13,8 @@ namespace IdempotentWrites;
 /// Configures how a row type maps to a PostgreSQL table: column names, generated columns and the conflict target.
 /// <para/>
 /// Columns are the type's public read/write (or init) properties, named in snake_case by convention
-/// (<c>CreatedAt</c> → <c>created_at</c>). Table, column and constraint names are taken literally and always quoted,
-/// so they are case-sensitive.
+/// (<c>CreatedAt</c> → <c>created_at</c>) or as <see cref="IdempotentWritesOptions.ColumnNaming"/> or <see cref="ColumnNaming"/> say.
+/// Table, column and constraint names are taken literally and always quoted, so they are case-sensitive.
 /// </summary>
 /// <typeparam name="T">The row type.</typeparam>
 public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>
@@ -27,6 +28,7 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
     private readonly List<string> _updateProperties = [];
     private string? _constraint;
     private string? _predicate;
+    private ColumnNamingConvention? _columnNaming;
 
     internal TableMappingBuilder(string? schema, string table)
     {
@@ -154,7 +156,26 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
     }
 
     /// <summary>
-    /// Overrides the column name of a property (taken literally, case-sensitive).
+    /// Sets how this table's columns are named, in place of <see cref="IdempotentWritesOptions.ColumnNaming"/>; for example
+    /// <c>ColumnNaming(ColumnNamingConvention.AsIs)</c> for a table created by Entity Framework Core (<c>"Id"</c>, <c>"CreatedAt"</c>).
+    /// <see cref="HasColumnName{TProperty}"/> still names single columns.
+    /// </summary>
+    /// <param name="convention">The naming convention.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="convention"/> is not a defined <see cref="ColumnNamingConvention"/>.</exception>
+    public TableMappingBuilder<T> ColumnNaming(ColumnNamingConvention convention)
+    {
+        if (!Enum.IsDefined(convention))
+        {
+            throw new ArgumentOutOfRangeException(nameof(convention), convention, $"{convention} is not a {nameof(ColumnNamingConvention)}.");
+        }
+
+        _columnNaming = convention;
+        return this;
+    }
+
+    /// <summary>
+    /// Overrides the column name of a property (taken literally, case-sensitive), whatever the naming convention.
     /// </summary>
     /// <typeparam name="TProperty">The property type.</typeparam>
     /// <param name="property">The property.</param>
@@ -191,7 +212,46 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
         return this;
     }
 
-    internal TableMapping Build()
+    // Builds the mapping for each writer-wide convention, so every error that does not depend on it (no conflict target, an
+    // unknown property, ...) is thrown here, at MapTable, while a duplicate column name is thrown only if the writer's
+    // IdempotentWritesOptions.ColumnNaming, known when the options are read, is the convention that produces it.
+    internal Func<ColumnNamingConvention, TableMapping> Freeze()
+    {
+        if (_columnNaming is not null)
+        {
+            var own = Build();
+            return _ => own;
+        }
+
+        var built = new Dictionary<ColumnNamingConvention, (TableMapping? Mapping, ExceptionDispatchInfo? Error)>();
+        foreach (var convention in Enum.GetValues<ColumnNamingConvention>())
+        {
+            try
+            {
+                built[convention] = (Build(convention), null);
+            }
+            catch (TableMappingException ex)
+            {
+                built[convention] = (null, ExceptionDispatchInfo.Capture(ex));
+            }
+        }
+
+        if (built.Values.All(b => b.Error is not null))
+        {
+            built[WriterConstants.DefaultColumnNaming].Error!.Throw();
+        }
+
+        return convention =>
+        {
+            var (mapping, error) = built[convention];
+            error?.Throw();
+            return mapping!;
+        };
+    }
+
+    internal TableMapping Build() => Build(WriterConstants.DefaultColumnNaming);
+
+    internal TableMapping Build(ColumnNamingConvention writerConvention)
     {
         var properties = typeof(T).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.CanRead && p.CanWrite && p.GetIndexParameters().Length == 0 && !_ignored.Contains(p.Name))
@@ -229,9 +289,10 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
             }
         }
 
+        var convention = _columnNaming ?? writerConvention;
         var columns = properties.Select(p => new ColumnMapping(
             p,
-            _columnNames.TryGetValue(p.Name, out var column) ? column : NameConvention.ToSnakeCase(p.Name),
+            _columnNames.TryGetValue(p.Name, out var column) ? column : NameConvention.ColumnName(p.Name, convention),
             _generated.Contains(p.Name))).ToList();
         var duplicate = columns.GroupBy(c => c.ColumnName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)

@@ -6,7 +6,9 @@ namespace IdempotentWrites;
 /// <summary>
 /// A write conflicted on a unique constraint or unique index (SQLSTATE 23505) that the operation did not treat as its arbiter.
 /// <para/>
-/// <see cref="Columns"/> and <see cref="Expressions"/> come from the catalog; <see cref="Values"/> only from the
+/// <see cref="Columns"/> and <see cref="Expressions"/> come from the catalog; for a unique index over expressions such as
+/// <c>lower(email)</c>, <see cref="Columns"/> lists the columns the expressions read (<c>email</c>), so a client can be
+/// told which fields to change. <see cref="Values"/> come only from the
 /// SDK's own parameters. Values are personal data more often than not: they are never logged or put in the message.
 /// </summary>
 public sealed class UniqueViolationException : ConstraintViolationException
@@ -17,7 +19,8 @@ public sealed class UniqueViolationException : ConstraintViolationException
     /// <param name="schemaName">The schema of the table, when known.</param>
     /// <param name="tableName">The table, when known.</param>
     /// <param name="constraintName">The violated constraint or unique index, when known.</param>
-    /// <param name="columns">The plain key columns of the constraint, in key order; empty when unknown.</param>
+    /// <param name="columns">The columns of the constraint's key: its plain key columns in key order, then the other columns its
+    /// expression key elements read; empty when unknown.</param>
     /// <param name="expressions">The expression key elements of the constraint (for example <c>lower(email)</c>); empty when none or unknown.</param>
     /// <param name="isPrimaryKey">Whether the constraint is the table's primary key.</param>
     /// <param name="values">The conflicting key values from the SDK's own parameters, keyed by column; <see langword="null"/> when unknown.</param>
@@ -45,7 +48,9 @@ public sealed class UniqueViolationException : ConstraintViolationException
     }
 
     /// <summary>
-    /// Gets the plain key columns of the violated constraint, in key order; empty when they could not be resolved.
+    /// Gets the columns of the violated constraint's key: its plain key columns in key order, then the other columns its
+    /// expression key elements read (for <c>lower(email)</c>, <c>email</c>). Columns used only in a partial index's
+    /// <c>WHERE</c> predicate or in <c>INCLUDE</c> are not listed. Empty when they could not be resolved.
     /// </summary>
     public IReadOnlyList<string> Columns { get; }
 
@@ -80,8 +85,12 @@ public sealed class UniqueViolationException : ConstraintViolationException
                 "Repair it with `iw sequences fix`, or enable IdempotentWritesOptions.HealSequences.";
         }
 
-        var keys = (columns ?? []).Concat(expressions ?? []).ToArray();
-        var on = keys.Length == 0 ? string.Empty : $" on ({string.Join(", ", keys)})";
+        // With expressions, Columns are the columns the key reads, so the message names both rather than one mixed list.
+        IReadOnlyList<string> keyColumns = columns ?? [];
+        IReadOnlyList<string> keyExpressions = expressions ?? [];
+        var on = keyExpressions.Count == 0
+            ? keyColumns.Count == 0 ? string.Empty : $" on ({string.Join(", ", keyColumns)})"
+            : $" on ({string.Join(", ", keyExpressions)}){(keyColumns.Count == 0 ? string.Empty : $" over columns ({string.Join(", ", keyColumns)})")}";
         var where = table is null ? string.Empty : $" in table {(schema is null ? string.Empty : schema + ".")}{table}";
         return $"Duplicate key: unique constraint \"{constraint ?? "(unknown)"}\"{on}{where} already holds a row with these values.";
     }

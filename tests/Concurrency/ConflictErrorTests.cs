@@ -90,7 +90,7 @@ public sealed class ConflictErrorTests(PostgresFixture db)
     }
 
     [Fact]
-    public async Task Insert_ExpressionIndexViolation_ReportsExpressionNotValues()
+    public async Task Insert_ExpressionIndexViolation_ReportsExpressionAndColumnsItReadsNotValues()
     {
         var table = Names.Table("lower_emails");
         await db.ExecuteAsync($"""
@@ -103,7 +103,7 @@ public sealed class ConflictErrorTests(PostgresFixture db)
         var error = await Assert.ThrowsAsync<UniqueViolationException>(() => writer.Writer.InsertAsync(new User { Email = "ANN@example.com", Name = "x" }));
 
         Assert.Equal($"{table}_lower_email", error.ConstraintName);
-        Assert.Empty(error.Columns);
+        Assert.Equal(["email"], error.Columns);
         Assert.Equal(["lower(email)"], error.Expressions);
         Assert.Null(error.Values);
     }

@@ -59,13 +59,20 @@ public static class Waits
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(60);
 
     // Polls until a backend other than the caller waits on a lock of the given type (relation lock / transactionid / advisory).
-    public static async Task UntilBlockedAsync(NpgsqlDataSource dataSource, string lockType)
+    public static Task UntilBlockedAsync(NpgsqlDataSource dataSource, string lockType)
+        => UntilCountAsync(dataSource, "SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = $1", lockType, $"a {lockType} lock");
+
+    // Polls until a backend waits on the given wait event (PgSleep: inside pg_sleep).
+    public static Task UntilBackendWaitsAsync(NpgsqlDataSource dataSource, string waitEvent)
+        => UntilCountAsync(dataSource, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = $1", waitEvent, waitEvent);
+
+    private static async Task UntilCountAsync(NpgsqlDataSource dataSource, string sql, string parameter, string what)
     {
         var deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;
         while (Environment.TickCount64 < deadline)
         {
-            await using var command = dataSource.CreateCommand("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = $1");
-            command.Parameters.Add(new NpgsqlParameter { Value = lockType });
+            await using var command = dataSource.CreateCommand(sql);
+            command.Parameters.Add(new NpgsqlParameter { Value = parameter });
             if ((long)(await command.ExecuteScalarAsync())! > 0)
             {
                 return;
@@ -74,7 +81,7 @@ public static class Waits
             await Task.Delay(5); // polling a condition, not orchestrating the race
         }
 
-        throw new TimeoutException($"No backend started waiting on a {lockType} lock within {Timeout}.");
+        throw new TimeoutException($"No backend started waiting on {what} within {Timeout}.");
     }
 }
 

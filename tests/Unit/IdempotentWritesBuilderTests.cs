@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -84,6 +85,130 @@ public class IdempotentWritesBuilderTests
         Assert.Equal("people", Registry(services)[typeof(User)].Table);
     }
 
+    [Fact]
+    public void MapTable_NoNamingConfigured_SnakeCase()
+    {
+        var mapping = Map("users", b => b.ConflictOn(u => u.Email));
+
+        Assert.Equal(["id", "email", "created_at"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_WriterColumnNamingAsIs_PropertyNamesVerbatim()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ColumnNaming = ColumnNamingConvention.AsIs)
+            .MapTable<User>("Users", b => b.ConflictOn(u => u.Email));
+
+        var mapping = Registry(services)[typeof(User)];
+
+        Assert.Equal(["Id", "Email", "CreatedAt"], mapping.Columns.Select(c => c.ColumnName));
+        Assert.Equal(["Email"], mapping.Conflict.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_WriterColumnNamingSetAfterMapTable_Applies()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<User>("Users", b => b.ConflictOn(u => u.Email));
+        services.Configure<IdempotentWritesOptions>(o => o.ColumnNaming = ColumnNamingConvention.AsIs);
+
+        var mapping = Registry(services)[typeof(User)];
+
+        Assert.Equal(["Id", "Email", "CreatedAt"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_WriterColumnNamingFromConfiguration_Applies()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["IdempotentWrites:ColumnNaming"] = "AsIs" })
+            .Build();
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<User>("Users", b => b.ConflictOn(u => u.Email));
+        services.Configure<IdempotentWritesOptions>(configuration.GetSection("IdempotentWrites"));
+
+        var mapping = Registry(services)[typeof(User)];
+
+        Assert.Equal(["Id", "Email", "CreatedAt"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_TableColumnNaming_WinsOverWriter()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ColumnNaming = ColumnNamingConvention.AsIs)
+            .MapTable<User>("users", b => b.ColumnNaming(ColumnNamingConvention.SnakeCase).ConflictOn(u => u.Email))
+            .MapTable<Order>("Orders", b => b.ConflictOn(o => o.OrderNumber));
+
+        var registry = Registry(services);
+
+        Assert.Equal(["id", "email", "created_at"], registry[typeof(User)].Columns.Select(c => c.ColumnName));
+        Assert.Equal(["OrderNumber", "UserId"], registry[typeof(Order)].Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_HasColumnName_WinsOverWriterAndTable()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ColumnNaming = ColumnNamingConvention.SnakeCase)
+            .MapTable<User>("Users", b => b
+                .ColumnNaming(ColumnNamingConvention.AsIs)
+                .HasColumnName(u => u.CreatedAt, "created")
+                .ConflictOn(u => u.Email));
+
+        var mapping = Registry(services)[typeof(User)];
+
+        Assert.Equal(["Id", "Email", "created"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_ColumnsCollideOnlyUnderSnakeCase_RegistersAndMapsUnderWriterAsIs()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<Legacy>("Legacy", b => b.ConflictOn(l => l.UserId));
+        services.Configure<IdempotentWritesOptions>(o => o.ColumnNaming = ColumnNamingConvention.AsIs);
+
+        var mapping = Registry(services)[typeof(Legacy)];
+
+        Assert.Equal(["UserId", "User_Id"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void MapTable_ColumnsCollideUnderWriterSnakeCase_ThrowsWhenMappingsAreRead()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<Legacy>("legacy", b => b.ConflictOn(l => l.UserId));
+
+        var ex = Assert.Throws<TableMappingException>(() => Registry(services));
+
+        Assert.Equal("Table mapping for legacy: properties UserId and User_Id both map to column \"user_id\".", ex.Message);
+    }
+
+    [Fact]
+    public void MapTable_ColumnsCollideUnderTableConvention_ThrowsAtRegistration()
+    {
+        var builder = new ServiceCollection().AddIdempotentWrites(o => o.ColumnNaming = ColumnNamingConvention.AsIs);
+
+        var ex = Assert.Throws<TableMappingException>(
+            () => builder.MapTable<Legacy>("legacy", b => b.ColumnNaming(ColumnNamingConvention.SnakeCase).ConflictOn(l => l.UserId)));
+
+        Assert.Equal("Table mapping for legacy: properties UserId and User_Id both map to column \"user_id\".", ex.Message);
+    }
+
+    [Fact]
+    public void MapTable_BuilderChangedAfterRegistration_RegisteredMappingUnchanged()
+    {
+        TableMappingBuilder<User>? kept = null;
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<User>("users", b => (kept = b).ConflictOn(u => u.Email));
+        kept!.ColumnNaming(ColumnNamingConvention.AsIs).HasColumnName(u => u.Email, "mail");
+
+        var mapping = Registry(services)[typeof(User)];
+
+        Assert.Equal(["id", "email", "created_at"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
     private static TableMapping Map(string table, Action<TableMappingBuilder<User>> configure)
     {
         var services = new ServiceCollection();
@@ -102,5 +227,21 @@ public class IdempotentWritesBuilderTests
         public long Id { get; set; }
 
         public string Email { get; set; } = string.Empty;
+
+        public DateTimeOffset CreatedAt { get; set; }
+    }
+
+    private sealed class Order
+    {
+        public string OrderNumber { get; set; } = string.Empty;
+
+        public long UserId { get; set; }
+    }
+
+    private sealed class Legacy
+    {
+        public long UserId { get; set; }
+
+        public long User_Id { get; set; }
     }
 }

@@ -15,8 +15,9 @@ public class IdempotentWritesOptionsTests
 
         Assert.Null(options.ConnectionString);
         Assert.Null(options.DataSourceServiceKey);
-        Assert.Equal(3, options.MaxReselectAttempts);
+        Assert.Equal(2, options.MaxReselectAttempts);
         Assert.True(options.ValidateMappingsOnStartup);
+        Assert.Equal(ColumnNamingConvention.SnakeCase, options.ColumnNaming);
         Assert.True(options.PrepareStatements);
         Assert.False(options.TransactionPooling);
         Assert.Equal(TimeSpan.FromSeconds(30), options.Timeout);
@@ -39,6 +40,24 @@ public class IdempotentWritesOptionsTests
         Assert.Equal($"IdempotentWritesOptions.Timeout must be positive and at most one day; it is {TimeSpan.FromSeconds(seconds)}.", ex.Message);
     }
 
+    [Theory]
+    [InlineData(ColumnNamingConvention.SnakeCase)]
+    [InlineData(ColumnNamingConvention.AsIs)]
+    public void Validate_ColumnNamingDefined_Valid(ColumnNamingConvention convention)
+    {
+        var options = Resolve(o => o.ColumnNaming = convention);
+
+        Assert.Equal(convention, options.ColumnNaming);
+    }
+
+    [Fact]
+    public void Validate_ColumnNamingUndefined_ThrowsNamingOption()
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.ColumnNaming = (ColumnNamingConvention)7));
+
+        Assert.Equal("IdempotentWritesOptions.ColumnNaming must be SnakeCase or AsIs; it is 7.", ex.Message);
+    }
+
     [Fact]
     public void Validate_RetryAttemptsZero_ThrowsNamingOption()
     {
@@ -52,7 +71,7 @@ public class IdempotentWritesOptionsTests
     {
         var options = Resolve(_ => { });
 
-        Assert.Equal(3, options.MaxReselectAttempts);
+        Assert.Equal(2, options.MaxReselectAttempts);
     }
 
     [Theory]

@@ -15,7 +15,8 @@ internal static class PostgresErrors
         string? schemaName = "public",
         string? tableName = "users",
         string? columnName = null,
-        string? constraintName = null)
+        string? constraintName = null,
+        string? routine = null)
         => new(
             messageText: "server message",
             severity: "ERROR",
@@ -34,5 +35,5 @@ internal static class PostgresErrors
             constraintName: constraintName,
             file: null,
             line: null,
-            routine: null);
+            routine: routine);
 }

@@ -68,7 +68,7 @@ public class PostgresResiliencePredicatesTests
     public void IsTransient_TransientConflictException_True() => Assert.True(PostgresResiliencePredicates.IsTransient(new TransientConflictException("retry", "40001", null)));
 
     [Fact]
-    public void IsTransient_ConflictingRowNotFoundException_True() => Assert.True(PostgresResiliencePredicates.IsTransient(new ConflictingRowNotFoundException("users", 3)));
+    public void IsTransient_ConflictingRowNotFoundException_False() => Assert.False(PostgresResiliencePredicates.IsTransient(new ConflictingRowNotFoundException("users", 2, "a BEFORE INSERT trigger (t) changes the key")));
 
     [Fact]
     public void IsTransient_TableMappingException_False() => Assert.False(PostgresResiliencePredicates.IsTransient(new TableMappingException("users", "no conflict target")));

@@ -15,6 +15,91 @@ public class TableMappingBuilderTests
     }
 
     [Fact]
+    public void Build_WriterConventionAsIs_PropertyNamesVerbatim()
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "Accounts").ConflictOn(a => a.UserID).Build(ColumnNamingConvention.AsIs);
+
+        Assert.Equal(["Id", "UserID", "CreatedAt", "HTTPStatus", "DisplayName"], mapping.Columns.Select(c => c.ColumnName));
+        Assert.Equal("\"CreatedAt\"", mapping.Columns.Single(c => c.Property.Name == "CreatedAt").QuotedName);
+        Assert.Equal(["UserID"], mapping.Conflict.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void Build_WriterConventionSnakeCase_SameAsDefault()
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "accounts").ConflictOn(a => a.UserID).Build(ColumnNamingConvention.SnakeCase);
+
+        Assert.Equal(["id", "user_id", "created_at", "http_status", "display_name"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Theory]
+    [InlineData(ColumnNamingConvention.SnakeCase)]
+    [InlineData(ColumnNamingConvention.AsIs)]
+    public void ColumnNaming_AsIs_WinsOverWriterConvention(ColumnNamingConvention writer)
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "Accounts")
+            .ColumnNaming(ColumnNamingConvention.AsIs)
+            .ConflictOn(a => a.UserID)
+            .Build(writer);
+
+        Assert.Equal(["Id", "UserID", "CreatedAt", "HTTPStatus", "DisplayName"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void ColumnNaming_SnakeCase_WinsOverWriterAsIs()
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "accounts")
+            .ColumnNaming(ColumnNamingConvention.SnakeCase)
+            .ConflictOn(a => a.UserID)
+            .Build(ColumnNamingConvention.AsIs);
+
+        Assert.Equal(["id", "user_id", "created_at", "http_status", "display_name"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void ColumnNaming_HasColumnName_WinsOverConvention()
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "Accounts")
+            .ColumnNaming(ColumnNamingConvention.AsIs)
+            .HasColumnName(a => a.HTTPStatus, "http_status")
+            .ConflictOn(a => a.UserID)
+            .Build(ColumnNamingConvention.SnakeCase);
+
+        Assert.Equal(["Id", "UserID", "CreatedAt", "http_status", "DisplayName"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
+    public void ColumnNaming_CalledTwice_LastWins()
+    {
+        var mapping = new TableMappingBuilder<Account>(null, "accounts")
+            .ColumnNaming(ColumnNamingConvention.AsIs)
+            .ColumnNaming(ColumnNamingConvention.SnakeCase)
+            .ConflictOn(a => a.UserID)
+            .Build(ColumnNamingConvention.AsIs);
+
+        Assert.Equal("user_id", mapping.Columns.Single(c => c.Property.Name == "UserID").ColumnName);
+    }
+
+    [Fact]
+    public void ColumnNaming_UndefinedValue_ThrowsArgumentOutOfRange()
+    {
+        var builder = new TableMappingBuilder<Account>(null, "accounts");
+
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => builder.ColumnNaming((ColumnNamingConvention)7));
+
+        Assert.Equal("convention", ex.ParamName);
+        Assert.Equal((ColumnNamingConvention)7, ex.ActualValue);
+    }
+
+    [Fact]
+    public void Build_AsIsNamesCollideOnlyUnderSnakeCase_Mapped()
+    {
+        var mapping = new TableMappingBuilder<Legacy>(null, "Legacy").ConflictOn(l => l.UserId).Build(ColumnNamingConvention.AsIs);
+
+        Assert.Equal(["UserId", "User_Id"], mapping.Columns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
     public void Build_ColumnNames_QuotedNamesPrecomputed()
     {
         var mapping = new TableMappingBuilder<Account>(null, "accounts").ConflictOn(a => a.UserID).Build();
@@ -370,6 +455,13 @@ public class TableMappingBuilderTests
         public int HTTPStatus { get; set; }
 
         public string DisplayName { get; set; } = string.Empty;
+    }
+
+    private sealed class Legacy
+    {
+        public long UserId { get; set; }
+
+        public long User_Id { get; set; }
     }
 
     private sealed class WithExtras

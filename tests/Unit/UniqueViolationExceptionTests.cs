@@ -21,14 +21,25 @@ public class UniqueViolationExceptionTests
     }
 
     [Fact]
-    public void Ctor_ExpressionKey_MessageListsExpressionAfterColumns()
+    public void Ctor_ExpressionKey_MessageNamesExpressionsAndTheColumnsTheyRead()
     {
-        var ex = new UniqueViolationException(null, "users", "users_lower_email_idx", ["tenant_id"], ["lower(email)"], false, null, null);
+        var ex = new UniqueViolationException(null, "users", "users_lower_email_idx", ["tenant_id", "email"], ["lower(email)"], false, null, null);
 
         Assert.Equal(
-            "Duplicate key: unique constraint \"users_lower_email_idx\" on (tenant_id, lower(email)) in table users already holds a row with these values.",
+            "Duplicate key: unique constraint \"users_lower_email_idx\" on (lower(email)) over columns (tenant_id, email) in table users already holds a row with these values.",
             ex.Message);
+        Assert.Equal(["tenant_id", "email"], ex.Columns);
         Assert.Equal(["lower(email)"], ex.Expressions);
+    }
+
+    [Fact]
+    public void Ctor_ExpressionKeyWithoutColumns_MessageNamesExpressionsOnly()
+    {
+        var ex = new UniqueViolationException(null, "users", "users_lower_email_idx", [], ["lower(email)"], false, null, null);
+
+        Assert.Equal(
+            "Duplicate key: unique constraint \"users_lower_email_idx\" on (lower(email)) in table users already holds a row with these values.",
+            ex.Message);
     }
 
     [Fact]

@@ -48,7 +48,7 @@ internal sealed class ConflictProblemMapper(
 
             var problem = current switch
             {
-                UniqueViolationException e => CreateFrom(IdempotentWritesProblemCodes.UniqueViolation, e, e.Columns.Concat(e.Expressions).ToArray(), e.Values),
+                UniqueViolationException e => CreateFrom(IdempotentWritesProblemCodes.UniqueViolation, e, e.Columns, e.Values),
                 TransientConflictException e => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
                 ForeignKeyViolationException e => CreateFrom(IdempotentWritesProblemCodes.ForeignKeyViolation, e, [], null),
                 ExclusionViolationException e => CreateFrom(IdempotentWritesProblemCodes.ExclusionViolation, e, [], null),

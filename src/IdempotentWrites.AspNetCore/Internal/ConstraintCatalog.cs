@@ -9,11 +9,23 @@ using NpgsqlTypes;
 
 namespace IdempotentWrites.AspNetCore.Internal;
 
-// The key columns of a violated constraint, for errors that carry only its name (a raw PostgresException from the app's
+// The key columns of a violated constraint (for an expression index, the columns its expressions read), for errors that carry only its name (a raw PostgresException from the app's
 // own data access, or one wrapped by EF Core). Catalog definitions, not coordination state, so a per-process cache is safe.
 internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<ConstraintCatalog> logger)
 {
+    // Constraint columns (src 0); else the named index's plain key columns (src 1), then the columns its key expressions
+    // read (src 2) — never the columns only in a partial index's predicate or in INCLUDE. pg_depend lists all of those
+    // alike, so expression columns are read from pg_index.indexprs, whose node tree writes each column reference as
+    // "{VAR :varno 1 :varattno N ..." from PostgreSQL 13 to 18 (constants are written as bytes, names as escaped tokens).
     private const string Sql = """
+        WITH ix AS (
+            SELECT i.indrelid, i.indkey, i.indnkeyatts, i.indexprs
+            FROM pg_catalog.pg_class ic
+            JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
+            JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid
+            WHERE ic.relname = $3 AND n.nspname = $1
+              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2 JOIN pg_catalog.pg_class t2 ON t2.oid = c2.conrelid
+                              WHERE c2.conname = $3 AND t2.relname = $2 AND t2.relnamespace = n.oid))
         SELECT 0 AS src, k.ord, a.attname::text
         FROM pg_catalog.pg_constraint c
         JOIN pg_catalog.pg_class t ON t.oid = c.conrelid
@@ -22,15 +34,15 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
         JOIN pg_catalog.pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
         WHERE c.conname = $3 AND t.relname = $2 AND n.nspname = $1
         UNION ALL
-        SELECT 1, k.n, COALESCE(a.attname::text, pg_catalog.pg_get_indexdef(i.indexrelid, k.n::int, true))
-        FROM pg_catalog.pg_class ic
-        JOIN pg_catalog.pg_namespace n ON n.oid = ic.relnamespace
-        JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid
-        CROSS JOIN LATERAL generate_series(1, i.indnkeyatts) AS k(n)
-        LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k.n - 1] AND i.indkey[k.n - 1] <> 0
-        WHERE ic.relname = $3 AND n.nspname = $1
-          AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c2 JOIN pg_catalog.pg_class t2 ON t2.oid = c2.conrelid
-                          WHERE c2.conname = $3 AND t2.relname = $2 AND t2.relnamespace = n.oid)
+        SELECT 1, k.n, a.attname::text
+        FROM ix
+        CROSS JOIN LATERAL generate_series(1, ix.indnkeyatts) AS k(n)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = ix.indkey[k.n - 1] AND ix.indkey[k.n - 1] <> 0
+        UNION ALL
+        SELECT 2, m.ord, a.attname::text
+        FROM ix
+        CROSS JOIN LATERAL regexp_matches(ix.indexprs::text, '\{VAR :varno \d+ :varattno (\d+) ', 'g') WITH ORDINALITY AS m(v, ord)
+        JOIN pg_catalog.pg_attribute a ON a.attrelid = ix.indrelid AND a.attnum = m.v[1]::int2
         ORDER BY 1, 2
         """;
 
@@ -76,7 +88,8 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
                     }
                 }
 
-                var result = columns.ToArray();
+                // An expression may read a key column again, or one column twice: each is listed once, first place kept.
+                var result = columns.Distinct(StringComparer.Ordinal).ToArray();
                 if (result.Length > 0)
                 {
                     _columns[(schema, table, constraint)] = result;

@@ -111,9 +111,7 @@ internal sealed class BulkEngine<TRow>
                     {
                         // Whatever failed (the server, a value the driver cannot write, the staging callback), the chunk's
                         // transaction rolled back: report the committed chunks with the cause.
-                        var cause = ex is PostgresException postgres && TranslateAsync is not null
-                            ? await TranslateAsync(postgres, CancellationToken.None).ConfigureAwait(false)
-                            : ex;
+                        var cause = ex is PostgresException postgres ? await TranslateChunkErrorAsync(postgres).ConfigureAwait(false) : ex;
                         var message = $"Chunk {state.Report.Chunks + 1:N0} (input rows {first:N0} to {first + buffer.Count - 1:N0}) failed and was rolled back: {cause.Message}";
                         throw await FailedAsync(state, started, message, (ex as PostgresException)?.SqlState ?? (cause as IdempotentWritesException)?.SqlState, cause, first).ConfigureAwait(false);
                     }
@@ -147,6 +145,25 @@ internal sealed class BulkEngine<TRow>
                 await previewConnection.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    // The chunk's error as the SDK's typed exception, whether its statement or its COMMIT (deferred constraints) raised it.
+    // A failed catalog lookup (server gone, pool exhausted) must not replace the violation: it is then typed without columns.
+    private async Task<Exception> TranslateChunkErrorAsync(PostgresException error)
+    {
+        if (TranslateAsync is not null)
+        {
+            try
+            {
+                return await TranslateAsync(error, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or TimeoutException)
+            {
+                Logger.ConstraintLookupFailed(error.ConstraintName ?? Table.DisplayName, ex);
+            }
+        }
+
+        return ErrorTranslator.TranslateWithoutCatalog(error) ?? error;
     }
 
     private async Task<ChunkResult> WriteChunkAsync(RunState state, List<TRow> buffer, long first, bool returnRows)

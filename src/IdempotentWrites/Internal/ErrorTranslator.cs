@@ -16,14 +16,32 @@ internal sealed class ErrorTranslator(ILogger logger)
     public static Exception? TranslateWithoutCatalog(PostgresException error) => error.SqlState switch
     {
         PostgresErrorCodes.UniqueViolation => new UniqueViolationException(error.SchemaName, error.TableName, error.ConstraintName, [], [], false, null, error),
-        _ => TranslateOther(error, null),
+        _ => TranslateOther(error, null, singleRowStatement: false),
     };
 
+    // The cause of a 21000 from the error's Routine (the server's C function name, never translated; these four exist
+    // under these names from PostgreSQL 13 to 18), else from the statement: the SDK's single-row INSERT/upsert can never
+    // affect one row twice, so there the error came from a subquery run by a trigger, rule, default or function. The
+    // message and Where (CONTEXT) texts are translated by lc_messages, so neither is read.
+    public static CardinalityViolationCause CardinalityCause(PostgresException error, bool singleRowStatement) => error.Routine switch
+    {
+        "ExecOnConflictUpdate" or "ExecMergeMatched" => CardinalityViolationCause.RowAffectedTwice,
+        "ExecScanSubPlan" or "ExecSetParamPlan" => CardinalityViolationCause.SubqueryReturnedMoreThanOneRow,
+        _ => singleRowStatement ? CardinalityViolationCause.SubqueryReturnedMoreThanOneRow : CardinalityViolationCause.Unknown,
+    };
+
+    // insertValues is the one row of a single-row statement (InsertOrGet, Upsert, Insert); null for a multi-row statement
+    // (a bulk chunk) or when no row is known. A future statement carrying several calls' rows must not pass one call's values.
     public async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, TableMapping? mapping, object?[]? insertValues, CancellationToken cancellationToken)
     {
+        if (error.SqlState == SqlStates.GeneratedAlways && connection is not null && mapping is not null)
+        {
+            return await TranslateGeneratedAlwaysAsync(error, connection, mapping, cancellationToken).ConfigureAwait(false);
+        }
+
         if (error.SqlState != PostgresErrorCodes.UniqueViolation)
         {
-            return (Exception?)TranslateOther(error, mapping?.DisplayName) ?? error;
+            return (Exception?)TranslateOther(error, mapping, insertValues is not null) ?? error;
         }
 
         var index = error.ConstraintName is null || connection is null
@@ -38,12 +56,38 @@ internal sealed class ErrorTranslator(ILogger logger)
             error.SchemaName ?? index.Schema,
             error.TableName ?? index.Table,
             error.ConstraintName,
-            index.Columns,
+            index.ReportedColumns,
             index.Expressions,
             index.IsPrimaryKey,
             ValuesOf(index, mapping, insertValues),
             error,
             IsGeneratedKey(index, mapping));
+    }
+
+    // An error raised by a COMMIT the SDK sends for work it did not write itself (ExecuteInTransactionAsync: deferred
+    // constraints, serialization failures): no mapping and no values are known. The catalog is read on a connection of
+    // its own, as the transaction's connection may be gone; a failed lookup still yields the typed exception, without columns.
+    public async Task<Exception> TranslateCommitAsync(PostgresException error, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        if (error.SqlState != PostgresErrorCodes.UniqueViolation || error.ConstraintName is null)
+        {
+            return TranslateWithoutCatalog(error) ?? error;
+        }
+
+        try
+        {
+            var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                return await TranslateAsync(error, connection, null, null, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or OperationCanceledException)
+        {
+            logger.ConstraintLookupFailed(error.ConstraintName, ex);
+            return TranslateWithoutCatalog(error) ?? error;
+        }
     }
 
     public async Task<IndexDefinition?> DescribeAsync(NpgsqlConnection connection, string? schema, string name, CancellationToken cancellationToken)
@@ -111,15 +155,34 @@ internal sealed class ErrorTranslator(ILogger logger)
         return values;
     }
 
-    private static IdempotentWritesException? TranslateOther(PostgresException error, string? table) => error.SqlState switch
+    // A 428C9 names neither table nor column outside its localized text: the column is the first one the write gave a
+    // value that the catalog now declares GENERATED ALWAYS (the schema changed after the mapping was resolved, typically).
+    private async Task<Exception> TranslateGeneratedAlwaysAsync(PostgresException error, NpgsqlConnection connection, TableMapping mapping, CancellationToken cancellationToken)
+    {
+        string? column = null;
+        try
+        {
+            column = await CatalogQueries.ReadFirstGeneratedAlwaysColumnAsync(
+                connection, mapping.QualifiedName, [.. mapping.InsertColumns.Select(c => c.ColumnName)], cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            logger.ConstraintLookupFailed(mapping.DisplayName, ex);
+        }
+
+        return new GeneratedAlwaysViolationException(error.TableName ?? mapping.Table, error.ColumnName ?? column, error);
+    }
+
+    private static IdempotentWritesException? TranslateOther(PostgresException error, TableMapping? mapping, bool singleRowStatement) => error.SqlState switch
     {
         PostgresErrorCodes.ForeignKeyViolation => new ForeignKeyViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
         PostgresErrorCodes.NotNullViolation => new NotNullViolationException(error.SchemaName, error.TableName, error.ColumnName, error),
         PostgresErrorCodes.CheckViolation => new CheckViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
         PostgresErrorCodes.ExclusionViolation => new ExclusionViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
-        PostgresErrorCodes.CardinalityViolation => new CardinalityViolationException(error.TableName, error),
-        SqlStates.GeneratedAlways => new GeneratedAlwaysViolationException(error.TableName, error.ColumnName, error),
-        PostgresErrorCodes.QueryCanceled => new StatementTimeoutException(error.TableName ?? table, error),
+        PostgresErrorCodes.CardinalityViolation => new CardinalityViolationException(
+            error.TableName ?? mapping?.Table, CardinalityCause(error, singleRowStatement), error),
+        SqlStates.GeneratedAlways => new GeneratedAlwaysViolationException(error.TableName ?? mapping?.Table, error.ColumnName, error),
+        PostgresErrorCodes.QueryCanceled => new StatementTimeoutException(error.TableName ?? mapping?.DisplayName, error),
         PostgresErrorCodes.SerializationFailure => new TransientConflictException(
             "Serialization failure: a concurrent transaction changed or inserted a conflicting row. Retry the whole transaction.", error.SqlState, error),
         PostgresErrorCodes.DeadlockDetected => new TransientConflictException(

@@ -15,7 +15,7 @@ internal sealed partial class IdempotentWriter
     public const string UpsertManyOperation = "upsert_many";
     public const string PreviewOperation = "preview_conflicts";
 
-    private readonly ConcurrentDictionary<Type, Lazy<Task<BulkTable>>> _bulkTables = new();
+    private readonly ConcurrentDictionary<WritePlan, BulkTable> _bulkTables = new();
 
     public Task<BulkWriteReport<T>> InsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
         where T : class
@@ -62,7 +62,7 @@ internal sealed partial class IdempotentWriter
         try
         {
             var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
-            var table = await GetBulkTableAsync(plan, cancellationToken).ConfigureAwait(false);
+            var table = GetBulkTable(plan);
             var copy = BulkSql.CopyBinary(table);
             var engine = new BulkEngine<T>
             {
@@ -73,7 +73,7 @@ internal sealed partial class IdempotentWriter
                 Options = options,
                 Logger = _logger,
                 StageAsync = (connection, chunk, first, token) => StageBinaryAsync(connection, copy, table, plan, chunk, first, token),
-                Materialize = (reader, offset) => (T)Materialize(plan, reader, offset),
+                Materialize = (reader, offset) => (T)Materialize(plan, reader, WriteOutcome.Inserted, offset),
                 TranslateAsync = (error, token) => TranslateBulkAsync(error, plan, token),
                 SequenceColumns = [.. plan.Mapping.InsertColumns.Select(c => c.ColumnName)],
             };
@@ -96,39 +96,25 @@ internal sealed partial class IdempotentWriter
         }
     }
 
-    private Task<BulkTable> GetBulkTableAsync(WritePlan plan, CancellationToken cancellationToken)
-    {
-        var lazy = _bulkTables.GetOrAdd(plan.Mapping.RowType, _ => new Lazy<Task<BulkTable>>(() => ResolveBulkTableAsync(plan)));
-        if (lazy.Value.IsFaulted || lazy.Value.IsCanceled)
-        {
-            // A failed catalog read (server down) is not cached: this call reads again.
-            _bulkTables.TryRemove(new KeyValuePair<Type, Lazy<Task<BulkTable>>>(plan.Mapping.RowType, lazy));
-            lazy = _bulkTables.GetOrAdd(plan.Mapping.RowType, _ => new Lazy<Task<BulkTable>>(() => ResolveBulkTableAsync(plan)));
-        }
+    // The bulk view of a plan: column types come from the plan's codecs, so no catalog read of its own.
+    private BulkTable GetBulkTable(WritePlan plan)
+        => _bulkTables.TryGetValue(plan, out var table) ? table : _bulkTables.GetOrAdd(plan, CreateBulkTable);
 
-        return lazy.Value.WaitAsync(cancellationToken);
-    }
-
-    private async Task<BulkTable> ResolveBulkTableAsync(WritePlan plan)
+    private static BulkTable CreateBulkTable(WritePlan plan)
     {
         var mapping = plan.Mapping;
-        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        return new BulkTable
         {
-            var types = await BulkCatalog.ReadCopyTypesAsync(connection, mapping.QualifiedName, CancellationToken.None).ConfigureAwait(false);
-            return new BulkTable
-            {
-                Schema = mapping.Schema,
-                Table = mapping.Table,
-                Columns = [.. mapping.InsertColumns.Select(c => new BulkColumn(c.ColumnName, types[c.ColumnName]))],
-                Keys = [.. plan.Keys.Select(k => k.Column?.QuotedName ?? k.Expression!)],
-                ArbiterClause = SqlGenerator.ArbiterClause(mapping.Conflict),
-                Predicate = plan.Predicate,
-                NullsNotDistinct = plan.NullsNotDistinct,
-                UpdateColumns = [.. UpdateColumnsOf(plan).Select(c => c.QuotedName)],
-                ReturningColumns = [.. mapping.Columns.Select(c => c.QuotedName)],
-            };
-        }
+            Schema = mapping.Schema,
+            Table = mapping.Table,
+            Columns = [.. plan.Codecs.Insert.Select(c => new BulkColumn(c.Column.ColumnName, c.CopyTypeName))],
+            Keys = [.. plan.Keys.Select(k => k.Column?.QuotedName ?? k.Expression!)],
+            ArbiterClause = SqlGenerator.ArbiterClause(mapping.Conflict),
+            Predicate = plan.Predicate,
+            NullsNotDistinct = plan.NullsNotDistinct,
+            UpdateColumns = [.. UpdateColumnsOf(plan).Select(c => c.QuotedName)],
+            ReturningColumns = [.. plan.Codecs.All.Select(c => c.Select)],
+        };
     }
 
     // A chunk's error names a constraint but no single row: translated without values, on its own connection.
@@ -152,6 +138,7 @@ internal sealed partial class IdempotentWriter
         where T : class
     {
         var columns = plan.Mapping.InsertColumns;
+        var codecs = plan.Codecs.Insert;
         var importer = await connection.BeginBinaryImportAsync(copy, cancellationToken).ConfigureAwait(false);
         await using (importer.ConfigureAwait(false))
         {
@@ -162,7 +149,7 @@ internal sealed partial class IdempotentWriter
                 await importer.WriteAsync(first + i, NpgsqlTypes.NpgsqlDbType.Bigint, cancellationToken).ConfigureAwait(false);
                 for (var c = 0; c < columns.Count; c++)
                 {
-                    var value = ToParameterValue(columns[c].GetValue(row));
+                    var value = codecs[c].ToParameter(columns[c].GetValue(row));
                     if (value is DBNull)
                     {
                         await importer.WriteNullAsync(cancellationToken).ConfigureAwait(false);
@@ -176,17 +163,6 @@ internal sealed partial class IdempotentWriter
 
             await importer.CompleteAsync(cancellationToken).ConfigureAwait(false);
         }
-    }
-
-    private static object Materialize(WritePlan plan, NpgsqlDataReader reader, int offset)
-    {
-        var values = new object?[plan.Mapping.Columns.Count];
-        for (var i = 0; i < values.Length; i++)
-        {
-            values[i] = reader.IsDBNull(offset + i) ? null : reader.GetValue(offset + i);
-        }
-
-        return plan.Mapping.Materialize(values);
     }
 
     private static async IAsyncEnumerable<T> FromEnumerable<T>(IEnumerable<T> rows, [EnumeratorCancellation] CancellationToken cancellationToken)

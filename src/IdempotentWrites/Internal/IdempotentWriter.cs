@@ -5,6 +5,7 @@ using System.Collections.Concurrent;
 using System.Data;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -33,6 +34,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     private readonly int _maxAttempts;
     private readonly bool _prepare;
     private readonly bool _healSequences;
+    private readonly JsonSerializerOptions _json;
 
     public IdempotentWriter(
         IdempotentWritesDataSource dataSource,
@@ -47,6 +49,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         _maxAttempts = options.Value.MaxReselectAttempts;
         _prepare = options.Value.PrepareStatements && !options.Value.TransactionPooling;
         _healSequences = options.Value.HealSequences;
+        _json = options.Value.JsonSerializerOptions ?? ColumnCodec.DefaultJsonOptions;
         _pipeline = pipeline;
         _telemetry = telemetry;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -87,17 +90,34 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return RunAsync(UpsertOperation, row, transaction, upsert: true, cancellationToken);
     }
 
-    public async Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
+    public Task<T> InsertAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
+        return InsertCoreWithTelemetryAsync(row, null, cancellationToken);
+    }
+
+    public Task<T> InsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        ArgumentNullException.ThrowIfNull(transaction);
+        return InsertCoreWithTelemetryAsync(row, transaction, cancellationToken);
+    }
+
+    private async Task<T> InsertCoreWithTelemetryAsync<T>(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+        where T : class
+    {
         var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
         using var activity = WriterTelemetry.Start(InsertOperation, plan.Mapping);
         var started = Stopwatch.GetTimestamp();
         try
         {
             // Not idempotent, so never retried: after an ambiguous failure only the caller knows whether to try again.
-            var inserted = await HealingAsync(plan, () => InsertCoreAsync(plan, row, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // Self-healing never runs inside a caller's transaction (the repair locks the table).
+            var inserted = transaction is null
+                ? await HealingAsync(plan, () => InsertCoreAsync(plan, row, null, cancellationToken), cancellationToken).ConfigureAwait(false)
+                : await InsertCoreAsync(plan, row, transaction, cancellationToken).ConfigureAwait(false);
             _telemetry.Succeeded(activity, InsertOperation, plan, WriteOutcome.Inserted, 1, started);
             return inserted;
         }
@@ -128,13 +148,29 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                         await using (transaction.ConfigureAwait(false))
                         {
                             var result = await state.Work(transaction, context.CancellationToken).ConfigureAwait(false);
-                            await transaction.CommitAsync(context.CancellationToken).ConfigureAwait(false);
+                            try
+                            {
+                                await transaction.CommitAsync(context.CancellationToken).ConfigureAwait(false);
+                            }
+                            catch (PostgresException ex)
+                            {
+                                // A deferred constraint (INITIALLY DEFERRED unique, foreign key, ...) is checked here, at COMMIT.
+                                // The transaction is over, so its connection can read the catalog for the typed error.
+                                var translated = await state.Errors.TranslateAsync(ex, connection, null, null, CancellationToken.None).ConfigureAwait(false);
+                                if (ReferenceEquals(translated, ex))
+                                {
+                                    throw;
+                                }
+
+                                throw translated;
+                            }
+
                             return result;
                         }
                     }
                 },
                 context,
-                (DataSource: _dataSource, Work: work, IsolationLevel: isolationLevel)).ConfigureAwait(false);
+                (DataSource: _dataSource, Work: work, IsolationLevel: isolationLevel, Errors: _errors)).ConfigureAwait(false);
         }
         catch (Exception ex) when (activity is not null)
         {
@@ -165,6 +201,16 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return task.IsCompletedSuccessfully ? task : AwaitPlanAsync(rowType, lazy, cancellationToken);
     }
 
+    // The re-select for a row exactly as a write sends it (SQL and typed parameters), for EXPLAIN checks.
+    internal async Task<NpgsqlCommand> ReselectCommandAsync<T>(T row, CancellationToken cancellationToken)
+        where T : class
+    {
+        var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand(plan.ReselectSql);
+        AddParameters(plan, command.Parameters, ReadValues(plan, row, checkKeys: false), plan.ReselectParameters);
+        return command;
+    }
+
     private TableMapping MappingOf(Type rowType)
         => _mappings.TryGetValue(rowType, out var mapping)
             ? mapping
@@ -190,7 +236,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            return await MappingResolver.ResolveAsync(connection, mapping, _logger, CancellationToken.None).ConfigureAwait(false);
+            return await MappingResolver.ResolveAsync(connection, mapping, _json, _logger, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
@@ -218,32 +264,24 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
-    private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, CancellationToken cancellationToken)
+    private async Task<T> InsertCoreAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
         where T : class
     {
         var values = ReadValues(plan, row, checkKeys: false);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        var connection = transaction is null
+            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            : ConnectionOf(transaction);
+        try
         {
-            try
+            var result = await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertSql), null, 1, cancellationToken).ConfigureAwait(false);
+            return result?.Row ?? throw new InvalidOperationException(
+                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger ({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
+        }
+        finally
+        {
+            if (transaction is null)
             {
-                using var command = new NpgsqlCommand(plan.InsertSql, connection);
-                AddParameters(command.Parameters, values, null);
-                if (_prepare)
-                {
-                    await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
-                }
-
-                var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    return (T)Materialize(plan, reader);
-                }
-            }
-            catch (PostgresException ex)
-            {
-                throw await _errors.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+                await connection.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -303,7 +341,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     private async Task<WriteResult<T>> WriteAsync<T>(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
         where T : class
     {
-        if (upsert && plan.UpsertSql is null)
+        if (upsert && plan.UpsertDenied is not null)
+        {
+            throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
+        }
+
+        if (upsert && plan.UpsertSql is null && plan.UpdateSql is null)
         {
             // Nothing to update besides the key: an upsert is an insert-or-get.
             var result = await WriteAsync(plan, row, transaction, upsert: false, cancellationToken).ConfigureAwait(false);
@@ -322,11 +365,13 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 WriteResult<T>? result = null;
                 if (attempt == 1 && strategy is { SelectFirst: true })
                 {
-                    result = await SelectFirstAsync<T>(plan, values, connection, transaction, cancellationToken).ConfigureAwait(false);
+                    result = await BatchAsync<T>(plan, values, connection, transaction, Statement.Reselect(plan, WriteOutcome.Existing), null, attempt, cancellationToken).ConfigureAwait(false);
                     strategy.SelectedFirst(result is not null);
                 }
 
-                result ??= await AttemptAsync<T>(plan, values, connection, transaction, upsert, attempt, cancellationToken).ConfigureAwait(false);
+                result ??= upsert
+                    ? await UpsertAttemptAsync<T>(plan, values, connection, transaction, attempt, cancellationToken).ConfigureAwait(false)
+                    : await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertOrGetSql), Statement.Reselect(plan, WriteOutcome.Existing), attempt, cancellationToken).ConfigureAwait(false);
                 if (result is not null)
                 {
                     strategy?.Record(result.Outcome == WriteOutcome.Existing);
@@ -346,7 +391,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 _logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, _maxAttempts);
                 if (attempt >= _maxAttempts)
                 {
-                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt);
+                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt, plan.Facts?.LikelyCauses() ?? "unknown");
                 }
             }
         }
@@ -359,11 +404,36 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
+    // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the DO UPDATE's
+    // WHERE was false, nothing returned) needs the re-select. A role that cannot read xmax inserts first and updates only
+    // when that conflicted (UPDATE and re-select in one round trip): one more round trip on the update path, never a guess.
+    private async Task<WriteResult<T>?> UpsertAttemptAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, int attempt, CancellationToken cancellationToken)
+        where T : class
+    {
+        if (plan.UpdateSql is { } update)
+        {
+            return await BatchAsync<T>(plan, values, connection, transaction, Statement.Insert(plan.InsertOrGetSql), null, attempt, cancellationToken).ConfigureAwait(false)
+                ?? await BatchAsync<T>(plan, values, connection, transaction, new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged), attempt, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await BatchAsync<T>(plan, values, connection, transaction, new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null, attempt, cancellationToken).ConfigureAwait(false)
+            ?? await BatchAsync<T>(plan, values, connection, transaction, Statement.Reselect(plan, WriteOutcome.Unchanged), null, attempt, cancellationToken).ConfigureAwait(false);
+    }
+
+    // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
+    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).
+    private sealed record Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax)
+    {
+        public static Statement Insert(string sql) => new(sql, null, WriteOutcome.Inserted, false);
+
+        public static Statement Reselect(WritePlan plan, WriteOutcome outcome) => new(plan.ReselectSql, plan.ReselectParameters, outcome, false);
+    }
+
     // One round trip. Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under
     // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
-    // INSERT waited on it (a single-statement CTE would not). Upsert: the statement alone answers Inserted and Updated;
-    // only Unchanged (the DO UPDATE's WHERE was false, nothing returned) needs the re-select.
-    private async Task<WriteResult<T>?> AttemptAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, bool upsert, int attempt, CancellationToken cancellationToken)
+    // INSERT waited on it (a single-statement CTE would not). Inside a caller's transaction the batch runs under a
+    // savepoint, rolled back on any error (also a cancellation the server acted on), so the caller's transaction stays usable.
+    private async Task<WriteResult<T>?> BatchAsync<T>(WritePlan plan, object?[] values, NpgsqlConnection connection, NpgsqlTransaction? transaction, Statement first, Statement? then, int attempt, CancellationToken cancellationToken)
         where T : class
     {
         using var batch = new NpgsqlBatch(connection, transaction);
@@ -372,14 +442,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
         }
 
-        var write = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
-        AddParameters(write.Parameters, values, null);
+        var write = new NpgsqlBatchCommand(first.Sql);
+        AddParameters(plan, write.Parameters, values, first.Subset);
         batch.BatchCommands.Add(write);
-        var reselect = new NpgsqlBatchCommand(plan.ReselectSql);
-        AddParameters(reselect.Parameters, values, plan.ReselectParameters);
-        if (!upsert)
+        if (then is not null)
         {
-            batch.BatchCommands.Add(reselect);
+            var second = new NpgsqlBatchCommand(then.Sql);
+            AddParameters(plan, second.Parameters, values, then.Subset);
+            batch.BatchCommands.Add(second);
         }
 
         if (transaction is not null)
@@ -401,17 +471,19 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    var outcome = !upsert || reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Inserted : WriteOutcome.Updated;
-                    return new WriteResult<T>(outcome, (T)Materialize(plan, reader), attempt);
+                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
+                    return new WriteResult<T>(outcome, (T)Materialize(plan, reader, outcome), attempt);
                 }
 
-                if (!upsert)
+                if (then is not null)
                 {
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                        ? new WriteResult<T>(WriteOutcome.Existing, (T)Materialize(plan, reader), attempt)
+                        ? new WriteResult<T>(then.Outcome, (T)Materialize(plan, reader, then.Outcome), attempt)
                         : null;
                 }
+
+                return null;
             }
         }
         catch (PostgresException ex)
@@ -423,9 +495,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
             throw await TranslateAsync(ex, transaction is null ? connection : null, plan, values, cancellationToken).ConfigureAwait(false);
         }
-
-        var stored = await ReselectAsync(plan, connection, transaction, reselect, cancellationToken).ConfigureAwait(false);
-        return stored is null ? null : new WriteResult<T>(WriteOutcome.Unchanged, (T)stored, attempt);
+        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+        {
+            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be aborted (25P02).
+            await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+            throw;
+        }
     }
 
     private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction)
@@ -443,16 +518,6 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         await using (own.ConfigureAwait(false))
         {
             return await _errors.TranslateAsync(error, own, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<object?> ReselectAsync(WritePlan plan, NpgsqlConnection connection, NpgsqlTransaction? transaction, NpgsqlBatchCommand reselect, CancellationToken cancellationToken)
-    {
-        using var batch = new NpgsqlBatch(connection, transaction) { BatchCommands = { reselect } };
-        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? Materialize(plan, reader) : null;
         }
     }
 
@@ -502,13 +567,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         return values;
     }
 
-    private static void AddParameters(NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
+    private static void AddParameters(WritePlan plan, NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
     {
+        var codecs = plan.Codecs.Insert;
         if (subset is null)
         {
-            foreach (var value in values)
+            for (var i = 0; i < values.Length; i++)
             {
-                parameters.Add(new NpgsqlParameter { Value = ToParameterValue(value) });
+                parameters.Add(codecs[i].Parameter(values[i]));
             }
 
             return;
@@ -516,27 +582,53 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
         foreach (var index in subset)
         {
-            parameters.Add(new NpgsqlParameter { Value = ToParameterValue(values[index]) });
+            parameters.Add(codecs[index].Parameter(values[index]));
         }
     }
 
-    private static object ToParameterValue(object? value) => value switch
+    // Reads the row as stored. A value that cannot become its property (a stored enum label added after startup,
+    // JSON that does not fit the type) must not look like a failed write: the row is there, so say so.
+    private static object Materialize(WritePlan plan, NpgsqlDataReader reader, WriteOutcome outcome, int offset = 0)
     {
-        null => DBNull.Value,
-
-        // Npgsql writes timestamptz from UTC offsets only; the instant is what matters.
-        DateTimeOffset { Offset.Ticks: not 0 } dateTimeOffset => dateTimeOffset.ToUniversalTime(),
-        _ => value,
-    };
-
-    private static object Materialize(WritePlan plan, NpgsqlDataReader reader)
-    {
-        var values = new object?[plan.Mapping.Columns.Count];
-        for (var i = 0; i < values.Length; i++)
+        var codecs = plan.Codecs.All;
+        var values = new object?[codecs.Count];
+        var column = 0;
+        try
         {
-            values[i] = reader.IsDBNull(i) ? null : reader.GetValue(i);
+            for (; column < values.Length; column++)
+            {
+                values[column] = codecs[column].Read(reader, offset + column);
+            }
+
+            column = -1;
+            return plan.Mapping.Materialize(values);
+        }
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException or ArgumentException or OverflowException or NotSupportedException)
+        {
+            throw Unreadable(plan, reader, offset, outcome, column < 0 ? null : codecs[column].Column.ColumnName, ex);
+        }
+    }
+
+    private static UnreadableRowException Unreadable(WritePlan plan, NpgsqlDataReader reader, int offset, WriteOutcome outcome, string? column, Exception error)
+    {
+        var stored = new Dictionary<string, object?>(StringComparer.Ordinal);
+        var columns = plan.Mapping.Columns;
+        for (var i = 0; i < columns.Count; i++)
+        {
+            try
+            {
+                stored[columns[i].ColumnName] = reader.IsDBNull(offset + i) ? null : reader.GetValue(offset + i);
+            }
+            catch (Exception ex) when (ex is InvalidCastException or NotSupportedException or ArgumentException)
+            {
+                // Left out: Npgsql cannot read this column at all.
+            }
         }
 
-        return plan.Mapping.Materialize(values);
+        var keyColumns = plan.Keys.Select(k => k.Column?.ColumnName).ToList();
+        Dictionary<string, object?>? key = keyColumns.Count > 0 && keyColumns.All(c => c is not null && stored.ContainsKey(c))
+            ? keyColumns.ToDictionary(c => c!, c => stored[c!], StringComparer.Ordinal)
+            : null;
+        return new UnreadableRowException(plan.Mapping.DisplayName, outcome, column, key, stored, error);
     }
 }

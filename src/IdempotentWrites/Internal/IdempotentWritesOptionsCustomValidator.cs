@@ -15,6 +15,12 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
             return ValidateOptionsResult.Fail($"IdempotentWritesOptions.Timeout must be positive and at most one day; it is {options.Timeout}.");
         }
 
+        if (!Enum.IsDefined(options.ColumnNaming))
+        {
+            return ValidateOptionsResult.Fail(
+                $"IdempotentWritesOptions.ColumnNaming must be {string.Join(" or ", Enum.GetNames<ColumnNamingConvention>())}; it is {options.ColumnNaming}.");
+        }
+
         if (options.Retry is null)
         {
             return ValidateOptionsResult.Fail("IdempotentWritesOptions.Retry is null; leave the default PostgresRetryStrategyOptions or set one.");

@@ -14,7 +14,14 @@ internal sealed record IndexDefinition(
     bool IsDeferrable,
     IReadOnlyList<IndexKey> Keys)
 {
+    // The plain key columns, in key order: what arbiter matching, IsGeneratedKey and key values are about.
     public IReadOnlyList<string> Columns => [.. Keys.Where(k => k.Column is not null).Select(k => k.Column!)];
 
     public IReadOnlyList<string> Expressions => [.. Keys.Where(k => k.Column is null).Select(k => k.Definition)];
+
+    // The columns the expression key elements read (never those only in the predicate or INCLUDE), in order of appearance.
+    public IReadOnlyList<string> ExpressionColumns { get; init; } = [];
+
+    // What a violation reports as its columns: the plain key columns, then the other columns the expressions read.
+    public IReadOnlyList<string> ReportedColumns => [.. Columns.Concat(ExpressionColumns).Distinct(StringComparer.Ordinal)];
 }

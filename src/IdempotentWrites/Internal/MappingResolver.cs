@@ -12,14 +12,18 @@ namespace IdempotentWrites.Internal;
 // never disagree with the server's own inference rules.
 internal static class MappingResolver
 {
-    private sealed record CatalogColumn(string Name, string Type, bool NotNull, string Identity, string Generated);
+    private sealed record CatalogColumn(string Name, string Type, bool NotNull, string Identity, string Generated, uint TypeOid);
 
-    public static async Task<WritePlan> ResolveAsync(NpgsqlConnection connection, TableMapping mapping, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<WritePlan> ResolveAsync(NpgsqlConnection connection, TableMapping mapping, JsonSerializerOptions json, ILogger logger, CancellationToken cancellationToken)
     {
         var (tableOid, schema, table) = await ReadTableAsync(connection, mapping, cancellationToken).ConfigureAwait(false);
         var columns = await ReadColumnsAsync(connection, tableOid, cancellationToken).ConfigureAwait(false);
         CheckColumns(mapping, columns);
-        var columnTypes = columns.ToDictionary(c => c.Key, c => c.Value.Type, StringComparer.Ordinal);
+        var mapped = mapping.Columns.Select(c => columns[c.ColumnName]).ToList();
+        var types = await TypeCatalog.ReadAsync(connection, mapped.GroupBy(c => c.TypeOid).ToDictionary(g => g.Key, g => g.First().Type), cancellationToken).ConfigureAwait(false);
+
+        // Every pairing of property and column type is checked here, before anything is written.
+        var codecs = new ColumnCodecs([.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
 
         IReadOnlyList<KeyElement> keys;
         string? predicate = mapping.Conflict.Predicate;
@@ -34,7 +38,40 @@ internal static class MappingResolver
         }
 
         // First pass without the NULLS NOT DISTINCT knowledge: EXPLAIN tells which indexes arbitrate.
-        var draft = SqlGenerator.Generate(mapping, keys, predicate, columnTypes, nullsNotDistinct: false, []);
+        var draft = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct: false, []);
+
+        // Privileges before any EXPLAIN (which checks them too): every call needs INSERT on the written columns and SELECT
+        // on the returned ones; only UpsertAsync needs UPDATE, and only on the columns it updates, so a role without it
+        // gets a working insert-or-get and a message naming the grant at its first upsert.
+        var facts = await TableFacts.ReadAsync(
+            connection,
+            tableOid,
+            mapping.InsertColumns.Select(c => c.ColumnName),
+            mapping.Columns.Select(c => c.ColumnName),
+            draft.UpdateColumns.Select(c => c.ColumnName),
+            cancellationToken).ConfigureAwait(false);
+        var qualified = Sql.QualifiedName(schema, table);
+        if (facts.MissingInsert.Count > 0 || facts.MissingSelect.Count > 0)
+        {
+            var grants = new List<string>();
+            if (facts.MissingInsert.Count > 0)
+            {
+                grants.Add(TableFacts.Grant("INSERT", facts.MissingInsert, qualified, facts.Role));
+            }
+
+            if (facts.MissingSelect.Count > 0)
+            {
+                grants.Add(TableFacts.Grant("SELECT", facts.MissingSelect, qualified, facts.Role));
+            }
+
+            throw new TableMappingException(
+                mapping.DisplayName,
+                $"role \"{facts.Role}\" lacks privileges every write on this table needs (INSERT on the written columns, SELECT on the returned ones): {string.Join("; ", grants)};");
+        }
+
+        var upsertDenied = facts.MissingUpdate.Count == 0
+            ? null
+            : $"role \"{facts.Role}\" lacks UPDATE on {string.Join(", ", facts.MissingUpdate.Select(c => $"\"{c}\""))}, which UpsertAsync and UpsertManyAsync update on conflict (InsertOrGetAsync and InsertAsync need no UPDATE): {TableFacts.Grant("UPDATE", facts.MissingUpdate, qualified, facts.Role)};";
         var arbiters = await ExplainArbitersAsync(connection, mapping, tableOid, draft.InsertOrGetSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         var nullsNotDistinct = arbiters.Count > 0;
         foreach (var name in arbiters)
@@ -49,12 +86,14 @@ internal static class MappingResolver
             nullsNotDistinct &= index?.NullsNotDistinct == true;
         }
 
-        var plan = SqlGenerator.Generate(mapping, keys, predicate, columnTypes, nullsNotDistinct, arbiters);
+        // Without table-level SELECT the role cannot read xmax, so an upsert tells Inserted from Updated by trying the
+        // insert first and updating only when it conflicted.
+        var plan = SqlGenerator.Generate(mapping, keys, predicate, codecs, nullsNotDistinct, arbiters, facts, upsertDenied);
         await ExplainAsync(connection, mapping, plan.ReselectSql, plan.ReselectParameters.Length, cancellationToken).ConfigureAwait(false);
         await ExplainAsync(connection, mapping, plan.InsertSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
-        if (plan.UpsertSql is not null)
+        if (upsertDenied is null && (plan.UpdateSql ?? plan.UpsertSql) is { } upsert)
         {
-            await ExplainAsync(connection, mapping, plan.UpsertSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
+            await ExplainAsync(connection, mapping, upsert, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
         }
 
         logger.MappingResolved(mapping.DisplayName, mapping.RowType.Name, string.Join(", ", arbiters));
@@ -105,7 +144,7 @@ internal static class MappingResolver
     {
         using var command = new NpgsqlCommand(
             """
-            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity::text, a.attgenerated::text
+            SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity::text, a.attgenerated::text, a.atttypid
             FROM pg_catalog.pg_attribute a
             WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
             ORDER BY a.attnum
@@ -117,7 +156,7 @@ internal static class MappingResolver
         var columns = new Dictionary<string, CatalogColumn>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var column = new CatalogColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetString(3), reader.GetString(4));
+            var column = new CatalogColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetString(3), reader.GetString(4), reader.GetFieldValue<uint>(5));
             columns[column.Name] = column;
         }
 
@@ -132,7 +171,7 @@ internal static class MappingResolver
             {
                 throw new TableMappingException(
                     mapping.DisplayName,
-                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column \"{column.ColumnName}\", which the table does not have (columns: {string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) it.");
+                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column \"{column.ColumnName}\", which the table does not have (columns: {string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) it{(columns.ContainsKey(column.Property.Name) ? $", or map the table with ColumnNaming(ColumnNamingConvention.AsIs): it has a column named exactly \"{column.Property.Name}\", as EF Core creates them" : string.Empty)}.");
             }
 
             if (!column.IsGenerated && (catalog.Identity == "a" || catalog.Generated == "s"))

@@ -15,29 +15,39 @@ internal static class SqlGenerator
         TableMapping mapping,
         IReadOnlyList<KeyElement> keys,
         string? predicate,
-        IReadOnlyDictionary<string, string> columnTypes,
+        ColumnCodecs codecs,
         bool nullsNotDistinct,
-        IReadOnlyList<string> arbiterIndexes)
+        IReadOnlyList<string> arbiterIndexes,
+        TableFacts? facts = null,
+        string? upsertDenied = null)
     {
+        var useXmax = facts?.CanReadSystemColumns ?? true;
         var insertColumns = mapping.InsertColumns;
         var columnList = string.Join(", ", insertColumns.Select(c => c.QuotedName));
-        var values = string.Join(", ", insertColumns.Select((_, i) => "$" + (i + 1)));
-        var returning = string.Join(", ", mapping.Columns.Select(c => c.QuotedName));
+        var values = string.Join(", ", insertColumns.Select((c, i) => codecs.Parameter(i + 1, c)));
+        var returning = codecs.SelectList;
         var arbiter = ArbiterClause(mapping.Conflict);
 
         var insert = $"INSERT INTO {mapping.QualifiedName} ({columnList}) VALUES ({values})";
-        var (reselect, reselectParameters) = Reselect(mapping, keys, predicate, columnTypes, nullsNotDistinct, returning);
+        var (reselect, reselectParameters) = Reselect(mapping, keys, predicate, codecs, nullsNotDistinct, returning);
 
         var keyColumns = keys.Where(k => k.Column is not null).Select(k => k.Column!).ToHashSet();
         var updates = (mapping.UpdateColumns ?? insertColumns.Where(c => !keyColumns.Contains(c)).ToList())
             .Where(c => !c.IsGenerated)
             .ToList();
         string? upsert = null;
-        if (updates.Count > 0)
+        string? update = null;
+        if (updates.Count > 0 && !useXmax)
+        {
+            update = Update(mapping, keys, predicate, codecs, nullsNotDistinct, updates, returning);
+        }
+        else if (updates.Count > 0)
         {
             var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
-            var current = string.Join(", ", updates.Select(c => $"{TargetAlias}.{c.QuotedName}"));
-            var incoming = string.Join(", ", updates.Select(c => $"EXCLUDED.{c.QuotedName}"));
+            string Comparable(ColumnMapping c, string qualifier)
+                => codecs.Of(c).ComparesAsText ? $"{qualifier}.{c.QuotedName}::text" : $"{qualifier}.{c.QuotedName}";
+            var current = string.Join(", ", updates.Select(c => Comparable(c, TargetAlias)));
+            var incoming = string.Join(", ", updates.Select(c => Comparable(c, "EXCLUDED")));
 
             // IS DISTINCT FROM skips no-op updates (no dead tuple, no trigger, reported Unchanged);
             // xmax = 0 only holds for a tuple this statement inserted.
@@ -49,10 +59,15 @@ internal static class SqlGenerator
         return new WritePlan
         {
             Mapping = mapping,
+            Codecs = codecs,
             InsertOrGetSql = $"{insert} ON CONFLICT {arbiter} DO NOTHING RETURNING {returning}",
             ReselectSql = reselect,
             ReselectParameters = reselectParameters,
             UpsertSql = upsert,
+            UpdateSql = update,
+            UpdateColumns = updates,
+            UpsertDenied = upsertDenied,
+            Facts = facts,
             InsertSql = $"{insert} RETURNING {returning}",
             NonNullableKeyColumns = nullsNotDistinct ? [] : [.. keyColumns],
             ArbiterIndexes = arbiterIndexes,
@@ -78,10 +93,11 @@ internal static class SqlGenerator
         TableMapping mapping,
         IReadOnlyList<KeyElement> keys,
         string? predicate,
-        IReadOnlyDictionary<string, string> columnTypes,
+        ColumnCodecs codecs,
         bool nullsNotDistinct,
         string returning)
     {
+        // The re-select binds only the parameters its key reads, numbered in first-use order.
         var insertColumns = mapping.InsertColumns;
         var parameters = new List<int>();
         int ParameterFor(ColumnMapping column)
@@ -97,16 +113,51 @@ internal static class SqlGenerator
             return position + 1;
         }
 
+        var where = KeyConditions(mapping, keys, predicate, codecs, nullsNotDistinct, ParameterFor);
+        return ($"SELECT {returning} FROM {mapping.QualifiedName} WHERE {where}", [.. parameters]);
+    }
+
+    // UPDATE by the arbiter key, only when the stored row differs (like the upsert's IS DISTINCT FROM guard), binding
+    // $1..$n exactly as the insert does.
+    private static string Update(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        ColumnCodecs codecs,
+        bool nullsNotDistinct,
+        IReadOnlyList<ColumnMapping> updates,
+        string returning)
+    {
+        var insertColumns = mapping.InsertColumns;
+        int ParameterFor(ColumnMapping column) => IndexOf(insertColumns, column) + 1;
+        string Comparable(ColumnMapping c, string value) => codecs.Of(c).ComparesAsText ? value + "::text" : value;
+        var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = {codecs.Parameter(ParameterFor(c), c)}"));
+        var current = string.Join(", ", updates.Select(c => Comparable(c, $"{TargetAlias}.{c.QuotedName}")));
+        var incoming = string.Join(", ", updates.Select(c => Comparable(c, codecs.Parameter(ParameterFor(c), c))));
+        var where = KeyConditions(mapping, keys, predicate, codecs, nullsNotDistinct, ParameterFor);
+        return $"UPDATE {mapping.QualifiedName} AS {TargetAlias} SET {set} WHERE {where} " +
+            $"AND ROW({current}) IS DISTINCT FROM ROW({incoming}) RETURNING {returning}";
+    }
+
+    private static string KeyConditions(
+        TableMapping mapping,
+        IReadOnlyList<KeyElement> keys,
+        string? predicate,
+        ColumnCodecs codecs,
+        bool nullsNotDistinct,
+        Func<ColumnMapping, int> parameterFor)
+    {
+        var insertColumns = mapping.InsertColumns;
         var conditions = new List<string>();
         string? inputRow = null;
         foreach (var key in keys)
         {
             if (key.Column is { } column)
             {
-                var p = ParameterFor(column);
+                var p = codecs.Parameter(parameterFor(column), column);
                 conditions.Add(nullsNotDistinct
-                    ? $"({column.QuotedName} = ${p} OR ({column.QuotedName} IS NULL AND ${p} IS NULL))"
-                    : $"{column.QuotedName} = ${p}");
+                    ? $"({column.QuotedName} = {p} OR ({column.QuotedName} IS NULL AND {p} IS NULL))"
+                    : $"{column.QuotedName} = {p}");
                 continue;
             }
 
@@ -115,7 +166,7 @@ internal static class SqlGenerator
             if (inputRow is null)
             {
                 var sb = new StringBuilder("(SELECT ");
-                sb.AppendJoin(", ", insertColumns.Select(c => $"${ParameterFor(c)}::{columnTypes[c.ColumnName]} AS {c.QuotedName}"));
+                sb.AppendJoin(", ", insertColumns.Select(c => $"{codecs.Parameter(parameterFor(c), c)} AS {c.QuotedName}"));
                 sb.Append(") AS iw_input");
                 inputRow = sb.ToString();
             }
@@ -130,8 +181,7 @@ internal static class SqlGenerator
             conditions.Add("(" + predicate + ")");
         }
 
-        var sql = $"SELECT {returning} FROM {mapping.QualifiedName} WHERE {string.Join(" AND ", conditions)}";
-        return (sql, [.. parameters]);
+        return string.Join(" AND ", conditions);
     }
 
     private static int IndexOf(IReadOnlyList<ColumnMapping> columns, ColumnMapping column)

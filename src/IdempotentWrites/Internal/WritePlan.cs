@@ -8,6 +8,9 @@ internal sealed class WritePlan
 {
     public required TableMapping Mapping { get; init; }
 
+    // How each column's values are sent and read (types from the catalog).
+    public required ColumnCodecs Codecs { get; init; }
+
     // INSERT … ON CONFLICT <arbiter> DO NOTHING RETURNING <columns>; parameters: InsertColumns.
     public required string InsertOrGetSql { get; init; }
 
@@ -18,6 +21,19 @@ internal sealed class WritePlan
 
     // INSERT … ON CONFLICT DO UPDATE … RETURNING <columns>, (xmax = 0); null when there is nothing to update.
     public required string? UpsertSql { get; init; }
+
+    // Used instead of UpsertSql when the role cannot read xmax (no table-level SELECT): UPDATE … WHERE <key> AND the row
+    // differs … RETURNING <columns>, sent after InsertOrGetSql's insert found a conflict. Parameters: InsertColumns.
+    public string? UpdateSql { get; init; }
+
+    // The columns an upsert overwrites on conflict.
+    public IReadOnlyList<ColumnMapping> UpdateColumns { get; init; } = [];
+
+    // Set when the role lacks UPDATE on UpdateColumns: the message every upsert call throws, naming the GRANT.
+    public string? UpsertDenied { get; init; }
+
+    // Privileges, triggers and row security of the table, as the connected role sees them.
+    public TableFacts? Facts { get; init; }
 
     // INSERT … RETURNING <columns>, no conflict handling.
     public required string InsertSql { get; init; }

@@ -5,7 +5,9 @@ namespace IdempotentWrites.Internal;
 
 internal static class WriterConstants
 {
-    public const int DefaultMaxReselectAttempts = 3;
+    public const int DefaultMaxReselectAttempts = 2;
+
+    public const ColumnNamingConvention DefaultColumnNaming = ColumnNamingConvention.SnakeCase;
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
 }

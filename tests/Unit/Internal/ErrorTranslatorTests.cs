@@ -154,14 +154,60 @@ public class ErrorTranslatorTests
     }
 
     [Fact]
-    public async Task TranslateAsync_CardinalityViolation_TableFlowsThrough()
+    public async Task TranslateAsync_CardinalityViolationOfMultiRowStatementWithoutRoutine_TableFlowsThroughCauseUnknown()
     {
         var ex = Assert.IsType<CardinalityViolationException>(await TranslateAsync(PostgresErrors.Create("21000", tableName: "users")));
 
         Assert.Equal("users", ex.TableName);
+        Assert.Equal(CardinalityViolationCause.Unknown, ex.Cause);
         Assert.Equal(
-            "A single statement tried to affect the same row of users twice; the input holds the same conflict key more than once.",
+            "A statement writing to users hit a cardinality violation: either it tried to change the same row twice (its rows hold the same " +
+            "conflict key more than once: de-duplicate them) or a subquery used as a value, for example in a trigger, returned more than one " +
+            "row (make it return at most one). The inner PostgresException names which.",
             ex.Message);
+    }
+
+    [Fact]
+    public async Task TranslateAsync_CardinalityViolationOfSingleRowStatement_SubqueryCause()
+    {
+        var error = PostgresErrors.Create("21000", tableName: null);
+
+        var ex = Assert.IsType<CardinalityViolationException>(
+            await _translator.TranslateAsync(error, connection: null, mapping: null, insertValues: ["a"], TestContext.Current.CancellationToken));
+
+        Assert.Equal(CardinalityViolationCause.SubqueryReturnedMoreThanOneRow, ex.Cause);
+        Assert.Equal(
+            "A subquery used as a value returned more than one row while writing to the table, in a trigger, rule, column default or function " +
+            "the write runs (the SDK's own SQL has none). This is not a duplicate key and not a fault of the input: make that subquery return " +
+            "at most one row (a tighter WHERE, LIMIT 1 or an aggregate).",
+            ex.Message);
+    }
+
+    [Theory]
+    [InlineData("ExecOnConflictUpdate", false, CardinalityViolationCause.RowAffectedTwice)]
+    [InlineData("ExecOnConflictUpdate", true, CardinalityViolationCause.RowAffectedTwice)]
+    [InlineData("ExecMergeMatched", false, CardinalityViolationCause.RowAffectedTwice)]
+    [InlineData("ExecScanSubPlan", false, CardinalityViolationCause.SubqueryReturnedMoreThanOneRow)]
+    [InlineData("ExecSetParamPlan", false, CardinalityViolationCause.SubqueryReturnedMoreThanOneRow)]
+    [InlineData("ExecSetParamPlan", true, CardinalityViolationCause.SubqueryReturnedMoreThanOneRow)]
+    [InlineData(null, true, CardinalityViolationCause.SubqueryReturnedMoreThanOneRow)]
+    [InlineData("SomeFutureRoutine", true, CardinalityViolationCause.SubqueryReturnedMoreThanOneRow)]
+    [InlineData(null, false, CardinalityViolationCause.Unknown)]
+    [InlineData("SomeFutureRoutine", false, CardinalityViolationCause.Unknown)]
+    public void CardinalityCause_RoutineAndStatementShape_Cause(string? routine, bool singleRowStatement, CardinalityViolationCause expected)
+        => Assert.Equal(expected, ErrorTranslator.CardinalityCause(PostgresErrors.Create("21000", routine: routine), singleRowStatement));
+
+    [Fact]
+    public void CardinalityViolationException_RowAffectedTwice_MessageSaysDeduplicateNotSubquery()
+    {
+        var ex = new CardinalityViolationException("users", CardinalityViolationCause.RowAffectedTwice, null);
+
+        Assert.Equal(
+            "A single statement tried to change the same row twice while writing to users: an INSERT … ON CONFLICT DO UPDATE or MERGE whose " +
+            "source rows hold the same conflict key more than once. De-duplicate those rows by the conflict key; when the SDK wrote one row, " +
+            "the statement ran in a trigger or function on the table, so fix it there.",
+            ex.Message);
+        Assert.Equal(CardinalityViolationCause.Unknown, new CardinalityViolationException("users", null).Cause);
     }
 
     [Fact]
@@ -187,9 +233,8 @@ public class ErrorTranslatorTests
             "Constraint \"(unknown)\" on table (unknown) was violated. The referenced row does not exist, or the row is still referenced.",
             foreignKey.Message);
         Assert.Equal("Column \"(unknown)\" of table (unknown) is NOT NULL and the write gave it no value.", notNull.Message);
-        Assert.Equal(
-            "A single statement tried to affect the same row of the table twice; the input holds the same conflict key more than once.",
-            cardinality.Message);
+        Assert.Equal(CardinalityViolationCause.Unknown, Assert.IsType<CardinalityViolationException>(cardinality).Cause);
+        Assert.StartsWith("A statement writing to the table hit a cardinality violation", cardinality.Message, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -226,6 +271,41 @@ public class ErrorTranslatorTests
 
         Assert.DoesNotContain("alice@example.com", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("Key (", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TranslateAsync_GeneratedAlwaysWithoutColumn_MessageSaysWhatToDoWithoutUnknownPlaceholder()
+    {
+        var ex = Assert.IsType<GeneratedAlwaysViolationException>(await TranslateAsync(PostgresErrors.Create("428C9", tableName: null)));
+
+        Assert.Null(ex.ColumnName);
+        Assert.Equal(
+            "A write gave an explicit value to a GENERATED ALWAYS column of the table; mark that column Generated(...) in the table mapping " +
+            "(the columns the catalog declares GENERATED ALWAYS, as identity or generated columns, are the candidates).",
+            ex.Message);
+    }
+
+    [Fact]
+    public async Task TranslateCommitAsync_NonUniqueError_TypedWithoutOpeningConnection()
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");
+
+        var ex = await _translator.TranslateCommitAsync(PostgresErrors.Create("23503", constraintName: "orders_user_fkey"), dataSource, TestContext.Current.CancellationToken);
+
+        Assert.Equal("orders_user_fkey", Assert.IsType<ForeignKeyViolationException>(ex).ConstraintName);
+    }
+
+    [Fact]
+    public async Task TranslateCommitAsync_UniqueViolationServerUnreachable_TypedWithoutColumns()
+    {
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");
+        var error = PostgresErrors.Create("23505", constraintName: "users_email_key");
+
+        var ex = Assert.IsType<UniqueViolationException>(await _translator.TranslateCommitAsync(error, dataSource, TestContext.Current.CancellationToken));
+
+        Assert.Equal("users_email_key", ex.ConstraintName);
+        Assert.Empty(ex.Columns);
+        Assert.Same(error, ex.InnerException);
     }
 
     private Task<Exception> TranslateAsync(PostgresException error)

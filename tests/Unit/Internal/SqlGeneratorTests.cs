@@ -9,23 +9,23 @@ namespace IdempotentWrites.UnitTests.Internal;
 public class SqlGeneratorTests
 {
     private const string UserReturning = "\"id\", \"email\", \"name\", \"created_at\", \"deleted_at\"";
-    private const string UserInsert = "INSERT INTO \"users\" (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1, $2, $3, $4)";
+    private static readonly string UserInsert = "INSERT INTO \"users\" (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1" + T("text") + ", $2" + T("varchar") + ", $3" + T("timestamptz") + ", $4" + T("timestamptz") + ")";
 
     private static Dictionary<string, string> UserTypes { get; } = new(StringComparer.Ordinal)
     {
-        ["id"] = "bigint",
+        ["id"] = "int8",
         ["email"] = "text",
-        ["name"] = "character varying(100)",
-        ["created_at"] = "timestamp with time zone",
-        ["deleted_at"] = "timestamp with time zone",
+        ["name"] = "varchar",
+        ["created_at"] = "timestamptz",
+        ["deleted_at"] = "timestamptz",
     };
 
     private static Dictionary<string, string> OrderTypes { get; } = new(StringComparer.Ordinal)
     {
-        ["id"] = "bigint",
+        ["id"] = "int8",
         ["tenant_id"] = "uuid",
         ["number"] = "text",
-        ["amount"] = "numeric(12,2)",
+        ["amount"] = "numeric",
     };
 
     [Fact]
@@ -43,7 +43,7 @@ public class SqlGeneratorTests
     {
         var plan = Generate(UserMapping(b => b.ConflictOn(u => u.Email)), UserTypes);
 
-        Assert.Equal("SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1", plan.ReselectSql);
+        Assert.Equal("SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1" + T("text"), plan.ReselectSql);
         Assert.Equal([0], plan.ReselectParameters);
     }
 
@@ -61,7 +61,7 @@ public class SqlGeneratorTests
         var plan = Generate(UserMapping(b => b.ConflictOn(u => u.Email)), UserTypes);
 
         Assert.Equal(
-            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1, $2, $3, $4) " +
+            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1" + T("text") + ", $2" + T("varchar") + ", $3" + T("timestamptz") + ", $4" + T("timestamptz") + ") " +
             "ON CONFLICT (\"email\") " +
             "DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"created_at\" = EXCLUDED.\"created_at\", \"deleted_at\" = EXCLUDED.\"deleted_at\" " +
             "WHERE ROW(iw_target.\"name\", iw_target.\"created_at\", iw_target.\"deleted_at\") " +
@@ -96,11 +96,11 @@ public class SqlGeneratorTests
         var plan = Generate(OrderMapping(b => b.ConflictOn(o => new { o.TenantId, o.Number })), OrderTypes);
 
         Assert.Equal(
-            "INSERT INTO \"orders\" (\"tenant_id\", \"number\", \"amount\") VALUES ($1, $2, $3) " +
+            "INSERT INTO \"orders\" (\"tenant_id\", \"number\", \"amount\") VALUES ($1" + T("uuid") + ", $2" + T("text") + ", $3" + T("numeric") + ") " +
             "ON CONFLICT (\"tenant_id\", \"number\") DO NOTHING RETURNING \"id\", \"tenant_id\", \"number\", \"amount\"",
             plan.InsertOrGetSql);
         Assert.Equal(
-            "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE \"tenant_id\" = $1 AND \"number\" = $2",
+            "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE \"tenant_id\" = $1" + T("uuid") + " AND \"number\" = $2" + T("text"),
             plan.ReselectSql);
         Assert.Equal([0, 1], plan.ReselectParameters);
         Assert.Equal(["tenant_id", "number"], plan.NonNullableKeyColumns.Select(c => c.ColumnName));
@@ -112,7 +112,7 @@ public class SqlGeneratorTests
         var plan = Generate(OrderMapping(b => b.ConflictOn(o => new { o.Number, o.TenantId })), OrderTypes);
 
         Assert.Equal(
-            "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE \"number\" = $1 AND \"tenant_id\" = $2",
+            "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE \"number\" = $1" + T("text") + " AND \"tenant_id\" = $2" + T("uuid"),
             plan.ReselectSql);
 
         // $1 is insert column 1 (number), $2 is insert column 0 (tenant_id).
@@ -126,7 +126,7 @@ public class SqlGeneratorTests
         var plan = Generate(OrderMapping(b => b.ConflictOn(o => new { o.TenantId, o.Number })), OrderTypes);
 
         Assert.Equal(
-            "INSERT INTO \"orders\" AS iw_target (\"tenant_id\", \"number\", \"amount\") VALUES ($1, $2, $3) " +
+            "INSERT INTO \"orders\" AS iw_target (\"tenant_id\", \"number\", \"amount\") VALUES ($1" + T("uuid") + ", $2" + T("text") + ", $3" + T("numeric") + ") " +
             "ON CONFLICT (\"tenant_id\", \"number\") " +
             "DO UPDATE SET \"amount\" = EXCLUDED.\"amount\" " +
             "WHERE ROW(iw_target.\"amount\") IS DISTINCT FROM ROW(EXCLUDED.\"amount\") " +
@@ -151,8 +151,8 @@ public class SqlGeneratorTests
 
         Assert.Equal(
             "SELECT " + UserReturning + " FROM \"users\" WHERE (lower(email)) = (SELECT lower(email) FROM " +
-            "(SELECT $1::text AS \"email\", $2::character varying(100) AS \"name\", " +
-            "$3::timestamp with time zone AS \"created_at\", $4::timestamp with time zone AS \"deleted_at\") AS iw_input)",
+            "(SELECT $1" + T("text") + " AS \"email\", $2" + T("varchar") + " AS \"name\", " +
+            "$3" + T("timestamptz") + " AS \"created_at\", $4" + T("timestamptz") + " AS \"deleted_at\") AS iw_input)",
             plan.ReselectSql);
         Assert.Equal([0, 1, 2, 3], plan.ReselectParameters);
     }
@@ -177,8 +177,8 @@ public class SqlGeneratorTests
         // Expression elements are used verbatim, even when they name a plain column.
         Assert.Equal(
             "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE " +
-            "(tenant_id) = (SELECT tenant_id FROM (SELECT $1::uuid AS \"tenant_id\", $2::text AS \"number\", $3::numeric(12,2) AS \"amount\") AS iw_input) AND " +
-            "(upper(number)) = (SELECT upper(number) FROM (SELECT $1::uuid AS \"tenant_id\", $2::text AS \"number\", $3::numeric(12,2) AS \"amount\") AS iw_input)",
+            "(tenant_id) = (SELECT tenant_id FROM (SELECT $1" + T("uuid") + " AS \"tenant_id\", $2" + T("text") + " AS \"number\", $3" + T("numeric") + " AS \"amount\") AS iw_input) AND " +
+            "(upper(number)) = (SELECT upper(number) FROM (SELECT $1" + T("uuid") + " AS \"tenant_id\", $2" + T("text") + " AS \"number\", $3" + T("numeric") + " AS \"amount\") AS iw_input)",
             plan.ReselectSql);
         Assert.Equal([0, 1, 2], plan.ReselectParameters);
     }
@@ -189,14 +189,14 @@ public class SqlGeneratorTests
         var mapping = UserMapping(b => b.ConflictOnConstraint("users_email_key"));
         var email = mapping.Columns.Single(c => c.ColumnName == "email");
 
-        var plan = SqlGenerator.Generate(mapping, [KeyElement.ForColumn(email)], predicate: null, UserTypes, nullsNotDistinct: false, ["users_email_key"]);
+        var plan = SqlGenerator.Generate(mapping, [KeyElement.ForColumn(email)], predicate: null, Codecs(mapping, UserTypes), nullsNotDistinct: false, ["users_email_key"]);
 
         Assert.Equal(
             UserInsert + " ON CONFLICT ON CONSTRAINT \"users_email_key\" DO NOTHING RETURNING " + UserReturning,
             plan.InsertOrGetSql);
-        Assert.Equal("SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1", plan.ReselectSql);
+        Assert.Equal("SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1" + T("text"), plan.ReselectSql);
         Assert.StartsWith(
-            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1, $2, $3, $4) ON CONFLICT ON CONSTRAINT \"users_email_key\" DO UPDATE SET \"name\" = EXCLUDED.\"name\",",
+            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"created_at\", \"deleted_at\") VALUES ($1" + T("text") + ", $2" + T("varchar") + ", $3" + T("timestamptz") + ", $4" + T("timestamptz") + ") ON CONFLICT ON CONSTRAINT \"users_email_key\" DO UPDATE SET \"name\" = EXCLUDED.\"name\",",
             plan.UpsertSql,
             StringComparison.Ordinal);
     }
@@ -210,7 +210,7 @@ public class SqlGeneratorTests
             UserInsert + " ON CONFLICT (\"email\") WHERE deleted_at IS NULL DO NOTHING RETURNING " + UserReturning,
             plan.InsertOrGetSql);
         Assert.Equal(
-            "SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1 AND (deleted_at IS NULL)",
+            "SELECT " + UserReturning + " FROM \"users\" WHERE \"email\" = $1" + T("text") + " AND (deleted_at IS NULL)",
             plan.ReselectSql);
         Assert.Contains("ON CONFLICT (\"email\") WHERE deleted_at IS NULL DO UPDATE SET ", plan.UpsertSql, StringComparison.Ordinal);
     }
@@ -227,10 +227,10 @@ public class SqlGeneratorTests
         var plan = Generate(mapping, new Dictionary<string, string>(StringComparer.Ordinal));
 
         Assert.Equal(
-            "INSERT INTO \"Billing\".\"Invoices\" (\"InvoiceNo\", \"total\") VALUES ($1, $2) ON CONFLICT (\"InvoiceNo\") DO NOTHING RETURNING \"id\", \"InvoiceNo\", \"total\"",
+            "INSERT INTO \"Billing\".\"Invoices\" (\"InvoiceNo\", \"total\") VALUES ($1" + T("text") + ", $2" + T("numeric") + ") ON CONFLICT (\"InvoiceNo\") DO NOTHING RETURNING \"id\", \"InvoiceNo\", \"total\"",
             plan.InsertOrGetSql);
         Assert.Equal(
-            "SELECT \"id\", \"InvoiceNo\", \"total\" FROM \"Billing\".\"Invoices\" WHERE \"InvoiceNo\" = $1",
+            "SELECT \"id\", \"InvoiceNo\", \"total\" FROM \"Billing\".\"Invoices\" WHERE \"InvoiceNo\" = $1" + T("text"),
             plan.ReselectSql);
     }
 
@@ -246,7 +246,7 @@ public class SqlGeneratorTests
         var plan = Generate(mapping, new Dictionary<string, string>(StringComparer.Ordinal));
 
         Assert.Equal(
-            "INSERT INTO \"my\"\"schema\".\"odd\"\"table\" (\"na\"\"me\") VALUES ($1) ON CONFLICT (\"na\"\"me\") DO NOTHING RETURNING \"id\", \"na\"\"me\"",
+            "INSERT INTO \"my\"\"schema\".\"odd\"\"table\" (\"na\"\"me\") VALUES ($1" + T("text") + ") ON CONFLICT (\"na\"\"me\") DO NOTHING RETURNING \"id\", \"na\"\"me\"",
             plan.InsertOrGetSql);
     }
 
@@ -257,11 +257,11 @@ public class SqlGeneratorTests
 
         var plan = Generate(mapping, UserTypes);
 
-        const string insert = "INSERT INTO \"users\" (\"email\", \"name\", \"deleted_at\") VALUES ($1, $2, $3)";
+        var insert = "INSERT INTO \"users\" (\"email\", \"name\", \"deleted_at\") VALUES ($1" + T("text") + ", $2" + T("varchar") + ", $3" + T("timestamptz") + ")";
         Assert.Equal(insert + " RETURNING " + UserReturning, plan.InsertSql);
         Assert.Equal(insert + " ON CONFLICT (\"email\") DO NOTHING RETURNING " + UserReturning, plan.InsertOrGetSql);
         Assert.Equal(
-            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"deleted_at\") VALUES ($1, $2, $3) ON CONFLICT (\"email\") " +
+            "INSERT INTO \"users\" AS iw_target (\"email\", \"name\", \"deleted_at\") VALUES ($1" + T("text") + ", $2" + T("varchar") + ", $3" + T("timestamptz") + ") ON CONFLICT (\"email\") " +
             "DO UPDATE SET \"name\" = EXCLUDED.\"name\", \"deleted_at\" = EXCLUDED.\"deleted_at\" " +
             "WHERE ROW(iw_target.\"name\", iw_target.\"deleted_at\") IS DISTINCT FROM ROW(EXCLUDED.\"name\", EXCLUDED.\"deleted_at\") " +
             "RETURNING " + UserReturning + ", (iw_target.xmax = 0) AS iw_inserted",
@@ -300,7 +300,7 @@ public class SqlGeneratorTests
         var plan = Generate(mapping, new Dictionary<string, string>(StringComparer.Ordinal));
 
         Assert.Null(plan.UpsertSql);
-        Assert.Equal("INSERT INTO \"tags\" (\"name\") VALUES ($1) ON CONFLICT (\"name\") DO NOTHING RETURNING \"id\", \"name\"", plan.InsertOrGetSql);
+        Assert.Equal("INSERT INTO \"tags\" (\"name\") VALUES ($1" + T("text") + ") ON CONFLICT (\"name\") DO NOTHING RETURNING \"id\", \"name\"", plan.InsertOrGetSql);
     }
 
     [Fact]
@@ -310,8 +310,8 @@ public class SqlGeneratorTests
 
         Assert.Equal(
             "SELECT \"id\", \"tenant_id\", \"number\", \"amount\" FROM \"orders\" WHERE " +
-            "(\"tenant_id\" = $1 OR (\"tenant_id\" IS NULL AND $1 IS NULL)) AND " +
-            "(\"number\" = $2 OR (\"number\" IS NULL AND $2 IS NULL))",
+            "(\"tenant_id\" = $1" + T("uuid") + " OR (\"tenant_id\" IS NULL AND $1" + T("uuid") + " IS NULL)) AND " +
+            "(\"number\" = $2" + T("text") + " OR (\"number\" IS NULL AND $2" + T("text") + " IS NULL))",
             plan.ReselectSql);
         Assert.Equal([0, 1], plan.ReselectParameters);
         Assert.Empty(plan.NonNullableKeyColumns);
@@ -389,8 +389,18 @@ public class SqlGeneratorTests
             .. mapping.Conflict.Columns.Select(KeyElement.ForColumn),
             .. mapping.Conflict.Expressions.Select(KeyElement.ForExpression),
         ];
-        return SqlGenerator.Generate(mapping, keys, mapping.Conflict.Predicate, columnTypes, nullsNotDistinct, arbiterIndexes ?? []);
+        return SqlGenerator.Generate(mapping, keys, mapping.Conflict.Predicate, Codecs(mapping, columnTypes), nullsNotDistinct, arbiterIndexes ?? []);
     }
+
+    // Built-in column types by their internal name, as TypeCatalog reads them.
+    private static ColumnCodecs Codecs(TableMapping mapping, IReadOnlyDictionary<string, string> columnTypes)
+        => new([.. mapping.Columns.Select(c =>
+        {
+            var type = new PgType(0, "pg_catalog", columnTypes.TryGetValue(c.ColumnName, out var name) ? name : c.Property.PropertyType == typeof(decimal) ? "numeric" : c.Property.PropertyType == typeof(long) ? "int8" : "text", 'b', 'X');
+            return ColumnCodec.Create(c, new ColumnType(type.SqlName, type.TypeName, type, null, []), System.Text.Json.JsonSerializerOptions.Default, mapping.DisplayName);
+        })]);
+
+    private static string T(string type) => $"::\"pg_catalog\".\"{type}\"";
 
     private static int[] Placeholders(string sql)
         => [.. Regex.Matches(sql, @"\$(\d+)").Select(m => int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)).Distinct().Order()];

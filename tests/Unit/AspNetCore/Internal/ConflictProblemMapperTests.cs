@@ -45,12 +45,13 @@ public sealed class ConflictProblemMapperTests
     [Fact]
     public void Classify_TypedErrors()
     {
-        var unique = ConflictProblemMapper.Classify(new AggregateException(new UniqueViolationException("public", "users", "users_lower_email", ["tenant_id"], ["lower(email)"], false, null, null)), Defaults)!;
+        var unique = ConflictProblemMapper.Classify(new AggregateException(new UniqueViolationException("public", "users", "users_lower_email", ["tenant_id", "email"], ["lower(email)"], false, null, null)), Defaults)!;
         var notNull = ConflictProblemMapper.Classify(new NotNullViolationException("public", "users", "name", null), Defaults)!;
         var fk = ConflictProblemMapper.Classify(new ForeignKeyViolationException("public", "orders", "orders_user_id_fkey", null), Defaults)!;
 
         Assert.Equal(("unique-violation", "users_lower_email", "users"), (unique.Code, unique.ConstraintName, unique.TableName));
-        Assert.Equal(["tenant_id", "lower(email)"], unique.Fields);
+        // Fields are columns a client can change: those the expression reads, never the expression text.
+        Assert.Equal(["tenant_id", "email"], unique.Fields);
         Assert.Equal(("not-null-violation", 422), (notNull.Code, notNull.StatusCode));
         Assert.Equal(["name"], notNull.Fields);
         Assert.Equal(("foreign-key-violation", "orders_user_id_fkey"), (fk.Code, fk.ConstraintName));
