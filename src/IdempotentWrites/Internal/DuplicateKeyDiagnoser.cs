@@ -20,7 +20,7 @@ internal static class DuplicateKeyDiagnoser
                      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1] ORDER BY k),
                ARRAY(SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM generate_series(1, i.indnkeyatts) k
                      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[k - 1] ORDER BY k),
-               array_position(pg_catalog.current_schemas(false), ns.nspname::text),
+               array_position(pg_catalog.current_schemas(false), ns.nspname),
                ARRAY(SELECT pa.relid FROM pg_catalog.pg_partition_ancestors(i.indrelid) pa)::oid[],
                pg_catalog.has_schema_privilege(tn.oid, 'USAGE') AND pg_catalog.has_table_privilege(tc.oid, 'SELECT')
         FROM pg_catalog.pg_index i

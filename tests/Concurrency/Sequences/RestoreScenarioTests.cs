@@ -14,7 +14,7 @@ namespace IdempotentWrites.ConcurrencyTests.Sequences;
 [Trait("Category", "Concurrency")]
 public sealed class RestoreScenarioTests(PostgresFixture db)
 {
-    private const string PostgresBin = "/usr/lib/postgresql/15/bin";
+    private const string PostgresRoot = "/usr/lib/postgresql";
     private const string UsersDdl = "CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL UNIQUE, created_at timestamptz NOT NULL DEFAULT now())";
     private const string InsertUser = "INSERT INTO users (email) VALUES ($1) RETURNING id";
 
@@ -42,6 +42,7 @@ public sealed class RestoreScenarioTests(PostgresFixture db)
     [Fact]
     public async Task PgDumpPgRestoreDataOnlyTableUsers_BuiltToolCheckExits1_FixMakesNextInsert50001_SecondFixChangesNothing()
     {
+        var bin = await PostgresBinForServerAsync();
         await using var source = await TestDatabase.CreateAsync(db, "iw_dump_src");
         await using var target = await TestDatabase.CreateAsync(db, "iw_dump_dst");
         await source.ExecuteAsync(UsersDdl);
@@ -53,8 +54,8 @@ public sealed class RestoreScenarioTests(PostgresFixture db)
         var dump = Path.Combine(Path.GetTempPath(), $"{source.Name}.dump");
         try
         {
-            await RunPostgresToolAsync("pg_dump", source.ConnectionString, "--format=custom", "--table=users", $"--file={dump}");
-            await RunPostgresToolAsync("pg_restore", target.ConnectionString, "--data-only", "--table=users", dump);
+            await RunPostgresToolAsync(bin, "pg_dump", source.ConnectionString, "--format=custom", "--table=users", $"--file={dump}");
+            await RunPostgresToolAsync(bin, "pg_restore", target.ConnectionString, "--data-only", "--table=users", dump);
         }
         finally
         {
@@ -109,10 +110,29 @@ public sealed class RestoreScenarioTests(PostgresFixture db)
         return Convert.ToInt64(await command.ExecuteScalarAsync(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    private static async Task RunPostgresToolAsync(string tool, string connectionString, params string[] args)
+    // pg_dump refuses a server newer than itself: take the newest installed client at least as new as the server.
+    // Debian 12 ships 15 only and the npm server builds carry no client tools, so on 16 and later this test skips.
+    private async Task<string> PostgresBinForServerAsync()
+    {
+        var server = int.Parse(await db.ScalarAsync<string>("SHOW server_version_num"), System.Globalization.CultureInfo.InvariantCulture) / 10_000;
+        var clients = (Directory.Exists(PostgresRoot) ? Directory.GetDirectories(PostgresRoot) : [])
+            .Select(d => (Major: int.TryParse(Path.GetFileName(d), out var major) ? major : 0, Bin: Path.Combine(d, "bin")))
+            .Where(c => File.Exists(Path.Combine(c.Bin, "pg_dump")) && File.Exists(Path.Combine(c.Bin, "pg_restore")))
+            .OrderByDescending(c => c.Major)
+            .ToList();
+        Assert.True(clients.Count > 0, $"pg_dump and pg_restore not found under {PostgresRoot}/*/bin (Debian's postgresql-client).");
+        if (clients[0].Major < server)
+        {
+            Assert.Skip($"pg_dump {clients[0].Major} cannot dump PostgreSQL {server} (it refuses newer servers) and no newer client is installed.");
+        }
+
+        return clients[0].Bin;
+    }
+
+    private static async Task RunPostgresToolAsync(string bin, string tool, string connectionString, params string[] args)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var start = new ProcessStartInfo(Path.Combine(PostgresBin, tool)) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(Path.Combine(bin, tool)) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var arg in new[] { $"--host={builder.Host}", $"--port={builder.Port}", $"--username={builder.Username}", $"--dbname={builder.Database}", "--no-password" }.Concat(args))
         {
             start.ArgumentList.Add(arg);
