@@ -118,14 +118,7 @@ public sealed class TypedErrorTests(PostgresFixture db)
     [Fact]
     public async Task InsertMany_ExplicitValueIntoGeneratedStoredColumn_ExceptionNamesColumnAndTable()
     {
-        // PostgreSQL 13 reports this error as 42601 (Routine rewriteTargetListIU), 14 and later as 428C9; the translator
-        // knows only 428C9 so far. Remove this skip when ErrorTranslator maps the 13 form too.
-        var major = int.Parse(await db.ScalarAsync<string>("SHOW server_version_num"), System.Globalization.CultureInfo.InvariantCulture) / 10_000;
-        if (major < 14)
-        {
-            Assert.Skip($"PostgreSQL {major} reports a value for a generated stored column as 42601, which the SDK does not translate yet.");
-        }
-
+        // PostgreSQL 13 reports this error as 42601, 14 and later as 428C9: both are translated.
         var table = Names.Table("gen_stored");
         await db.ExecuteAsync($"CREATE TABLE {table} (id bigint PRIMARY KEY, code text NOT NULL, region text NOT NULL)");
         await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<Numbered>(table, t => t.ConflictOn(r => r.Id)));
