@@ -71,6 +71,26 @@ public class SqlGeneratorTests
     }
 
     [Fact]
+    public void Generate_RoleCannotReadXmax_UpdateByKeyWithGuardInsteadOfUpsert()
+    {
+        var mapping = UserMapping(b => b.ConflictOn(u => u.Email));
+        var facts = new TableFacts("app", CanReadSystemColumns: false, [], [], [], RowSecurity: false, []);
+        IReadOnlyList<KeyElement> keys = [.. mapping.Conflict.Columns.Select(KeyElement.ForColumn)];
+
+        var plan = SqlGenerator.Generate(mapping, keys, null, Codecs(mapping, UserTypes), nullsNotDistinct: false, [], facts);
+
+        Assert.Null(plan.UpsertSql);
+        Assert.Equal(
+            "UPDATE \"users\" AS iw_target SET \"name\" = $2" + T("varchar") + ", \"created_at\" = $3" + T("timestamptz") + ", \"deleted_at\" = $4" + T("timestamptz") + " " +
+            "WHERE \"email\" = $1" + T("text") + " " +
+            "AND ROW(iw_target.\"name\", iw_target.\"created_at\", iw_target.\"deleted_at\") " +
+            "IS DISTINCT FROM ROW($2" + T("varchar") + ", $3" + T("timestamptz") + ", $4" + T("timestamptz") + ") " +
+            "RETURNING " + UserReturning,
+            plan.UpdateSql);
+        Assert.Equal(["name", "created_at", "deleted_at"], plan.UpdateColumns.Select(c => c.ColumnName));
+    }
+
+    [Fact]
     public void Generate_SingleColumnTarget_KeyColumnMustBeNonNull()
     {
         var mapping = UserMapping(b => b.ConflictOn(u => u.Email));
