@@ -65,12 +65,22 @@ public sealed class IdempotentWritesBuilder
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         ArgumentNullException.ThrowIfNull(configure);
+
+        // One row type, one table: a second mapping would silently replace the first.
+        var display = schema is null ? table : schema + "." + table;
+        if (Services.Select(d => d.ImplementationInstance).OfType<MappedRowType>().FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)
+        {
+            throw new InvalidOperationException(
+                $"{typeof(T).Name} is already mapped to {earlier.Table}; it cannot also map to {display}. A row type maps to exactly one table: give the second table a row type of its own.");
+        }
+
         var builder = new TableMappingBuilder<T>(schema, table);
         configure(builder);
 
         // Built now, so an incomplete mapping fails at registration with the line that caused it. The writer-wide column
         // naming may still be configured after this call: the mapping is picked when the options are read.
         var build = builder.Freeze();
+        Services.AddSingleton(new MappedRowType(typeof(T), display));
         Services.AddOptions<TableMappingRegistry>()
             .Configure<IOptions<IdempotentWritesOptions>>((registry, options) => registry.Mappings[typeof(T)] = build(options.Value.ColumnNaming));
         return this;

@@ -21,8 +21,8 @@ public static class SequenceDriftHealthChecksBuilderExtensions
     public const string DefaultName = "sequence-drift";
 
     /// <summary>
-    /// Adds a health check that runs <see cref="SequenceDoctor.CheckAsync(CancellationToken)"/> on the <c>NpgsqlDataSource</c>
-    /// registered in DI and reports <see cref="HealthStatus.Degraded"/> while any sequence is behind its data (naming each one)
+    /// Adds a health check that runs <see cref="SequenceDoctor.CheckAsync(CancellationToken)"/> on the writer's data source
+    /// (<c>AddIdempotentWrites</c>), else the <c>NpgsqlDataSource</c> registered in DI, and reports <see cref="HealthStatus.Degraded"/> while any sequence is behind its data (naming each one)
     /// or nearly exhausted. It changes nothing.
     /// <para/>
     /// A check reads one <c>MAX</c> per sequence-fed column (an index lookup for key columns); on databases with thousands of
@@ -30,7 +30,8 @@ public static class SequenceDriftHealthChecksBuilderExtensions
     /// </summary>
     /// <param name="builder">The health checks builder.</param>
     /// <param name="name">The health check's name.</param>
-    /// <param name="failureStatus">The status reported when the check cannot run (connection failure); <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
+    /// <param name="failureStatus">The status reported when the check cannot run (no data source, connection failure, any error: the
+    /// check never throws); <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
     /// <param name="tags">Tags to filter health checks by, or <see langword="null"/>.</param>
     /// <param name="timeout">The check's timeout, or <see langword="null"/> for none.</param>
     /// <param name="configure">Configures the <see cref="SequenceDoctorOptions"/> (for example the schemas), or <see langword="null"/>.</param>
@@ -56,9 +57,27 @@ public static class SequenceDriftHealthChecksBuilderExtensions
             name,
             sp =>
             {
-                var dataSource = dataSourceServiceKey is null
-                    ? sp.GetRequiredService<NpgsqlDataSource>()
-                    : sp.GetRequiredKeyedService<NpgsqlDataSource>(dataSourceServiceKey);
+                // The writer's own data source (AddIdempotentWrites with a connection string registers no NpgsqlDataSource),
+                // else the app's. A check that cannot be built reports why instead of failing the whole /health request.
+                NpgsqlDataSource? dataSource;
+                try
+                {
+                    dataSource = dataSourceServiceKey is null
+                        ? sp.GetService<IdempotentWritesDataSource>()?.DataSource ?? sp.GetService<NpgsqlDataSource>()
+                        : sp.GetKeyedService<NpgsqlDataSource>(dataSourceServiceKey);
+                }
+                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException)
+                {
+                    return new FailedHealthCheck($"The sequence drift check has no database: {ex.Message}");
+                }
+
+                if (dataSource is null)
+                {
+                    return new FailedHealthCheck(dataSourceServiceKey is null
+                        ? "The sequence drift check has no database: register AddIdempotentWrites(o => o.ConnectionString = ...) or an NpgsqlDataSource (AddNpgsqlDataSource)."
+                        : $"The sequence drift check has no database: no NpgsqlDataSource is registered with the key '{dataSourceServiceKey}'.");
+                }
+
                 var logger = sp.GetService<ILoggerFactory>()?.CreateLogger<SequenceDoctor>() ?? (ILogger)NullLogger.Instance;
                 return new SequenceDriftHealthCheck(new SequenceDoctor(dataSource, options, logger));
             },

@@ -65,6 +65,17 @@ public class IdempotentWritesBuilderTests
     }
 
     [Fact]
+    public void MapTable_SameTypeTwice_ThrowsNamingBothTables()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites().MapTable<User>("users", b => b.ConflictOn(u => u.Email));
+
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddIdempotentWrites().MapTable<User>("archive.users", b => b.ConflictOn(u => u.Email)));
+
+        Assert.Equal("User is already mapped to users; it cannot also map to archive.users. A row type maps to exactly one table: give the second table a row type of its own.", ex.Message);
+    }
+
+    [Fact]
     public void MapTable_BlankTable_ThrowsArgumentException()
     {
         var builder = new ServiceCollection().AddIdempotentWrites();
@@ -72,17 +83,6 @@ public class IdempotentWritesBuilderTests
         var ex = Assert.Throws<ArgumentException>(() => builder.MapTable<User>(" ", b => b.ConflictOn(u => u.Email)));
 
         Assert.Equal("table", ex.ParamName);
-    }
-
-    [Fact]
-    public void MapTable_SameTypeTwice_LastWins()
-    {
-        var services = new ServiceCollection();
-        services.AddIdempotentWrites()
-            .MapTable<User>("users", b => b.ConflictOn(u => u.Email))
-            .MapTable<User>("people", b => b.ConflictOn(u => u.Email));
-
-        Assert.Equal("people", Registry(services)[typeof(User)].Table);
     }
 
     [Fact]

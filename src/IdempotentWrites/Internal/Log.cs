@@ -19,8 +19,8 @@ internal static partial class Log
     [LoggerMessage(IdempotentWritesEventId.SavepointRollbackFailed, LogLevel.Warning, "Could not roll back to the writer's savepoint on table {Table}", EventName = "SavepointRollbackFailed")]
     public static partial void SavepointRollbackFailed(this ILogger logger, string table, Exception exception);
 
-    [LoggerMessage(IdempotentWritesEventId.RetryingAfterTransientFault, LogLevel.Warning, "Retrying {Operation} (attempt {Attempt}) in {Delay} after a transient fault {ErrorType}", EventName = "RetryingAfterTransientFault")]
-    public static partial void RetryingAfterTransientFault(this ILogger logger, string operation, int attempt, TimeSpan delay, string errorType);
+    [LoggerMessage(IdempotentWritesEventId.RetryingAfterTransientFault, LogLevel.Warning, "Retrying {Operation} (attempt {Attempt}) in {Delay} after a transient fault {ErrorType}: {Reason}", EventName = "RetryingAfterTransientFault")]
+    public static partial void RetryingAfterTransientFault(this ILogger logger, string operation, int attempt, TimeSpan delay, string errorType, string reason);
 
     [LoggerMessage(IdempotentWritesEventId.SequenceHealed, LogLevel.Warning, "Sequence drift on {Table}.{Column}: the generated key conflicted on {Constraint}; repaired {Repairs} sequence(s) and retrying the insert once", EventName = "SequenceHealed")]
     public static partial void SequenceHealed(this ILogger logger, string table, string column, string? constraint, int repairs);

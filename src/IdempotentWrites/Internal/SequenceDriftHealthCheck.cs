@@ -17,8 +17,9 @@ internal sealed class SequenceDriftHealthCheck(SequenceDoctor doctor) : IHealthC
         {
             report = await doctor.CheckAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is NpgsqlException or TimeoutException)
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
+            // Any failure is a result, never an exception: /health must say what is wrong, not answer 500.
             return new HealthCheckResult(context.Registration.FailureStatus, $"The sequence drift check could not run: {ex.Message}", ex);
         }
 

@@ -29,7 +29,7 @@ internal static class WriterPipeline
             {
                 var operation = args.Context.OperationKey ?? "unknown";
                 var exception = args.Outcome.Exception;
-                logger.RetryingAfterTransientFault(operation, args.AttemptNumber + 1, args.RetryDelay, exception is null ? "unknown" : WriterTelemetry.ErrorType(exception));
+                logger.RetryingAfterTransientFault(operation, args.AttemptNumber + 1, args.RetryDelay, exception is null ? "unknown" : WriterTelemetry.ErrorType(exception), Reason(exception));
                 telemetry.Retried(operation, exception);
                 if (args.AttemptNumber >= 1 && IsConnectionLoss(exception))
                 {
@@ -57,5 +57,15 @@ internal static class WriterPipeline
         PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
         NpgsqlException => true,
         _ => false,
+    };
+
+    // The server's message text (never DETAIL, which can hold row values) or the client-side message (connection refused,
+    // timeout): enough to tell a restart from a deadlock from a full pool.
+    private static string Reason(Exception? exception) => exception switch
+    {
+        null => "no exception",
+        PostgresException pg => $"{pg.SqlState} {pg.MessageText}",
+        IdempotentWritesException { InnerException: PostgresException pg } => $"{pg.SqlState} {pg.MessageText}",
+        _ => exception.InnerException is { } inner ? $"{exception.Message} ({inner.Message})" : exception.Message,
     };
 }

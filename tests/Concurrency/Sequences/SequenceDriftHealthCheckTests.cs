@@ -61,6 +61,35 @@ public sealed class SequenceDriftHealthCheckTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task WriterWithConnectionStringOnly_CheckUsesTheWritersDataSource()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddIdempotentWrites(o => o.ConnectionString = db.ConnectionString);
+        services.AddHealthChecks().AddSequenceDriftCheck(configure: o => o.Schemas.Add("pg_catalog"));
+        await using var provider = services.BuildServiceProvider();
+
+        var report = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        Assert.Equal(HealthStatus.Healthy, report.Entries["sequence-drift"].Status);
+    }
+
+    [Fact]
+    public async Task NoDataSourceRegistered_UnhealthyWithReason_NeverThrows()
+    {
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddHealthChecks().AddSequenceDriftCheck();
+        await using var provider = services.BuildServiceProvider();
+
+        var entry = (await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync()).Entries["sequence-drift"];
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("register AddIdempotentWrites", entry.Description, StringComparison.Ordinal);
+        Assert.Null(entry.Exception);
+    }
+
+    [Fact]
     public void AddSequenceDriftCheck_InvalidOptions_ThrowsAtRegistration()
     {
         var builder = new ServiceCollection().AddHealthChecks();
