@@ -120,7 +120,7 @@ internal sealed partial class IdempotentWriter
     // A chunk's error names a constraint but no single row: translated without values, on its own connection.
     private async Task<Exception> TranslateBulkAsync(PostgresException error, WritePlan plan, CancellationToken cancellationToken)
     {
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var connection = await OpenAsync(_dataSource, cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await _errors.TranslateAsync(error, connection, plan.Mapping, null, cancellationToken).ConfigureAwait(false);

@@ -60,6 +60,8 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
     internal ErrorTranslator Errors => _errors;
 
+    internal NpgsqlDataSource DataSource => _dataSource;
+
     public Task<WriteResult<T>> InsertOrGetAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class
     {
@@ -141,7 +143,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             return await _pipeline.ExecuteAsync(
                 static async (context, state) =>
                 {
-                    var connection = await state.DataSource.OpenConnectionAsync(context.CancellationToken).ConfigureAwait(false);
+                    var connection = await OpenAsync(state.DataSource, context.CancellationToken).ConfigureAwait(false);
                     await using (connection.ConfigureAwait(false))
                     {
                         var transaction = await connection.BeginTransactionAsync(state.IsolationLevel, context.CancellationToken).ConfigureAwait(false);
@@ -193,6 +195,25 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
+    // Resolves every mapping, collecting schema errors instead of stopping at the first; an unreachable database throws.
+    public async Task<IReadOnlyList<TableMappingException>> ValidateEachAsync(CancellationToken cancellationToken)
+    {
+        var failures = new List<TableMappingException>();
+        foreach (var type in _mappings.Keys)
+        {
+            try
+            {
+                await GetPlanAsync(type, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableMappingException ex)
+            {
+                failures.Add(ex);
+            }
+        }
+
+        return failures;
+    }
+
     internal Task<WritePlan> GetPlanAsync(Type rowType, CancellationToken cancellationToken)
     {
         var mapping = MappingOf(rowType);
@@ -233,7 +254,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     private async Task<WritePlan> ResolveAsync(TableMapping mapping)
     {
         // Resolution runs on its own connection so a catalog error can never abort a caller's transaction.
-        var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
+        var connection = await OpenAsync(_dataSource, CancellationToken.None).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             return await MappingResolver.ResolveAsync(connection, mapping, _json, _logger, CancellationToken.None).ConfigureAwait(false);
@@ -269,7 +290,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     {
         var values = ReadValues(plan, row, checkKeys: false);
         var connection = transaction is null
-            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            ? await OpenAsync(_dataSource, cancellationToken).ConfigureAwait(false)
             : ConnectionOf(transaction);
         try
         {
@@ -355,7 +376,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
         var values = ReadValues(plan, row, checkKeys: true);
         var connection = transaction is null
-            ? await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false)
+            ? await OpenAsync(_dataSource, cancellationToken).ConfigureAwait(false)
             : ConnectionOf(transaction);
         var strategy = upsert ? null : StrategyOf(plan);
         try
@@ -503,6 +524,24 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         }
     }
 
+    // Every connection the writer opens: a failure to connect (server down, unreachable, restarting, bad credentials, no
+    // such database) is a typed, transient DatabaseUnavailableException, so the pipeline retries it and HTTP answers 503.
+    internal static async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+            var reason = ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.InnerException?.Message ?? ex.Message;
+            throw new DatabaseUnavailableException(
+                $"Cannot connect to PostgreSQL at {builder.Host}:{builder.Port} (database \"{builder.Database}\", user \"{builder.Username}\"): {reason}",
+                ex);
+        }
+    }
+
     private static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction)
         => transaction.Connection ?? throw new InvalidOperationException("The transaction has already been committed or rolled back.");
 
@@ -514,7 +553,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             return await _errors.TranslateAsync(error, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
         }
 
-        var own = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var own = await OpenAsync(_dataSource, cancellationToken).ConfigureAwait(false);
         await using (own.ConfigureAwait(false))
         {
             return await _errors.TranslateAsync(error, own, plan.Mapping, values, cancellationToken).ConfigureAwait(false);

@@ -24,4 +24,13 @@ internal static partial class Log
 
     [LoggerMessage(IdempotentWritesEventId.SequenceHealed, LogLevel.Warning, "Sequence drift on {Table}.{Column}: the generated key conflicted on {Constraint}; repaired {Repairs} sequence(s) and retrying the insert once", EventName = "SequenceHealed")]
     public static partial void SequenceHealed(this ILogger logger, string table, string column, string? constraint, int repairs);
+
+    [LoggerMessage(IdempotentWritesEventId.DatabaseUnavailableAtStartup, LogLevel.Warning, "The database is unavailable, so the table mappings are checked in the background, retrying every {Delay} at most; calls fail with DatabaseUnavailableException until it is reachable", EventName = "DatabaseUnavailableAtStartup")]
+    public static partial void DatabaseUnavailableAtStartup(this ILogger logger, TimeSpan delay, Exception exception);
+
+    [LoggerMessage(IdempotentWritesEventId.MappingsValidated, LogLevel.Information, "The database is reachable and all {Count} table mappings are valid", EventName = "MappingsValidated")]
+    public static partial void MappingsValidated(this ILogger logger, int count);
+
+    [LoggerMessage(IdempotentWritesEventId.MappingInvalid, LogLevel.Error, "Table mapping {Table} does not match the database; every call for it fails with this error until the schema or the mapping is fixed", EventName = "MappingInvalid")]
+    public static partial void MappingInvalid(this ILogger logger, string table, Exception exception);
 }

@@ -11,7 +11,7 @@ namespace IdempotentWrites.ConcurrencyTests.Faults;
 // statement containing a marker and the server answered it — so the server has committed, and the client never hears.
 public sealed class FaultProxy : IAsyncDisposable
 {
-    private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+    private readonly TcpListener _listener;
     private readonly string _targetHost;
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
@@ -19,8 +19,10 @@ public sealed class FaultProxy : IAsyncDisposable
     private byte[]? _marker;
     private int _dropped;
 
-    public FaultProxy(string targetHost, int targetPort)
+    // listenPort 0: any free port; else that port (a server that "comes up" where clients were already pointed).
+    public FaultProxy(string targetHost, int targetPort, int listenPort = 0)
     {
+        _listener = new TcpListener(IPAddress.Loopback, listenPort);
         _targetHost = targetHost;
         _targetPort = targetPort;
         _listener.Start();
