@@ -14,15 +14,34 @@ namespace IdempotentWrites.ConcurrencyTests.Faults;
 // eng/pg-local.sh on its own port, started and stopped here.
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "Concurrency")]
-public sealed class ServerRestartTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class ServerRestartTests(PostgresFixture db, ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string Port = "15433"; // below the ephemeral port range, so no client socket can hold it
-    private static readonly string ClusterDirectory = Path.Combine(Path.GetTempPath(), "idempotentwrites-pg-restart-test");
+    // Derived from the run's own server, so two test runs (different IW_PG_PORT) never share this cluster:
+    // IW_PG_RESTART_PORT, else 20000 + the test server's port modulo 10000 (54329 -> 24329), below the ephemeral range.
+    private readonly string _port = Environment.GetEnvironmentVariable("IW_PG_RESTART_PORT") is { Length: > 0 } configured
+        ? configured
+        : (20_000 + (new NpgsqlConnectionStringBuilder(db.ConnectionString).Port % 10_000)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     private string _connectionString = string.Empty;
+
+    private string ClusterDirectory => Path.Combine(Path.GetTempPath(), $"idempotentwrites-pg-restart-{_port}");
 
     public async ValueTask InitializeAsync() => _connectionString = (await PgLocalAsync("start")).Trim();
 
-    public async ValueTask DisposeAsync() => await PgLocalAsync("stop");
+    public async ValueTask DisposeAsync()
+    {
+        // Stopped and removed: no server left running and no stopped cluster left in the temp directory.
+        await PgLocalAsync("stop");
+        try
+        {
+            Directory.Delete(ClusterDirectory, recursive: true);
+            File.Delete(ClusterDirectory + ".lock");
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            output.WriteLine($"Could not remove {ClusterDirectory}: {ex.Message}");
+        }
+    }
 
     [Fact]
     public async Task InsertOrGet_ServerRestartedMidRun_CompletesNothingLostNothingDuplicated()
@@ -101,7 +120,7 @@ public sealed class ServerRestartTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.All(seen, s => Assert.Equal(stored[s.Email], s.Id));
     }
 
-    private static async Task<string> PgLocalAsync(string verb)
+    private async Task<string> PgLocalAsync(string verb)
     {
         var root = AppContext.BaseDirectory;
         while (!File.Exists(Path.Combine(root, "IdempotentWrites.slnx")))
@@ -113,7 +132,7 @@ public sealed class ServerRestartTests(ITestOutputHelper output) : IAsyncLifetim
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["IW_PG_PORT"] = Port, ["IW_PG_DIR"] = ClusterDirectory },
+            Environment = { ["IW_PG_PORT"] = _port, ["IW_PG_DIR"] = ClusterDirectory },
         };
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
