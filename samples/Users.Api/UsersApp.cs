@@ -34,6 +34,10 @@ public static class UsersApp
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
 
+        // A request the server could not read (malformed JSON in Development, where minimal APIs throw for it; a body over
+        // Kestrel's limit; broken framing) is the client's fault: its own 4xx, never a 500.
+        builder.Services.Configure<ExceptionHandlerOptions>(o => o.StatusCodeSelector = static e => e is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError);
+
         builder.Services.AddIdempotentWrites()
             .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt))
             .AddConflictProblemDetails(o => o.ConstraintMessages["users_email_key"] = "This email is already registered.")

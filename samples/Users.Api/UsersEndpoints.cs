@@ -10,7 +10,8 @@ public sealed record UserInput(string? Email, string? Name);
 
 public sealed record UserBody(long Id, string Email, string Name);
 
-public sealed record PaymentInput(long UserId, long AmountCents, int? ProcessingMs);
+// Nullable so a missing field is told apart from 0: {"amountCents":5} has no user, and must not pay for user 0.
+public sealed record PaymentInput(long? UserId, long? AmountCents, int? ProcessingMs);
 
 public sealed record PaymentBody(long Id, long UserId, long AmountCents);
 
@@ -76,9 +77,9 @@ public static class UsersEndpoints
 
     private static async Task<IResult> CreatePaymentAsync(PaymentInput input, NpgsqlDataSource dataSource, CancellationToken ct)
     {
-        if (input.AmountCents <= 0)
+        if (Invalid(input) is { } problem)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["amountCents"] = ["Must be positive."] });
+            return problem;
         }
 
         if (input.ProcessingMs is > 0)
@@ -87,10 +88,31 @@ public static class UsersEndpoints
         }
 
         await using var command = dataSource.CreateCommand("INSERT INTO payments (user_id, amount_cents) VALUES ($1, $2) RETURNING id");
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.UserId });
-        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.AmountCents });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.UserId!.Value });
+        command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.AmountCents!.Value });
         var id = (long)(await command.ExecuteScalarAsync(ct))!;
-        return Results.Created($"/payments/{id}", new PaymentBody(id, input.UserId, input.AmountCents));
+        return Results.Created($"/payments/{id}", new PaymentBody(id, input.UserId.Value, input.AmountCents.Value));
+    }
+
+    private static IResult? Invalid(PaymentInput input)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (input.UserId is not > 0)
+        {
+            errors["userId"] = [input.UserId is null ? "Required." : "Must be positive."];
+        }
+
+        if (input.AmountCents is not > 0)
+        {
+            errors["amountCents"] = [input.AmountCents is null ? "Required." : "Must be positive."];
+        }
+
+        if (input.ProcessingMs is < 0)
+        {
+            errors["processingMs"] = ["Must not be negative."];
+        }
+
+        return errors.Count == 0 ? null : Results.ValidationProblem(errors);
     }
 
     private static IResult? Invalid(UserInput input)

@@ -5,6 +5,7 @@ using IdempotentWrites;
 using IdempotentWrites.AspNetCore;
 using IdempotentWrites.AspNetCore.Internal;
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc.ApiExplorer;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -54,8 +55,10 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
     /// <c>PostgresException</c>, also wrapped as by EF Core's <c>DbUpdateException</c>) with <c>application/problem+json</c>:
     /// 409 <c>unique-violation</c>, 409 <c>retryable-conflict</c>, and the other codes of <see cref="IdempotentWritesProblemCodes"/>.
     /// <para/>
-    /// Registers an <see cref="IExceptionHandler"/>, so the app needs <c>app.UseExceptionHandler()</c>; inside
-    /// <c>app.UseIdempotency()</c> the same answers are stored for replay.
+    /// Works without other setup: a middleware around the whole pipeline answers the errors no exception handler answered,
+    /// and in Development the developer exception page answers them the same way. With <c>app.UseExceptionHandler()</c>,
+    /// the registered <see cref="IExceptionHandler"/> answers them there; inside <c>app.UseIdempotency()</c> the same
+    /// answers are stored for replay.
     /// </summary>
     /// <param name="builder">The IdempotentWrites builder.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>
@@ -107,6 +110,8 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
         services.TryAddSingleton<ConstraintCatalog>();
         services.TryAddSingleton<ConflictProblemMapper>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IExceptionHandler, ConflictExceptionHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeveloperPageExceptionFilter, ConflictDeveloperPageExceptionFilter>());
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, ConflictProblemStartupFilter>());
     }
 
     private static void AddShared(IServiceCollection services)

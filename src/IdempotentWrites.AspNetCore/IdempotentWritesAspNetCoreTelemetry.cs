@@ -18,7 +18,7 @@ public static class IdempotentWritesAspNetCoreTelemetry
     /// <summary>
     /// Counter of requests to endpoints that require a key, tagged with <c>idempotent_writes.http.result</c>: <c>stored</c>,
     /// <c>released</c>, <c>replayed</c>, <c>in_progress</c>, <c>fingerprint_mismatch</c>, <c>missing_key</c>, <c>invalid_key</c>,
-    /// <c>store_unavailable</c>, <c>claim_lost</c> or <c>exception</c>.
+    /// <c>store_unavailable</c>, <c>bad_request</c>, <c>claim_lost</c>, <c>store_failed</c> or <c>exception</c>.
     /// </summary>
     public const string RequestsCounter = "idempotent_writes.http.requests";
 

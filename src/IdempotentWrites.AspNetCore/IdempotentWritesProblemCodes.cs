@@ -42,6 +42,12 @@ public static class IdempotentWritesProblemCodes
     /// <summary>409: a request with the same key is still being processed; <c>Retry-After</c> says when its lease ends.</summary>
     public const string InProgress = "in-progress";
 
+    /// <summary>
+    /// 400, 408, 413, 431 or another 4xx: the request itself could not be read (a body over the server's limit, broken chunked
+    /// framing, a body that arrived too slowly); the status is the server's. The key is not consumed: nothing was stored.
+    /// </summary>
+    public const string BadRequest = "bad-request";
+
     /// <summary>503: the idempotency key store (PostgreSQL) could not be reached; the handler did not run.</summary>
     public const string StoreUnavailable = "store-unavailable";
 }

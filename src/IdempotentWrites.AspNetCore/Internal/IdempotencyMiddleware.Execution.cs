@@ -145,6 +145,17 @@ internal sealed partial class IdempotencyMiddleware
 
     private async Task HandleFailureAsync(HttpContext context, Execution execution, IHttpResponseBodyFeature originalBody, Exception failure, long afterHandler)
     {
+        // Thrown by the handler's own request reading (minimal APIs throw it for malformed JSON when ThrowOnBadRequest is on,
+        // as in Development): the client's fault, answered with its status and never stored, so the key is released.
+        if (failure is BadHttpRequestException badRequest && !context.Response.HasStarted)
+        {
+            await TryReleaseAsync(context, execution, $"bad request {badRequest.StatusCode}").ConfigureAwait(false);
+            Finish(execution.Activity, "bad_request", execution.Overhead(afterHandler));
+            context.Response.Clear();
+            await WriteBadRequestAsync(context, badRequest).ConfigureAwait(false);
+            return;
+        }
+
         ConflictProblem? conflict = null;
         if (_conflicts is not null && !context.Response.HasStarted)
         {

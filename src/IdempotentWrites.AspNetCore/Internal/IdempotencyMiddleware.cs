@@ -112,7 +112,20 @@ internal sealed partial class IdempotencyMiddleware
                 + "Authenticate the endpoint, set AnonymousScope, or register an IIdempotencyScopeResolver.");
         using var activity = IdempotentWritesHttpMetrics.Source.StartActivity("idempotency " + context.Request.Method, ActivityKind.Internal);
         var started = Stopwatch.GetTimestamp();
-        var fingerprint = await RequestFingerprint.ComputeAsync(context, context.RequestAborted).ConfigureAwait(false);
+        byte[] fingerprint;
+        try
+        {
+            fingerprint = await RequestFingerprint.ComputeAsync(context, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            // The client's fault (body over the limit, broken chunked framing, too slow): answered like the server would
+            // answer it without the middleware, and nothing is claimed, so the key stays free for a corrected request.
+            Finish(activity, "bad_request", Stopwatch.GetElapsedTime(started));
+            await WriteBadRequestAsync(context, ex).ConfigureAwait(false);
+            return;
+        }
+
         var waitUntil = policy.InProgressWaitTimeout > TimeSpan.Zero ? _timeProvider.GetTimestamp() + (long)(policy.InProgressWaitTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : 0;
         while (true)
         {
@@ -249,6 +262,17 @@ internal sealed partial class IdempotencyMiddleware
             _logger.StoreWriteFailed("release", context.Request.Method, context.Request.Path, ex);
             return false;
         }
+    }
+
+    private ValueTask WriteBadRequestAsync(HttpContext context, BadHttpRequestException exception)
+    {
+        _logger.BadRequest(context.Request.Method, context.Request.Path, exception.StatusCode, exception);
+        return WriteProblemAsync(
+            context,
+            exception.StatusCode,
+            IdempotentWritesProblemCodes.BadRequest,
+            "The request could not be read.",
+            "The request was not processed and its Idempotency-Key was not used: fix the request and send it again with the same key.");
     }
 
     private ValueTask WriteProblemAsync(HttpContext context, int statusCode, string code, string title, string? detail)

@@ -46,4 +46,7 @@ internal static partial class Log
 
     [LoggerMessage(IdempotentWritesAspNetCoreEventId.ConstraintLookupFailed, LogLevel.Warning, "Could not read the catalog definition of constraint {Constraint}; the problem has no fields", EventName = "ConstraintLookupFailed")]
     public static partial void ConstraintLookupFailed(this ILogger logger, string constraint, Exception exception);
+
+    [LoggerMessage(IdempotentWritesAspNetCoreEventId.BadRequest, LogLevel.Debug, "Answered {Method} {Path} with {StatusCode}: the request could not be read; its Idempotency-Key was not consumed", EventName = "BadRequest")]
+    public static partial void BadRequest(this ILogger logger, string method, string path, int statusCode, Exception exception);
 }

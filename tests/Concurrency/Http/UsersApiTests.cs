@@ -201,6 +201,31 @@ public sealed class UsersApiTests(PostgresFixture db)
         Assert.Equal(2, await Sql.CountAsync(db.DataSource, schema, "idempotency_keys", "idempotency_key = 'shared-key'"));
     }
 
+    [Theory]
+    [InlineData("""{"amountCents":5}""", "userId")]
+    [InlineData("""{"userId":0,"amountCents":5}""", "userId")]
+    [InlineData("""{"userId":3}""", "amountCents")]
+    [InlineData("""{"userId":3,"amountCents":-1}""", "amountCents")]
+    public async Task Payments_MissingOrInvalidField_400ValidationProblem_NoPayment(string body, string field)
+    {
+        var schema = await TestSchema.CreateAsync(db, "pay_invalid");
+        await using var app = await StartAsync(schema);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/payments")
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Api-Key", "caller-a");
+        request.Headers.Add("Idempotency-Key", "k-invalid");
+
+        var reply = await Http.SendAsync(app.Client, request);
+
+        Assert.Equal(400, reply.Status);
+        Assert.Equal("application/problem+json", reply.ContentHeaders.ContentType?.MediaType);
+        var errors = reply.Json().GetProperty("errors");
+        Assert.Equal([field], errors.EnumerateObject().Select(e => e.Name).ToArray());
+        Assert.Equal(0, await Sql.CountAsync(db.DataSource, schema, "payments"));
+    }
+
     [Fact]
     public async Task Payments_SafeMethodsIgnoreTheKey()
     {

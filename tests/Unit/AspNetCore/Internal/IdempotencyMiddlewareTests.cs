@@ -236,6 +236,39 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
         Assert.Equal("exception", Assert.Single(requests.GetMeasurementSnapshot()).Tags["idempotent_writes.http.result"]);
     }
 
+    [Theory]
+    [InlineData(413)]
+    [InlineData(400)]
+    [InlineData(408)]
+    public async Task Invoke_BodyUnreadable_ItsStatusAsBadRequestProblem_NothingClaimed_HandlerNotRun(int status)
+    {
+        var middleware = Create(Created);
+        using var requests = Collector(IdempotentWritesAspNetCoreTelemetry.RequestsCounter);
+
+        var context = await SendAsync(middleware, key: "k", requestBody: new ThrowingStream(new BadHttpRequestException("Unreadable.", status)));
+
+        Assert.Equal(status, context.Response.StatusCode);
+        Assert.Equal("application/problem+json", context.Response.ContentType);
+        Assert.Equal("bad-request", Problem(context).GetProperty("code").GetString());
+        Assert.Equal(status, Problem(context).GetProperty("status").GetInt32());
+        Assert.Equal(0, _runs);
+        Assert.Empty(_store.Entries);
+        Assert.Equal("bad_request", Assert.Single(requests.GetMeasurementSnapshot()).Tags["idempotent_writes.http.result"]);
+    }
+
+    [Fact]
+    public async Task Invoke_HandlerThrowsBadHttpRequest_ItsStatusAsBadRequestProblem_KeyReleased()
+    {
+        var middleware = Create(_ => throw new BadHttpRequestException("Failed to read parameter \"PaymentInput input\" from the request body as JSON.", 400));
+
+        var context = await SendAsync(middleware, key: "k");
+
+        Assert.Equal(400, context.Response.StatusCode);
+        Assert.Equal("bad-request", Problem(context).GetProperty("code").GetString());
+        Assert.Empty(_store.Entries);
+        Assert.Equal(201, (await SendAsync(Create(Created), key: "k")).Response.StatusCode);
+    }
+
     [Fact]
     public async Task Invoke_HandlerThrowsUniqueViolation_409ProblemStoredAndReplayed()
     {
@@ -429,13 +462,13 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
     private MetricCollector<long> Collector(string instrument)
         => new(_services!.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), IdempotentWritesAspNetCoreTelemetry.MeterName, instrument);
 
-    private async Task<DefaultHttpContext> SendAsync(IdempotencyMiddleware middleware, string? key, string body = "{}", object[]? metadata = null, string method = "POST", string? user = null)
+    private async Task<DefaultHttpContext> SendAsync(IdempotencyMiddleware middleware, string? key, string body = "{}", object[]? metadata = null, string method = "POST", string? user = null, Stream? requestBody = null)
     {
         var context = new DefaultHttpContext { RequestServices = _services! };
         context.Request.Method = method;
         context.Request.Path = "/things";
         context.Request.ContentType = "application/json";
-        context.Request.Body = new MemoryStream(Encoding.UTF8.GetBytes(body));
+        context.Request.Body = requestBody ?? new MemoryStream(Encoding.UTF8.GetBytes(body));
         context.Response.Body = new MemoryStream();
         if (key is not null)
         {
@@ -451,5 +484,33 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
         context.SetEndpoint(new Endpoint(_ => Task.CompletedTask, new EndpointMetadataCollection(metadata ?? [new RequireIdempotencyKeyAttribute()]), "things"));
         await middleware.Invoke(context);
         return context;
+    }
+
+    // A request body Kestrel cannot read: every read throws what Kestrel throws.
+    private sealed class ThrowingStream(Exception exception) : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => 0; set => throw new NotSupportedException(); }
+
+        public override void Flush()
+        {
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw exception;
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromException<int>(exception);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
