@@ -7,6 +7,8 @@ using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
 namespace UsersApi;
 
 // The whole app, built here so tests and benchmarks can host it in-process (on Kestrel, any port) with their own settings.
@@ -46,6 +48,12 @@ public static class UsersApp
                 o.CreateStoreTable = true;
                 builder.Configuration.GetSection("Idempotency").Bind(o);
             });
+
+        // GET /health: 200 when PostgreSQL answers, every mapping matches it and no sequence is behind its data; otherwise
+        // 503 (or Degraded for drift) with the reason in the check's description.
+        builder.Services.AddHealthChecks()
+            .AddIdempotentWritesCheck()
+            .AddSequenceDriftCheck(failureStatus: HealthStatus.Degraded);
 
         // Traces and metrics: to the console when Telemetry:Console is true (env Telemetry__Console=true), and over OTLP
         // when OTEL_EXPORTER_OTLP_ENDPOINT is set. Our spans are the parents of Npgsql's.
@@ -87,6 +95,7 @@ public static class UsersApp
         app.UseExceptionHandler();
         app.UseIdempotency();
         UsersEndpoints.Map(app);
+        app.MapHealthChecks("/health");
         return app;
     }
 }

@@ -48,6 +48,12 @@ public static class IdempotentWritesProblemCodes
     /// </summary>
     public const string BadRequest = "bad-request";
 
+    /// <summary>
+    /// 503: the application's own write could not reach PostgreSQL (<c>DatabaseUnavailableException</c>: down, restarting,
+    /// unreachable); nothing was written, <c>Retry-After</c> says when to try again.
+    /// </summary>
+    public const string DatabaseUnavailable = "database-unavailable";
+
     /// <summary>503: the idempotency key store (PostgreSQL) could not be reached; the handler did not run.</summary>
     public const string StoreUnavailable = "store-unavailable";
 }

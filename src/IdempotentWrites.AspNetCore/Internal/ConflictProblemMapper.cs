@@ -27,6 +27,7 @@ internal sealed class ConflictProblemMapper(
         [IdempotentWritesProblemCodes.NotNullViolation] = "A required value is missing.",
         [IdempotentWritesProblemCodes.CheckViolation] = "A value is not allowed.",
         [IdempotentWritesProblemCodes.CardinalityViolation] = "The request affects the same resource more than once.",
+        [IdempotentWritesProblemCodes.DatabaseUnavailable] = "The database is unavailable; nothing was written. Retry later.",
     };
 
     public static ConflictProblem? Classify(Exception? exception, ConflictProblemDetailsOptions options)
@@ -55,6 +56,7 @@ internal sealed class ConflictProblemMapper(
                 CheckViolationException e => CreateFrom(IdempotentWritesProblemCodes.CheckViolation, e, [], null),
                 NotNullViolationException e => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
                 CardinalityViolationException e => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
+                DatabaseUnavailableException e => Create(IdempotentWritesProblemCodes.DatabaseUnavailable, e.SqlState, null, null, null, []) with { StatusCode = StatusCodes.Status503ServiceUnavailable },
                 PostgresException e => FromPostgres(e),
                 _ => null,
             };
@@ -125,7 +127,12 @@ internal sealed class ConflictProblemMapper(
             details.Extensions["table"] = problem.TableName;
         }
 
-        if (problem.Code != IdempotentWritesProblemCodes.RetryableConflict)
+        if (problem.Code == IdempotentWritesProblemCodes.DatabaseUnavailable)
+        {
+            // Transient by definition: say when to come back, as the idempotency store's 503 does.
+            context.Response.Headers.RetryAfter = "1";
+        }
+        else if (problem.Code != IdempotentWritesProblemCodes.RetryableConflict)
         {
             details.Extensions["fields"] = problem.Fields;
         }
