@@ -45,6 +45,34 @@ public class CliErrorsTests
         Assert.Equal("iw_database", CliErrors.Scrub("iw_database", "iw"));
     }
 
+    [Fact]
+    public void Describe_ArgumentExceptionWithParameter_NoParameterSuffix()
+        => Assert.Equal(
+            "table \"nosuch\" does not exist on the search_path (names are case-sensitive).",
+            CliErrors.Describe(new ArgumentException("table \"nosuch\" does not exist on the search_path (names are case-sensitive).", "table"), Connection));
+
+    [Fact]
+    public void Describe_BlankArgument_NoParameterSuffix()
+    {
+        var error = Assert.ThrowsAny<ArgumentException>(() => ArgumentException.ThrowIfNullOrWhiteSpace(" ", "errorTextOrConstraint"));
+
+        Assert.DoesNotContain("(Parameter", CliErrors.Describe(error, Connection), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Describe_UnknownResponseForSslRequest_SaysTheServerIsNotPostgres()
+        => Assert.Equal(
+            "the server at db:5433 is not PostgreSQL (it answered the PostgreSQL handshake with something else, e.g. an HTTP server does); check the host and port in --connection or PGHOST / PGPORT",
+            CliErrors.Describe(new NpgsqlException("Received unknown response H for SSLRequest (expecting S or N)"), Connection));
+
+    [Fact]
+    public void Describe_NoArbiterIndex_SaysWhatToDoNotJustTheSqlState()
+    {
+        var message = CliErrors.Describe(Error(PostgresErrorCodes.InvalidColumnReference, "there is no unique or exclusion constraint matching the ON CONFLICT specification"), Connection);
+
+        Assert.Equal("there is no unique or exclusion constraint matching the ON CONFLICT specification: no unique index or constraint is on exactly the conflict columns; create one, or name the columns of an existing one", message);
+    }
+
     private static PostgresException Error(string sqlState, string message)
         => new(message, "FATAL", "FATAL", sqlState, null, null, 0, 0, null, null, null, null, null, null, null, null, null, null);
 }
