@@ -157,4 +157,43 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
         Assert.Contains(expected, run.Error, StringComparison.Ordinal);
         Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
+
+    [Fact]
+    public async Task Import_ConflictOnColumnWithoutUniqueIndex_SaysWhatIsWrongAndWhatToDo()
+    {
+        var table = await CreateContactsAsync();
+
+        var run = await CliRunner.RunAsync("import", WriteFile("n.csv", "email,name\na@x,a\n"), "--table", table, "--conflict-on", "name", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(
+            $"iw: error: --conflict-on (name): {table} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. Its unique keys: (id), (email); pass one of them, or create one: CREATE UNIQUE INDEX ON \"{table}\" (\"name\").",
+            run.Error.TrimEnd());
+        Assert.DoesNotContain("42P10", run.Error, StringComparison.Ordinal);
+        Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_NullKey_FileLineNamedNothingWritten()
+    {
+        var table = await CreateContactsAsync();
+
+        var run = await CliRunner.RunAsync("import", WriteFile("k.csv", "email,name\na@x,\"multi\nline\"\n,b\n"), "--table", table, "--conflict-on", "email", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("iw: error: k.csv: line 4: the key column \"email\" is empty (NULL); every row needs a value in the --conflict-on columns", run.Error, StringComparison.Ordinal);
+        Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_UnknownTable_Exit2NamingTheTables()
+    {
+        var table = await CreateContactsAsync();
+
+        var run = await CliRunner.RunAsync("import", WriteFile("u.csv", "email\na@x\n"), "--table", "nosuch_contacts", "--conflict-on", "email", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("iw: error: table nosuch_contacts does not exist on the search_path (names are case-sensitive; use --schema or schema.table for another schema). Tables on the search_path: ", run.Error, StringComparison.Ordinal);
+        Assert.Contains(table, run.Error, StringComparison.Ordinal);
+    }
 }

@@ -40,4 +40,20 @@ public sealed class IdempotencyCliTests(PostgresFixture db)
         Assert.Equal(0, run.ExitCode);
         Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"idempotency_keys\" (", run.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task IwIdempotency_PurgeBeforeMigrate_SaysToRunMigrateFirst()
+    {
+        var schema = Names.Table("iw_store");
+        await db.ExecuteAsync($"CREATE SCHEMA {schema}");
+
+        var run = await ConcurrencyTests.Sequences.Cli.RunAsync("idempotency", "purge", "--connection", db.ConnectionString, "--schema", schema);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(
+            $"iw: error: the idempotency key store {schema}.idempotency_keys does not exist; create it first with: iw idempotency migrate --schema {schema} --connection ",
+            run.Error,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("42P01", run.Error, StringComparison.Ordinal);
+    }
 }
