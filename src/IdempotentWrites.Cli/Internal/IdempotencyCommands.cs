@@ -73,7 +73,7 @@ internal static class IdempotencyCommands
                 return ExitCodes.Error;
             }
 
-            await context.Output.WriteLineAsync($"purged {purged.ToString(CultureInfo.InvariantCulture)} expired key(s) from {Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
+            await context.Output.WriteLineAsync($"purged {Shell.Count(purged, "expired key")} from {Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
             return ExitCodes.Ok;
         }));
         return command;

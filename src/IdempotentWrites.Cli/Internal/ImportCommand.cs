@@ -122,13 +122,13 @@ internal static partial class ImportCommand
             await context.Error.WriteLineAsync($"iw: error: {cause}").ConfigureAwait(false);
             await context.Error.WriteLineAsync(ex.Report.Chunks == 0
                 ? "iw: nothing was written."
-                : $"iw: the first {ex.Report.RowsRead:N0} data rows are imported ({ex.Report.Chunks:N0} chunk(s): {ex.Report.Inserted:N0} inserted, {ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the file and run the same import again.").ConfigureAwait(false);
+                : $"iw: the first {Shell.Count(ex.Report.RowsRead, "data row")} {(ex.Report.RowsRead == 1 ? "is" : "are")} imported ({Shell.Count(ex.Report.Chunks, "chunk")}: {ex.Report.Inserted:N0} inserted, {ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the file and run the same import again.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
         catch (BulkWriteCanceledException ex)
         {
             progress?.Clear();
-            await context.Error.WriteLineAsync($"iw: error: cancelled after {ex.Report.RowsRead:N0} data rows ({ex.Report.Chunks:N0} chunk(s) committed); run the same import again to finish it.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"iw: error: cancelled after {Shell.Count(ex.Report.RowsRead, "data row")} ({Shell.Count(ex.Report.Chunks, "chunk")} committed); run the same import again to finish it.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
     }
@@ -295,7 +295,7 @@ internal static partial class ImportCommand
     private static async Task WriteSummaryAsync(TextWriter output, string file, BulkWriteReport<CsvRecord> report, bool upsert)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: {report.RowsRead:N0} data rows in {report.Chunks:N0} chunk(s), {report.Elapsed.TotalSeconds:0.00} s");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: {Shell.Count(report.RowsRead, "data row")} in {Shell.Count(report.Chunks, "chunk")}, {report.Elapsed.TotalSeconds:0.00} s");
         if (report.IsPreview)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  would insert        {report.Inserted,12:N0}");
@@ -337,7 +337,7 @@ internal static partial class ImportCommand
 
         public void Report(BulkWriteReport value)
         {
-            var line = string.Create(CultureInfo.InvariantCulture, $"importing: {value.RowsRead:N0} rows, {value.Chunks:N0} chunk(s), {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s");
+            var line = string.Create(CultureInfo.InvariantCulture, $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s");
             _width = Math.Max(_width, line.Length);
             writer.Write("\r" + line.PadRight(_width));
             writer.Flush();

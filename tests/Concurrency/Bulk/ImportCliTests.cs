@@ -86,7 +86,7 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
 
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(string.Empty, run.Error);
-        Assert.Contains("2,500 data rows in 3 chunk(s)", run.Output, StringComparison.Ordinal);
+        Assert.Contains("2,500 data rows in 3 chunks", run.Output, StringComparison.Ordinal);
         Assert.Matches(@"inserted\s+1,320\n", run.Output);
         // Keys stored before this run (the 250 old ones and the first run's 880 plus their 20 repeats) existed; 30 repeat keys of this run.
         Assert.Matches(@"already existed\s+1,150\s+\(line 2, ", run.Output);

@@ -28,7 +28,7 @@ public sealed class IdempotencyCliTests(PostgresFixture db)
         Assert.Equal(0, second.ExitCode);
         Assert.Equal($"idempotency key store {schema}.idempotency_keys is ready", first.Output.Trim());
         Assert.Equal(0, purge.ExitCode);
-        Assert.Equal($"purged 3 expired key(s) from {schema}.idempotency_keys", purge.Output.Trim());
+        Assert.Equal($"purged 3 expired keys from {schema}.idempotency_keys", purge.Output.Trim());
         Assert.Equal("live", await db.ScalarAsync<string>($"SELECT string_agg(idempotency_key, ',') FROM {schema}.idempotency_keys"));
     }
 
