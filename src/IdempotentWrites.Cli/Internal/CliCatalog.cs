@@ -10,11 +10,12 @@ internal static class CliCatalog
 {
     private const int MaxListed = 20;
 
-    // The schemas this role may use (USAGE), without the system ones.
+    // The schemas this role may use (USAGE), without the system ones; those on the search_path first, so a long list
+    // cut at MaxListed still shows them.
     private const string VisibleSchemasSql =
         "SELECT n.nspname FROM pg_catalog.pg_namespace n "
         + "WHERE pg_catalog.has_schema_privilege(n.oid, 'USAGE') AND n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema' "
-        + "ORDER BY 1";
+        + "ORDER BY n.nspname = ANY (pg_catalog.current_schemas(false)) DESC, 1";
 
     // Tables, partitioned tables, views and foreign tables of a schema (or of the search_path when $1 is NULL).
     private const string TablesSql =

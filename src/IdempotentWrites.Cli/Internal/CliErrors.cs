@@ -26,7 +26,9 @@ internal static class CliErrors
                 => $"{pg.MessageText} (names are case-sensitive; check the table name and --schema)",
             PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } pg
                 => $"{pg.MessageText}; connect as a role that has the privilege, or have it granted",
-            PostgresException pg => pg.Hint is { Length: > 0 } hint ? $"{pg.MessageText} ({pg.SqlState}; hint: {hint})" : $"{pg.MessageText} ({pg.SqlState})",
+            PostgresException { SqlState: PostgresErrorCodes.InvalidSchemaName } pg
+                => $"{pg.MessageText} (names are case-sensitive; check --schema, or create the schema first)",
+            PostgresException pg => $"{pg.MessageText} ({pg.SqlState}; {(pg.Hint is { Length: > 0 } hint ? "hint: " + hint : GenericHint(pg.SqlState))})",
             NpgsqlException { InnerException: SocketException socket }
                 => $"cannot connect to PostgreSQL at {where}: {socket.Message}; is the server running and accepting TCP connections? (check --connection or PGHOST / PGPORT)",
             NpgsqlException { InnerException: TimeoutException }
@@ -66,6 +68,18 @@ internal static class CliErrors
 
         return false;
     }
+
+    // By SQLSTATE class, for errors no case above names.
+    private static string GenericHint(string sqlState) => sqlState[..2] switch
+    {
+        "08" => "the connection failed; check the server and run the command again",
+        "22" or "23" => "the data was refused; fix the value or row named above",
+        "25" or "40" => "a concurrent transaction interfered; run the command again",
+        "42" => "check the names and options given; names are case-sensitive",
+        "53" => "the server is out of a resource (disk, memory, connections); free it and run the command again",
+        "55" or "57" => "the server cancelled or refused the statement (lock, shutdown, timeout); run the command again",
+        _ => "see the PostgreSQL documentation for this error code",
+    };
 
     // ArgumentException appends " (Parameter 'name')": an API detail the user never typed.
     private static string WithoutParameter(string message, string name)

@@ -227,9 +227,9 @@ internal static partial class ImportCommand
     {
         const string UniqueIndexes =
             "SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k), "
-            + "i.indpred IS NOT NULL OR i.indexprs IS NOT NULL "
+            + "i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, i.indimmediate "
             + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid";
-        var found = new List<(string[] Columns, bool Partial)>();
+        var found = new List<(string[] Columns, bool Partial, bool Immediate)>();
         var command = dataSource.CreateCommand(UniqueIndexes);
         await using (command.ConfigureAwait(false))
         {
@@ -239,18 +239,27 @@ internal static partial class ImportCommand
             {
                 while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
-                    found.Add((reader.GetFieldValue<string[]>(0), reader.GetBoolean(1)));
+                    found.Add((reader.GetFieldValue<string[]>(0), reader.GetBoolean(1), reader.GetBoolean(2)));
                 }
             }
         }
 
         var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
-        if (found.Any(i => !i.Partial && wanted.SetEquals(i.Columns) && i.Columns.Length == wanted.Count))
+        var matching = found.Where(i => !i.Partial && wanted.SetEquals(i.Columns) && i.Columns.Length == wanted.Count).ToList();
+        if (matching.Any(i => i.Immediate))
         {
             return;
         }
 
-        var existing = found.Where(i => !i.Partial).Select(i => "(" + string.Join(", ", i.Columns) + ")").ToList();
+        if (matching.Count > 0)
+        {
+            // ON CONFLICT cannot use a DEFERRABLE constraint as its arbiter (PostgreSQL refuses the INSERT).
+            throw new ArgumentException(
+                $"--conflict-on ({string.Join(", ", keys)}): the unique constraint of {display} on these columns is DEFERRABLE, and ON CONFLICT cannot use a deferrable constraint. "
+                + $"Make it NOT DEFERRABLE (ALTER TABLE {qualified} ALTER CONSTRAINT <name> NOT DEFERRABLE), or add a unique index: CREATE UNIQUE INDEX ON {qualified} ({string.Join(", ", keys.Select(Sql.Quote))}).");
+        }
+
+        var existing = found.Where(i => !i.Partial && i.Immediate).Select(i => "(" + string.Join(", ", i.Columns) + ")").ToList();
         throw new ArgumentException(
             $"--conflict-on ({string.Join(", ", keys)}): {display} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. "
             + (existing.Count == 0 ? $"{display} has no unique index at all; " : $"Its unique keys: {string.Join(", ", existing)}; pass one of them, or ")

@@ -112,8 +112,10 @@ public sealed class CliTests(PostgresFixture db)
         Assert.Empty(run.Output);
         var line = Assert.Single(run.Error.TrimEnd().Split('\n'));
         Assert.StartsWith("iw: error: schema nosuch does not exist or this role may not use it (names are case-sensitive). Schemas this role can see: ", line, StringComparison.Ordinal);
-        Assert.Contains("public", line, StringComparison.Ordinal);
-        Assert.Contains(schema.Name, line, StringComparison.Ordinal);
+        Assert.Contains("can see: public", line, StringComparison.Ordinal);
+
+        // Leftover schemas of other tests may push it past the 20 listed.
+        Assert.True(line.Contains(schema.Name, StringComparison.Ordinal) || line.EndsWith(" in all).", StringComparison.Ordinal), line);
         Assert.DoesNotContain("No column draws", run.Output + run.Error, StringComparison.Ordinal);
     }
 

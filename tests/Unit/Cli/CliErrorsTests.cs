@@ -73,6 +73,13 @@ public class CliErrorsTests
         Assert.Equal("there is no unique or exclusion constraint matching the ON CONFLICT specification: no unique index or constraint is on exactly the conflict columns; create one, or name the columns of an existing one", message);
     }
 
+    [Theory]
+    [InlineData(PostgresErrorCodes.InvalidSchemaName, "schema \"nosuch\" does not exist", "schema \"nosuch\" does not exist (names are case-sensitive; check --schema, or create the schema first)")]
+    [InlineData(PostgresErrorCodes.DiskFull, "could not extend file", "could not extend file (53100; the server is out of a resource (disk, memory, connections); free it and run the command again)")]
+    [InlineData(PostgresErrorCodes.SerializationFailure, "could not serialize access", "could not serialize access (40001; a concurrent transaction interfered; run the command again)")]
+    public void Describe_OtherServerErrors_SqlStateAlwaysWithAHint(string sqlState, string text, string expected)
+        => Assert.Equal(expected, CliErrors.Describe(Error(sqlState, text), Connection));
+
     private static PostgresException Error(string sqlState, string message)
         => new(message, "FATAL", "FATAL", sqlState, null, null, 0, 0, null, null, null, null, null, null, null, null, null, null);
 }
