@@ -10,16 +10,22 @@ namespace IdempotentWrites.Cli.Internal;
 // every failure becomes one line on standard error and exit code 2.
 internal static class CliCommands
 {
-    public static RootCommand Build(CliContext context)
+    // The tool's name in help and usage. A RootCommand takes it from the entry assembly (IdempotentWrites.Cli when run as
+    // an installed tool or with dotnet run), so the root is a plain command named iw with --help and --version added.
+    public const string ToolName = "iw";
+
+    public static Command Build(CliContext context)
     {
         var connection = new Option<string?>("--connection")
         {
-            Description = "Npgsql connection string. Default: the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (and PGSSLMODE, PGCONNECT_TIMEOUT, PGAPPNAME, PGPASSFILE).",
+            Description = "Npgsql connection string (Host=…;Port=…;Username=…;Database=…) or libpq URI (postgresql://user@host:port/dbname?sslmode=require). Default: the libpq variables PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (and PGSSLMODE, PGCONNECT_TIMEOUT, PGAPPNAME, PGPASSFILE).",
             Recursive = true,
         };
-        var root = new RootCommand("IdempotentWrites tool for PostgreSQL: find and repair sequence drift, convert serial columns to identity, diagnose duplicate-key errors.")
+        var root = new Command(ToolName, "IdempotentWrites tool for PostgreSQL: find and repair sequence drift, convert serial columns to identity, diagnose duplicate-key errors.")
         {
             connection,
+            new System.CommandLine.Help.HelpOption(),
+            new VersionOption(),
         };
 
         var sequences = new Command("sequences", "Sequences feeding serial, identity and DEFAULT nextval(...) columns.");
@@ -41,6 +47,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var schemas = result.GetValue(schema) ?? [];
+            await CliCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource, Options(schemas));
             var report = await WithProgressAsync(context, progress => doctor.CheckAsync(progress, cancellationToken)).ConfigureAwait(false);
             if (result.GetValue(json))
@@ -49,7 +56,7 @@ internal static class CliCommands
             }
             else
             {
-                SequenceOutput.WriteCheck(context.Output, report, schemas);
+                SequenceOutput.WriteCheck(context.Output, report, schemas, CliConnection.Arguments(result.GetValue(connection)));
             }
 
             return report.HasDrift ? ExitCodes.Drift : ExitCodes.Ok;
@@ -69,6 +76,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var schemas = result.GetValue(schema) ?? [];
+            await CliCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource, Options(schemas));
             var report = await WithProgressAsync(context, progress => result.GetValue(dryRun) ? doctor.PlanFixAsync(progress, cancellationToken) : doctor.FixAsync(progress, cancellationToken)).ConfigureAwait(false);
             if (result.GetValue(json))
@@ -98,6 +106,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
+            await CliCatalog.EnsureTableAsync(dataSource, schemaName, tableName, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource);
             var conversion = result.GetValue(dryRun)
                 ? await doctor.PlanIdentityConversionAsync(schemaName, tableName, result.GetValue(column), cancellationToken).ConfigureAwait(false)
@@ -118,6 +127,12 @@ internal static class CliCommands
         };
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
+            if (string.IsNullOrWhiteSpace(result.GetValue(text)))
+            {
+                await context.Error.WriteLineAsync("iw: error: the error text is empty; paste the duplicate-key error (in quotes) or give the constraint name.").ConfigureAwait(false);
+                return ExitCodes.Error;
+            }
+
             var doctor = new SequenceDoctor(dataSource);
             var diagnosis = await doctor.DiagnoseAsync(result.GetValue(text)!, cancellationToken).ConfigureAwait(false);
             if (diagnosis is null)
@@ -126,7 +141,7 @@ internal static class CliCommands
                 return ExitCodes.Error;
             }
 
-            SequenceOutput.WriteDiagnosis(context.Output, diagnosis, result.GetValue(showValues));
+            SequenceOutput.WriteDiagnosis(context.Output, diagnosis, result.GetValue(showValues), CliConnection.Arguments(result.GetValue(connection)));
             return ExitCodes.Ok;
         }));
         return command;

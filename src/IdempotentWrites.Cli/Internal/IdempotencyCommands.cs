@@ -4,6 +4,7 @@
 using System.CommandLine;
 using System.Globalization;
 using IdempotentWrites.AspNetCore;
+using Npgsql;
 
 namespace IdempotentWrites.Cli.Internal;
 
@@ -58,8 +59,21 @@ internal static class IdempotencyCommands
                 return ExitCodes.Error;
             }
 
-            var purged = await IdempotencyStoreSchema.PurgeExpiredAsync(dataSource, result.GetValue(schema), result.GetValue(table)!, size, cancellationToken).ConfigureAwait(false);
-            await context.Output.WriteLineAsync($"purged {purged.ToString(CultureInfo.InvariantCulture)} expired key(s) from {Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
+            long purged;
+            try
+            {
+                purged = await IdempotencyStoreSchema.PurgeExpiredAsync(dataSource, result.GetValue(schema), result.GetValue(table)!, size, cancellationToken).ConfigureAwait(false);
+            }
+            catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
+            {
+                var arguments = (result.GetValue(schema) is { } s ? " --schema " + Shell.Quote(s) : string.Empty)
+                    + (result.GetValue(table) is { } t && t != DefaultTable ? " --table " + Shell.Quote(t) : string.Empty)
+                    + CliConnection.Arguments(result.GetValue(connection));
+                await context.Error.WriteLineAsync($"iw: error: the idempotency key store {Display(result.GetValue(schema), result.GetValue(table)!)} does not exist; create it first with: iw idempotency migrate{arguments}").ConfigureAwait(false);
+                return ExitCodes.Error;
+            }
+
+            await context.Output.WriteLineAsync($"purged {Shell.Count(purged, "expired key")} from {Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
             return ExitCodes.Ok;
         }));
         return command;

@@ -33,13 +33,26 @@ internal static partial class ImportCommand
         command.SetAction((result, cancellationToken) => CliCommands.RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var path = result.GetValue(file)!;
+            if (Directory.Exists(path.FullName))
+            {
+                await context.Error.WriteLineAsync($"iw: error: {path.FullName} is a directory; give the path of the CSV file").ConfigureAwait(false);
+                return ExitCodes.Error;
+            }
+
             if (!path.Exists)
             {
                 await context.Error.WriteLineAsync($"iw: error: {path.FullName}: no such file").ConfigureAwait(false);
                 return ExitCodes.Error;
             }
 
-            var options = new BulkWriteOptions { ChunkSize = result.GetValue(chunkSize), MaxReportedRows = 10 };
+            var size = result.GetValue(chunkSize);
+            if (size is < 1 or > BulkWriteOptions.MaxChunkSize)
+            {
+                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"iw: error: --chunk-size must be between 1 and {BulkWriteOptions.MaxChunkSize:N0} rows; it is {size}.")).ConfigureAwait(false);
+                return ExitCodes.Error;
+            }
+
+            var options = new BulkWriteOptions { ChunkSize = size, MaxReportedRows = 10 };
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
             var keys = result.GetValue(conflictOn)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             var mode = result.GetValue(dryRun) ? BulkMode.Preview : result.GetValue(upsert) ? BulkMode.Upsert : BulkMode.Insert;
@@ -91,7 +104,8 @@ internal static partial class ImportCommand
 
         try
         {
-            var report = await engine.RunAsync(Records(csv, columns.Length, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var keyFields = keys.Select(k => Array.IndexOf(columns, k)).ToArray();
+            var report = await engine.RunAsync(Records(csv, columns, keyFields, cancellationToken), cancellationToken).ConfigureAwait(false);
             progress?.Clear();
             await WriteSummaryAsync(context.Output, path.Name, report, upsert).ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -108,23 +122,30 @@ internal static partial class ImportCommand
             await context.Error.WriteLineAsync($"iw: error: {cause}").ConfigureAwait(false);
             await context.Error.WriteLineAsync(ex.Report.Chunks == 0
                 ? "iw: nothing was written."
-                : $"iw: the first {ex.Report.RowsRead:N0} data rows are imported ({ex.Report.Chunks:N0} chunk(s): {ex.Report.Inserted:N0} inserted, {ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the file and run the same import again.").ConfigureAwait(false);
+                : $"iw: the first {Shell.Count(ex.Report.RowsRead, "data row")} {(ex.Report.RowsRead == 1 ? "is" : "are")} imported ({Shell.Count(ex.Report.Chunks, "chunk")}: {ex.Report.Inserted:N0} inserted, {ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the file and run the same import again.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
         catch (BulkWriteCanceledException ex)
         {
             progress?.Clear();
-            await context.Error.WriteLineAsync($"iw: error: cancelled after {ex.Report.RowsRead:N0} data rows ({ex.Report.Chunks:N0} chunk(s) committed); run the same import again to finish it.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync($"iw: error: cancelled after {Shell.Count(ex.Report.RowsRead, "data row")} ({Shell.Count(ex.Report.Chunks, "chunk")} committed); run the same import again to finish it.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
     }
 
-    private static async IAsyncEnumerable<CsvRecord> Records(CsvReader csv, int fields, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<CsvRecord> Records(CsvReader csv, string[] columns, int[] keyFields, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask.ConfigureAwait(false);
-        while (csv.Read(fields) is { } record)
+        while (csv.Read(columns.Length) is { } record)
         {
             cancellationToken.ThrowIfCancellationRequested();
+
+            // A NULL key matches no existing row (NULLs are distinct), so the row would be inserted again on every run.
+            foreach (var field in keyFields.Where(f => record.Fields[f] is null))
+            {
+                throw new CsvFormatException(record.Line, $"the key column \"{columns[field]}\" is empty (NULL); every row needs a value in the --conflict-on columns");
+            }
+
             yield return record;
         }
     }
@@ -158,7 +179,12 @@ internal static partial class ImportCommand
         var display = schema is null ? table : schema + "." + table;
         if (catalog.Count == 0)
         {
-            throw new ArgumentException($"table {display} does not exist (names are case-sensitive; use --schema for a schema off the search_path)");
+            if (schema is not null)
+            {
+                await CliCatalog.EnsureSchemasAsync(dataSource, [schema], cancellationToken).ConfigureAwait(false);
+            }
+
+            throw new ArgumentException(await CliCatalog.DescribeMissingTableAsync(dataSource, schema, table, cancellationToken).ConfigureAwait(false));
         }
 
         foreach (var column in columns.Where(c => !catalog.ContainsKey(c) || catalog[c] == "s"))
@@ -181,6 +207,7 @@ internal static partial class ImportCommand
             throw new ArgumentException($"--conflict-on column \"{key}\" is not in the CSV header ({string.Join(", ", columns)})");
         }
 
+        await EnsureArbiterAsync(dataSource, qualified, display, keys, cancellationToken).ConfigureAwait(false);
         return new BulkTable
         {
             Schema = schema,
@@ -192,6 +219,51 @@ internal static partial class ImportCommand
             UpdateColumns = [.. columns.Where(c => !keys.Contains(c, StringComparer.Ordinal) && catalog[c] != "a").Select(Sql.Quote)],
             OverridingSystemValue = columns.Any(c => catalog[c] == "a"),
         };
+    }
+
+    // ON CONFLICT (keys) needs a unique index or constraint on exactly these columns, in any order, without a predicate
+    // or expressions; otherwise PostgreSQL refuses the INSERT with 42P10. Checked up front, as the library's mapping check does.
+    private static async Task EnsureArbiterAsync(NpgsqlDataSource dataSource, string qualified, string display, string[] keys, CancellationToken cancellationToken)
+    {
+        const string UniqueIndexes =
+            "SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k), "
+            + "i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, i.indimmediate "
+            + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid";
+        var found = new List<(string[] Columns, bool Partial, bool Immediate)>();
+        var command = dataSource.CreateCommand(UniqueIndexes);
+        await using (command.ConfigureAwait(false))
+        {
+            command.Parameters.Add(new NpgsqlParameter { Value = qualified });
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    found.Add((reader.GetFieldValue<string[]>(0), reader.GetBoolean(1), reader.GetBoolean(2)));
+                }
+            }
+        }
+
+        var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
+        var matching = found.Where(i => !i.Partial && wanted.SetEquals(i.Columns) && i.Columns.Length == wanted.Count).ToList();
+        if (matching.Any(i => i.Immediate))
+        {
+            return;
+        }
+
+        if (matching.Count > 0)
+        {
+            // ON CONFLICT cannot use a DEFERRABLE constraint as its arbiter (PostgreSQL refuses the INSERT).
+            throw new ArgumentException(
+                $"--conflict-on ({string.Join(", ", keys)}): the unique constraint of {display} on these columns is DEFERRABLE, and ON CONFLICT cannot use a deferrable constraint. "
+                + $"Make it NOT DEFERRABLE (ALTER TABLE {qualified} ALTER CONSTRAINT <name> NOT DEFERRABLE), or add a unique index: CREATE UNIQUE INDEX ON {qualified} ({string.Join(", ", keys.Select(Sql.Quote))}).");
+        }
+
+        var existing = found.Where(i => !i.Partial && i.Immediate).Select(i => "(" + string.Join(", ", i.Columns) + ")").ToList();
+        throw new ArgumentException(
+            $"--conflict-on ({string.Join(", ", keys)}): {display} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. "
+            + (existing.Count == 0 ? $"{display} has no unique index at all; " : $"Its unique keys: {string.Join(", ", existing)}; pass one of them, or ")
+            + $"create one: CREATE UNIQUE INDEX ON {qualified} ({string.Join(", ", keys.Select(Sql.Quote))}).");
     }
 
     // The chunk goes to the staging table as CSV; PostgreSQL converts each value to the column's type. A value it refuses
@@ -232,7 +304,7 @@ internal static partial class ImportCommand
     private static async Task WriteSummaryAsync(TextWriter output, string file, BulkWriteReport<CsvRecord> report, bool upsert)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: {report.RowsRead:N0} data rows in {report.Chunks:N0} chunk(s), {report.Elapsed.TotalSeconds:0.00} s");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: {Shell.Count(report.RowsRead, "data row")} in {Shell.Count(report.Chunks, "chunk")}, {report.Elapsed.TotalSeconds:0.00} s");
         if (report.IsPreview)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  would insert        {report.Inserted,12:N0}");
@@ -274,7 +346,7 @@ internal static partial class ImportCommand
 
         public void Report(BulkWriteReport value)
         {
-            var line = string.Create(CultureInfo.InvariantCulture, $"importing: {value.RowsRead:N0} rows, {value.Chunks:N0} chunk(s), {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s");
+            var line = string.Create(CultureInfo.InvariantCulture, $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s");
             _width = Math.Max(_width, line.Length);
             writer.Write("\r" + line.PadRight(_width));
             writer.Flush();

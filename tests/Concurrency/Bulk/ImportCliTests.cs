@@ -86,7 +86,7 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
 
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(string.Empty, run.Error);
-        Assert.Contains("2,500 data rows in 3 chunk(s)", run.Output, StringComparison.Ordinal);
+        Assert.Contains("2,500 data rows in 3 chunks", run.Output, StringComparison.Ordinal);
         Assert.Matches(@"inserted\s+1,320\n", run.Output);
         // Keys stored before this run (the 250 old ones and the first run's 880 plus their 20 repeats) existed; 30 repeat keys of this run.
         Assert.Matches(@"already existed\s+1,150\s+\(line 2, ", run.Output);
@@ -156,5 +156,59 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
         Assert.Equal(2, run.ExitCode);
         Assert.Contains(expected, run.Error, StringComparison.Ordinal);
         Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_ConflictOnColumnWithoutUniqueIndex_SaysWhatIsWrongAndWhatToDo()
+    {
+        var table = await CreateContactsAsync();
+
+        var run = await CliRunner.RunAsync("import", WriteFile("n.csv", "email,name\na@x,a\n"), "--table", table, "--conflict-on", "name", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(
+            $"iw: error: --conflict-on (name): {table} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. Its unique keys: (id), (email); pass one of them, or create one: CREATE UNIQUE INDEX ON \"{table}\" (\"name\").",
+            run.Error.TrimEnd());
+        Assert.DoesNotContain("42P10", run.Error, StringComparison.Ordinal);
+        Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_ConflictOnDeferrableConstraint_SaysToMakeItNotDeferrable()
+    {
+        var table = Names.Table("import_deferrable");
+        await db.ExecuteAsync($"CREATE TABLE {table} (code text CONSTRAINT {table}_code UNIQUE DEFERRABLE, name text)");
+
+        var run = await CliRunner.RunAsync("import", WriteFile("d.csv", "code,name\na,b\n"), "--table", table, "--conflict-on", "code", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith($"iw: error: --conflict-on (code): the unique constraint of {table} on these columns is DEFERRABLE, and ON CONFLICT cannot use a deferrable constraint. Make it NOT DEFERRABLE", run.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_NullKey_FileLineNamedNothingWritten()
+    {
+        var table = await CreateContactsAsync();
+
+        var run = await CliRunner.RunAsync("import", WriteFile("k.csv", "email,name\na@x,\"multi\nline\"\n,b\n"), "--table", table, "--conflict-on", "email", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("iw: error: k.csv: line 4: the key column \"email\" is empty (NULL); every row needs a value in the --conflict-on columns", run.Error, StringComparison.Ordinal);
+        Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
+    public async Task Import_UnknownTable_Exit2NamingTheTables()
+    {
+        var schema = Names.Table("import_schema");
+        await db.ExecuteAsync($"CREATE SCHEMA {schema}; CREATE TABLE {schema}.contacts (email text PRIMARY KEY); CREATE TABLE {schema}.orders (id int PRIMARY KEY)");
+
+        var run = await CliRunner.RunAsync("import", WriteFile("u.csv", "email\na@x\n"), "--table", "contact", "--schema", schema, "--conflict-on", "email", "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(
+            $"iw: error: table contact does not exist in schema {schema} (names are case-sensitive; use --schema or schema.table for another schema). Tables in schema {schema}: contacts, orders.",
+            run.Error.TrimEnd());
     }
 }

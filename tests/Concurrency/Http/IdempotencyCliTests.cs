@@ -28,7 +28,7 @@ public sealed class IdempotencyCliTests(PostgresFixture db)
         Assert.Equal(0, second.ExitCode);
         Assert.Equal($"idempotency key store {schema}.idempotency_keys is ready", first.Output.Trim());
         Assert.Equal(0, purge.ExitCode);
-        Assert.Equal($"purged 3 expired key(s) from {schema}.idempotency_keys", purge.Output.Trim());
+        Assert.Equal($"purged 3 expired keys from {schema}.idempotency_keys", purge.Output.Trim());
         Assert.Equal("live", await db.ScalarAsync<string>($"SELECT string_agg(idempotency_key, ',') FROM {schema}.idempotency_keys"));
     }
 
@@ -39,5 +39,21 @@ public sealed class IdempotencyCliTests(PostgresFixture db)
 
         Assert.Equal(0, run.ExitCode);
         Assert.StartsWith("CREATE TABLE IF NOT EXISTS \"idempotency_keys\" (", run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task IwIdempotency_PurgeBeforeMigrate_SaysToRunMigrateFirst()
+    {
+        var schema = Names.Table("iw_store");
+        await db.ExecuteAsync($"CREATE SCHEMA {schema}");
+
+        var run = await ConcurrencyTests.Sequences.Cli.RunAsync("idempotency", "purge", "--connection", db.ConnectionString, "--schema", schema);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith(
+            $"iw: error: the idempotency key store {schema}.idempotency_keys does not exist; create it first with: iw idempotency migrate --schema {schema} --connection ",
+            run.Error,
+            StringComparison.Ordinal);
+        Assert.DoesNotContain("42P01", run.Error, StringComparison.Ordinal);
     }
 }
