@@ -28,6 +28,9 @@ public sealed class UsersApiTests(PostgresFixture db)
         Assert.Equal(created.Text, existing.Text);
         Assert.Equal(200, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, $"/users/{id}"))).Status);
         Assert.Equal(404, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, $"/users/{id + 1000}"))).Status);
+
+        // Readiness: the database answers and the users mapping matches it (sequence drift elsewhere is Degraded, still 200).
+        Assert.Equal(200, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, "/health"))).Status);
     }
 
     [Fact]

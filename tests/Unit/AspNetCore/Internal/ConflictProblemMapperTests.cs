@@ -43,6 +43,15 @@ public sealed class ConflictProblemMapperTests
         => Assert.Null(ConflictProblemMapper.Classify(PostgresErrors.Create(sqlState), Defaults));
 
     [Fact]
+    public void Classify_DatabaseUnavailable_503DatabaseUnavailable()
+    {
+        var problem = ConflictProblemMapper.Classify(new DatabaseUnavailableException("Cannot connect to PostgreSQL at db:5432", null), Defaults)!;
+
+        Assert.Equal(("database-unavailable", 503), (problem.Code, problem.StatusCode));
+        Assert.Empty(problem.Fields);
+    }
+
+    [Fact]
     public void Classify_TypedErrors()
     {
         var unique = ConflictProblemMapper.Classify(new AggregateException(new UniqueViolationException("public", "users", "users_lower_email", ["tenant_id", "email"], ["lower(email)"], false, null, null)), Defaults)!;
