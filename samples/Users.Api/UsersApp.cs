@@ -3,11 +3,10 @@
 
 using IdempotentWrites;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Npgsql;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
-
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace UsersApi;
 

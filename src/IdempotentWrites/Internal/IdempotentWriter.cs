@@ -314,6 +314,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         using var activity = WriterTelemetry.Start(operation, mapping);
         var started = Stopwatch.GetTimestamp();
         var executions = new StrongBox<int>();
+        var resolved = new StrongBox<WritePlan?>();
         try
         {
             WriteResult<T> result;
@@ -321,7 +322,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             {
                 // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
                 executions.Value = 1;
-                var plan = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+                var plan = resolved.Value = await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
                 result = await WriteAsync(plan, row, transaction, upsert, cancellationToken).ConfigureAwait(false);
             }
             else
@@ -334,14 +335,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                         static async (context, state) =>
                         {
                             state.Executions.Value++;
-                            var plan = await state.Writer.GetPlanAsync(typeof(T), context.CancellationToken).ConfigureAwait(false);
+                            var plan = state.Resolved.Value = await state.Writer.GetPlanAsync(typeof(T), context.CancellationToken).ConfigureAwait(false);
                             return await state.Writer.HealingAsync(
                                 plan,
                                 () => state.Writer.WriteAsync(plan, state.Row, null, state.Upsert, context.CancellationToken),
                                 context.CancellationToken).ConfigureAwait(false);
                         },
                         context,
-                        (Writer: this, Row: row, Upsert: upsert, Executions: executions)).ConfigureAwait(false);
+                        (Writer: this, Row: row, Upsert: upsert, Executions: executions, Resolved: resolved)).ConfigureAwait(false);
                 }
                 finally
                 {
@@ -349,7 +350,8 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                 }
             }
 
-            _telemetry.Succeeded(activity, operation, await GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false), result.Outcome, executions.Value, started);
+            // The plan the write used: resolving it again here would run outside the pipeline (a lost connection would escape).
+            _telemetry.Succeeded(activity, operation, resolved.Value!, result.Outcome, executions.Value, started);
             return result;
         }
         catch (Exception ex)

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Text.Json;
+using Npgsql;
 using UsersApi;
 
 namespace IdempotentWrites.ConcurrencyTests.Http;
@@ -243,6 +244,55 @@ public sealed class UsersApiTests(PostgresFixture db)
         Assert.Equal(200, read.Status);
         Assert.Equal(created.Text, read.Text);
         Assert.False(read.Replayed);
+    }
+
+    [Fact]
+    public async Task DatabaseDownAtStart_AppStarts_503Problem_RecoversWhenDatabaseAppears()
+    {
+        var schema = await TestSchema.CreateAsync(db, "users_boot");
+        var port = FreePort();
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        var connectionString = new NpgsqlConnectionStringBuilder(TestSchema.ConnectionString(db, schema)) { Host = "127.0.0.1", Port = port, Timeout = 3 }.ConnectionString;
+        await using var app = await RunningApp.StartAsync(UsersApp.Create([], builder =>
+        {
+            RunningApp.UseTestServer(builder);
+            builder.Configuration["ConnectionStrings:Postgres"] = connectionString;
+            builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
+        }));
+
+        var health = await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, "/health"));
+        var down = await Http.SendAsync(app.Client, Http.Post("/users", new { email = "boot@example.com", name = "Boot" }));
+        Assert.Equal(503, health.Status);
+        Assert.Equal(503, down.Status);
+        Assert.Equal("database-unavailable", down.Code);
+
+        // PostgreSQL "starts" on the port the app was pointed at: no restart of the app.
+        await using var proxy = new IdempotentWrites.ConcurrencyTests.Faults.FaultProxy(target.Host!, target.Port, port);
+        var deadline = Environment.TickCount64 + (long)Waits.Timeout.TotalMilliseconds;
+        int status;
+        do
+        {
+            status = (await Http.SendAsync(app.Client, Http.Post("/users", new { email = "boot@example.com", name = "Boot" }))).Status;
+        }
+        while (status != 201 && Environment.TickCount64 < deadline && await PauseAsync());
+
+        Assert.Equal(201, status);
+        Assert.Equal(200, (await Http.SendAsync(app.Client, new HttpRequestMessage(HttpMethod.Get, "/health"))).Status);
+    }
+
+    private static int FreePort()
+    {
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+
+    private static async Task<bool> PauseAsync()
+    {
+        await Task.Delay(200); // polling for recovery, not orchestrating a race
+        return true;
     }
 
     private async Task<RunningApp> StartAsync(string schema)
