@@ -68,7 +68,7 @@ public sealed class IdempotentWritesBuilder
 
         // One row type, one table: a second mapping would silently replace the first.
         var display = schema is null ? table : schema + "." + table;
-        if (Services.Select(d => d.ImplementationInstance).OfType<MappedRowType>().FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)
+        if (Services.Where(d => !d.IsKeyedService && d.ServiceType == typeof(MappedRowType)).Select(d => d.ImplementationInstance).OfType<MappedRowType>().FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)
         {
             throw new InvalidOperationException(
                 $"{typeof(T).Name} is already mapped to {earlier.Table}; it cannot also map to {display}. A row type maps to exactly one table: give the second table a row type of its own.");

@@ -76,6 +76,17 @@ public class IdempotentWritesBuilderTests
     }
 
     [Fact]
+    public void MapTable_AfterKeyedServiceRegistration_Works()
+    {
+        var services = new ServiceCollection();
+        services.AddKeyedSingleton("audit", new object());
+
+        services.AddIdempotentWrites(o => o.DataSourceServiceKey = "audit").MapTable<User>("users", b => b.ConflictOn(u => u.Email));
+
+        Assert.Equal("users", Registry(services)[typeof(User)].Table);
+    }
+
+    [Fact]
     public void MapTable_BlankTable_ThrowsArgumentException()
     {
         var builder = new ServiceCollection().AddIdempotentWrites();
