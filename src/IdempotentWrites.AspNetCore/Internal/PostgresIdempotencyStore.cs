@@ -35,10 +35,11 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(key);
         var fingerprintBytes = fingerprint.ToArray();
+        var reconnected = false;
         for (var attempt = 1; ; attempt++)
         {
-            IdempotencyRecord? record;
-            bool expired;
+            IdempotencyRecord? record = null;
+            bool expired = false;
             var batch = _dataSource.CreateBatch();
             await using (batch.ConfigureAwait(false))
             {
@@ -52,16 +53,28 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
                 batch.BatchCommands.Add(insert);
                 batch.BatchCommands.Add(select);
 
-                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
+                try
                 {
-                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
                     {
-                        return IdempotencyClaim.Acquired(reader.GetInt64(0), isTakeover: false);
-                    }
+                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        {
+                            return IdempotencyClaim.Acquired(reader.GetInt64(0), isTakeover: false);
+                        }
 
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                    (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                        (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+                catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
+                {
+                    // Sent again on a fresh connection. Should the first claim have committed after all, the retry finds
+                    // it as another request's claim in progress (409, then a takeover when its lease ends): never a
+                    // second run of the handler.
+                    reconnected = Reconnect();
+                    attempt--;
+                    continue;
                 }
             }
 
@@ -92,10 +105,20 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
     public async ValueTask<bool> CompleteAsync(string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
-        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
+        for (var reconnected = false; ; reconnected = Reconnect())
         {
-            return await CompleteAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
+                {
+                    return await CompleteAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
+            {
+                // Fenced: a completion that did commit before the connection broke makes the retry update nothing.
+            }
         }
     }
 
@@ -125,12 +148,22 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
 
     public async ValueTask<bool> ReleaseAsync(string scope, string key, long fencingToken, CancellationToken cancellationToken)
     {
-        var command = _dataSource.CreateCommand(Sql.Release);
-        await using (command.ConfigureAwait(false))
+        for (var reconnected = false; ; reconnected = Reconnect())
         {
-            AddKey(command.Parameters, scope, key);
-            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
-            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+            var command = _dataSource.CreateCommand(Sql.Release);
+            await using (command.ConfigureAwait(false))
+            {
+                AddKey(command.Parameters, scope, key);
+                command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
+                try
+                {
+                    return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+                }
+                catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
+                {
+                    // Releasing twice is releasing once.
+                }
+            }
         }
     }
 
@@ -147,17 +180,46 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
 
     public async ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
     {
-        var command = _dataSource.CreateCommand(Sql.Select);
-        await using (command.ConfigureAwait(false))
+        for (var reconnected = false; ; reconnected = Reconnect())
         {
-            AddKey(command.Parameters, scope, key);
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
+            var command = _dataSource.CreateCommand(Sql.Select);
+            await using (command.ConfigureAwait(false))
             {
-                var (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
-                return expired ? null : record;
+                AddKey(command.Parameters, scope, key);
+                try
+                {
+                    var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                    await using (reader.ConfigureAwait(false))
+                    {
+                        var (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                        return expired ? null : record;
+                    }
+                }
+                catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
+                {
+                    // A read: safe to send again.
+                }
             }
         }
+    }
+
+    // A pooled connection that died with its server (a restart, a failover, a proxy's idle cut) fails the first command
+    // sent on it: the server's shutdown notice (57P01-57P03) or end of stream, before anything ran. Such a failure gets
+    // one more try on a fresh connection instead of a 503. A timeout or a cancelled request is not retried.
+    private static bool IsBrokenConnection(Exception exception, CancellationToken cancellationToken)
+        => !cancellationToken.IsCancellationRequested && exception switch
+        {
+            PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
+                or PostgresErrorCodes.CannotConnectNow || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
+            NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } => true,
+            _ => false,
+        };
+
+    // Every idle connection opened before the server went away is dead too: drop them, so the retry opens a live one.
+    private bool Reconnect()
+    {
+        _dataSource.Clear();
+        return true;
     }
 
     private static void AddKey(NpgsqlBatchCommand command, string scope, string key) => AddKey(command.Parameters, scope, key);

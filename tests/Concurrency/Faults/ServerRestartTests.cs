@@ -4,6 +4,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Npgsql;
@@ -118,6 +119,38 @@ public sealed class ServerRestartTests(PostgresFixture db, ITestOutputHelper out
         Assert.True(retried > 0, "no call was retried: the restart did not hit the run");
         Assert.Equal(seen.Select(s => s.Email).Distinct().Count(), stored.Count);
         Assert.All(seen, s => Assert.Equal(stored[s.Email], s.Id));
+    }
+
+    // Item 4 of "the bad day": after a restart every pooled connection is dead, and the idempotency store's first keyed
+    // request used to answer 503. The store sends it again on a fresh connection instead, in both modes.
+    [Fact]
+    public async Task KeyedRequests_FirstAfterServerRestart_SucceedWithout503()
+    {
+        await using (var admin = NpgsqlDataSource.Create(_connectionString))
+        await using (var create = admin.CreateCommand(Http.BehaviourApp.Schema))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var app = await Http.BehaviourApp.StartAsync(_connectionString);
+
+        // Warm the pool: several connections, all idle when the server goes away.
+        var before = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => app.Client.SendAsync(Http.Http.Post("/memory", new { i }, key: $"before-{i}"))));
+        Assert.All(before, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
+        Assert.Equal(HttpStatusCode.Created, (await app.Client.SendAsync(Http.Http.Post("/tx/status/201", new { }, key: "tx-before"))).StatusCode);
+
+        await PgLocalAsync("restart");
+
+        var fresh = await app.Client.SendAsync(Http.Http.Post("/memory", new { i = 0 }, key: "after-0"));
+        Assert.True(fresh.StatusCode == HttpStatusCode.Created, $"first keyed request after the restart: {(int)fresh.StatusCode} {await fresh.Content.ReadAsStringAsync()}");
+        var replay = await app.Client.SendAsync(Http.Http.Post("/memory", new { i = 1 }, key: "before-1"));
+        Assert.Equal(HttpStatusCode.Created, replay.StatusCode);
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+
+        await PgLocalAsync("restart");
+
+        var transactional = await app.Client.SendAsync(Http.Http.Post("/tx/status/201", new { }, key: "tx-after"));
+        Assert.True(transactional.StatusCode == HttpStatusCode.Created, $"first transactional request after the restart: {(int)transactional.StatusCode} {await transactional.Content.ReadAsStringAsync()}");
     }
 
     private async Task<string> PgLocalAsync(string verb)
