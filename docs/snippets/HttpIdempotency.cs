@@ -2,7 +2,6 @@
 // SPDX-License-Identifier: MIT
 
 using System.Net;
-using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Text.Json;
 using IdempotentWrites;

@@ -1,8 +1,6 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-using IdempotentWrites.Internal;
-
 namespace IdempotentWrites;
 
 /// <summary>

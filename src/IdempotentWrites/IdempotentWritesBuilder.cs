@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics.CodeAnalysis;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Mapping;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 

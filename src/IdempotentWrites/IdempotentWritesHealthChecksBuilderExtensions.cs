@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Microsoft.Extensions.DependencyInjection;

@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.ComponentModel.DataAnnotations;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.Options;
 
 namespace IdempotentWrites;

@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Mapping;
+using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Sequences;
 
 namespace IdempotentWrites;
 

@@ -3,6 +3,8 @@
 
 using System.Diagnostics;
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Catalog;
+using IdempotentWrites.Internal.Sequences;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;

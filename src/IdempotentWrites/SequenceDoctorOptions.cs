@@ -2,7 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.ComponentModel.DataAnnotations;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Sequences;
 
 namespace IdempotentWrites;
 

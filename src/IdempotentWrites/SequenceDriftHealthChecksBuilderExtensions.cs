@@ -2,7 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Sequences;
+using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -5,7 +5,8 @@ using System.Diagnostics.CodeAnalysis;
 using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.ExceptionServices;
-using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Mapping;
+using IdempotentWrites.Internal.Writing;
 
 namespace IdempotentWrites;
 

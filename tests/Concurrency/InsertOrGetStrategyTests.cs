@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -3,6 +3,8 @@
 
 using IdempotentWrites.AspNetCore.Internal;
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Bulk;
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;

@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Catalog;
+using IdempotentWrites.Internal.Mapping;
 
 namespace IdempotentWrites.UnitTests.Internal;
 

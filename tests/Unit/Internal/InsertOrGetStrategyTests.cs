@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Writing;
 
 namespace IdempotentWrites.UnitTests.Internal;
 

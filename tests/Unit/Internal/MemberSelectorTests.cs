@@ -3,6 +3,7 @@
 
 using System.Linq.Expressions;
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Mapping;
 
 namespace IdempotentWrites.UnitTests.Internal;
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Mapping;
 
 namespace IdempotentWrites.UnitTests.Internal;
 

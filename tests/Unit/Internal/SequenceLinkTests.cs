@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Catalog;
+using IdempotentWrites.Internal.Sequences;
 using static IdempotentWrites.UnitTests.Internal.SequenceMathTests;
 
 namespace IdempotentWrites.UnitTests.Internal;

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Sequences;
 
 namespace IdempotentWrites.UnitTests.Internal;
 

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Sequences;
 using static IdempotentWrites.UnitTests.Internal.SequenceMathTests;
 
 namespace IdempotentWrites.UnitTests.Internal;

@@ -3,6 +3,10 @@
 
 using System.Text.RegularExpressions;
 using IdempotentWrites.Internal;
+using IdempotentWrites.Internal.Catalog;
+using IdempotentWrites.Internal.Mapping;
+using IdempotentWrites.Internal.Postgres;
+using IdempotentWrites.Internal.Writing;
 
 namespace IdempotentWrites.UnitTests.Internal;
 
