@@ -68,7 +68,7 @@ internal sealed class MappingValidationService(
 
                 if (failures.Count == 0)
                 {
-                    _logger.MappingsValidated(writer.Mappings.Count);
+                    _logger.MappingsValidated(writer.MappingCount);
                 }
 
                 return;

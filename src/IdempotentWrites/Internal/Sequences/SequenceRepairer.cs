@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using IdempotentWrites.Internal.Catalog;
 using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.Logging;
 using Npgsql;
@@ -37,6 +38,39 @@ internal static class SequenceRepairer
         statements.Add(SequenceSql.ReadState(sequence).Display);
         statements.Add(SequenceSql.Commit);
         return new SequenceRepair(sequence.Schema, sequence.Name, columns, SequenceRepairOutcome.Planned, finding.NextValue, target, finding.DataExtreme, target, null, statements);
+    }
+
+    // Repairs the sequences behind any of the given columns of one table: after a bulk write with explicit values, or when
+    // the writer's self-healing met a conflict on a generated key.
+    public static async Task<IReadOnlyList<SequenceRepair>> RepairColumnsAsync(
+        NpgsqlDataSource dataSource,
+        SequenceDoctorOptions options,
+        ILogger logger,
+        string? schema,
+        string table,
+        IReadOnlyCollection<string> columns,
+        CancellationToken cancellationToken)
+    {
+        List<SequenceInfo> sequences;
+        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using (connection.ConfigureAwait(false))
+        {
+            if (await SequenceCatalog.ResolveTableAsync(connection, schema, table, cancellationToken).ConfigureAwait(false) is not { } tableOid)
+            {
+                return [];
+            }
+
+            sequences = await SequenceCatalog.DiscoverAsync(connection, null, [tableOid], cancellationToken).ConfigureAwait(false);
+            sequences.RemoveAll(s => !s.Links.Any(l => l.TableOid == tableOid && columns.Contains(l.Column)));
+        }
+
+        var repairs = new List<SequenceRepair>(sequences.Count);
+        foreach (var sequence in sequences)
+        {
+            repairs.Add(await RepairAsync(dataSource, sequence, null, options, logger, cancellationToken).ConfigureAwait(false));
+        }
+
+        return repairs;
     }
 
     public static async Task<SequenceRepair> RepairAsync(NpgsqlDataSource dataSource, SequenceInfo sequence, SequenceFinding? finding, SequenceDoctorOptions options, ILogger logger, CancellationToken cancellationToken)

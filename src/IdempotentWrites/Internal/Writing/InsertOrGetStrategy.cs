@@ -3,81 +3,78 @@
 
 namespace IdempotentWrites.Internal.Writing;
 
-// Which statement an insert-or-get on one table sends first, chosen from the table's observed hit rate (the share of
-// calls answered Existing). Insert-first ([SAVEPOINT] INSERT … ON CONFLICT DO NOTHING RETURNING + re-select, one round
-// trip) is best for new keys; select-first (the re-select alone, then insert-first on a miss) is best when the key
-// usually exists, because PostgreSQL answers an index lookup faster than an INSERT that finds a conflict (pgbench here,
-// 1 client: ~29k SELECT/s vs ~20k INSERT + SELECT/s). Break-even is the hit rate h where SELECT = h × (INSERT + SELECT):
-// ~0.7 locally; round trips push it towards 1 on a remote server, so the switch to select-first needs 0.85.
+// What an insert-or-get on one table sends first.
+internal enum InsertOrGetMode
+{
+    // INSERT … ON CONFLICT DO NOTHING RETURNING alone; the re-select follows in a second round trip only when it returned
+    // nothing. One statement on the common path when most keys are new.
+    InsertOnly,
+
+    // [SAVEPOINT] INSERT … ON CONFLICT DO NOTHING RETURNING and the re-select in one batch: one round trip either way, at
+    // the price of a SELECT the server runs even when the INSERT returned the row.
+    Batch,
+
+    // The re-select alone; on a miss, the batch. One index lookup when the key usually exists.
+    SelectFirst,
+}
+
+// Which statement an insert-or-get on one table sends first, chosen from the table's observed hit rate h (the share of
+// calls answered Existing). Per call, the server runs: insert-only I + h × (S + a round trip); batch I + S; select-first
+// S + (1 − h) × (I + S). Insert-only beats the batch below h ≈ S / (S + round trip), ~0.3–0.5 locally and lower on a remote
+// server, so it is kept below 0.2; select-first beats the batch from ~0.7 locally (pgbench here, 1 client: ~29k SELECT/s
+// against ~20k INSERT + SELECT/s) and closer to 1 remotely, so it starts at 0.85. Each switch has a hysteresis band.
 //
 // Lock-free and approximate on purpose: racing updates of the decayed counter may lose a sample, which only delays a
-// switch by a few calls. Either choice is race-safe, so the estimate never affects results, only speed.
+// switch by a few calls. Every mode is race-safe, so the estimate never affects results, only speed.
 internal sealed class InsertOrGetStrategy
 {
     // Exponentially decayed hit rate in 16-bit fixed point; each call moves it 1/32 of the way to 0 or 1.
     internal const int One = 1 << 16;
     internal const int DecayShift = 5;
 
-    // Hysteresis: select-first from a hit rate of 0.85 up, back to insert-first below 0.75.
+    // Hysteresis: insert-only below 0.2, back to the batch from 0.3; select-first from 0.85, back to the batch below 0.75.
+    internal const int LeaveInsertOnly = (int)(One * 0.30);
+    internal const int EnterInsertOnly = (int)(One * 0.20);
     internal const int EnterSelectFirst = (int)(One * 0.85);
     internal const int LeaveSelectFirst = (int)(One * 0.75);
 
     private int _score;
-    private volatile bool _selectFirst;
-    private int _forced;
+    private volatile InsertOrGetMode _mode = InsertOrGetMode.InsertOnly;
+    private volatile int _forced = -1;
     private long _switches;
-    private long _selectFirstCalls;
-    private long _selectFirstHits;
 
-    // True: send the SELECT first.
-    public bool SelectFirst => _forced switch
-    {
-        1 => false,
-        2 => true,
-        _ => _selectFirst,
-    };
+    public InsertOrGetMode Mode => _forced >= 0 ? (InsertOrGetMode)_forced : _mode;
 
     public double HitRate => (double)Volatile.Read(ref _score) / One;
 
     public long Switches => Interlocked.Read(ref _switches);
 
-    public long SelectFirstCalls => Interlocked.Read(ref _selectFirstCalls);
+    // For tests and benchmarks: pin one mode, or return to the adaptive choice (null).
+    public void Force(InsertOrGetMode? mode) => _forced = mode is { } pinned ? (int)pinned : -1;
 
-    public long SelectFirstHits => Interlocked.Read(ref _selectFirstHits);
-
-    // For tests: pin one strategy (true = select-first, false = insert-first) or return to the adaptive choice (null).
-    public void Force(bool? selectFirst) => Volatile.Write(ref _forced, selectFirst switch { null => 0, false => 1, true => 2 });
-
-    // Called once per completed insert-or-get with whether the key existed. Returns true when the choice changed.
+    // Called once per completed insert-or-get with whether the key existed. Returns true when the mode changed.
     public bool Record(bool existing)
     {
         var score = Volatile.Read(ref _score);
         score += ((existing ? One : 0) - score) >> DecayShift;
         Volatile.Write(ref _score, score);
 
-        if (!_selectFirst && score >= EnterSelectFirst)
+        var mode = _mode;
+        var next = mode switch
         {
-            _selectFirst = true;
-            Interlocked.Increment(ref _switches);
-            return true;
+            InsertOrGetMode.InsertOnly when score >= LeaveInsertOnly => InsertOrGetMode.Batch,
+            InsertOrGetMode.Batch when score >= EnterSelectFirst => InsertOrGetMode.SelectFirst,
+            InsertOrGetMode.Batch when score < EnterInsertOnly => InsertOrGetMode.InsertOnly,
+            InsertOrGetMode.SelectFirst when score < LeaveSelectFirst => InsertOrGetMode.Batch,
+            _ => mode,
+        };
+        if (next == mode)
+        {
+            return false;
         }
 
-        if (_selectFirst && score < LeaveSelectFirst)
-        {
-            _selectFirst = false;
-            Interlocked.Increment(ref _switches);
-            return true;
-        }
-
-        return false;
-    }
-
-    public void SelectedFirst(bool hit)
-    {
-        Interlocked.Increment(ref _selectFirstCalls);
-        if (hit)
-        {
-            Interlocked.Increment(ref _selectFirstHits);
-        }
+        _mode = next;
+        Interlocked.Increment(ref _switches);
+        return true;
     }
 }

@@ -26,11 +26,11 @@ internal sealed class WriterHealthCheck(IdempotentWriter writer) : IHealthCheck
                 var data = failures.ToDictionary(f => f.Table, f => (object)f.Message, StringComparer.Ordinal);
                 return new HealthCheckResult(
                     context.Registration.FailureStatus,
-                    $"{failures.Count} of {writer.Mappings.Count} table mappings do not match the database: {string.Join(" | ", failures.Select(f => f.Message))}",
+                    $"{failures.Count} of {writer.MappingCount} table mappings do not match the database: {string.Join(" | ", failures.Select(f => f.Message))}",
                     data: data);
             }
 
-            return HealthCheckResult.Healthy($"The database is reachable and all {writer.Mappings.Count} table mappings are valid.");
+            return HealthCheckResult.Healthy($"The database is reachable and all {writer.MappingCount} table mappings are valid.");
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {

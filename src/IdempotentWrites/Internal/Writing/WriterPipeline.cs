@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
@@ -11,6 +12,8 @@ namespace IdempotentWrites.Internal.Writing;
 // Builds the default pipeline once, at registration: an overall timeout around jittered exponential retries.
 internal static class WriterPipeline
 {
+    private static readonly ConditionalWeakTable<ResiliencePipeline, IdempotentWritesOptions> Defaults = new();
+
     public static ResiliencePipeline Create(IdempotentWritesOptions options, NpgsqlDataSource dataSource, WriterTelemetry telemetry, ILogger logger)
     {
         var retry = options.Retry;
@@ -46,11 +49,17 @@ internal static class WriterPipeline
             },
         };
 
-        return new ResiliencePipelineBuilder { Name = IdempotentWritesResilience.PipelineKey }
+        var pipeline = new ResiliencePipelineBuilder { Name = IdempotentWritesResilience.PipelineKey }
             .AddTimeout(options.Timeout)
             .AddRetry(strategy)
             .Build();
+        Defaults.AddOrUpdate(pipeline, options);
+        return pipeline;
     }
+
+    // True for a pipeline this class built (an overall timeout around the retries): the writer may then make a call's first
+    // attempt outside it, under the same timeout, and hand only a failed attempt to it.
+    public static bool IsDefault(ResiliencePipeline pipeline) => Defaults.TryGetValue(pipeline, out _);
 
     private static bool IsConnectionLoss(Exception? exception) => exception switch
     {

@@ -38,9 +38,12 @@ internal sealed class WriterTelemetry : IDisposable
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
     }
 
-    public static Activity? Start(string operation, TableMapping mapping)
+    public static Activity? Start(string operation, TableMapping mapping) => Start(operation + " " + mapping.DisplayName, operation, mapping);
+
+    // spanName is "<operation> <table>", precomputed per table by the writer's hot path.
+    public static Activity? Start(string spanName, string operation, TableMapping mapping)
     {
-        var activity = Source.StartActivity(operation + " " + mapping.DisplayName, ActivityKind.Internal);
+        var activity = Source.HasListeners() ? Source.StartActivity(spanName, ActivityKind.Internal) : null;
         if (activity is { IsAllDataRequested: true })
         {
             activity.SetTag("db.system.name", "postgresql");

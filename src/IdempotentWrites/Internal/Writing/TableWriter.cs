@@ -1,0 +1,421 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Diagnostics;
+using IdempotentWrites.Internal.Mapping;
+using Npgsql;
+using Polly;
+using Polly.Timeout;
+
+namespace IdempotentWrites.Internal.Writing;
+
+// The hot path of one mapped table: its plan (looked up once, then a field read), its insert-or-get strategy and its span
+// names. A call is one frame for telemetry and the first attempt, one for the connection and the strategy, and one per
+// round trip. With the default resilience pipeline the first attempt runs outside Polly (under the same timeout, as
+// per-statement deadlines) and only a failed attempt enters the pipeline, which sees it as its own first attempt.
+internal sealed class TableWriter<T>
+    where T : class
+{
+    private const string Savepoint = "iw_write";
+
+    private readonly IdempotentWriter _writer;
+    private readonly TableMapping _mapping;
+    private readonly InsertOrGetStrategy _strategy;
+    private readonly string _insertOrGetSpan;
+    private readonly string _upsertSpan;
+    private readonly string _insertSpan;
+    private WritePlan? _plan;
+
+    public TableWriter(IdempotentWriter writer, TableMapping mapping, InsertOrGetStrategy strategy)
+    {
+        _writer = writer;
+        _mapping = mapping;
+        _strategy = strategy;
+        _insertOrGetSpan = IdempotentWriter.InsertOrGetOperation + " " + mapping.DisplayName;
+        _upsertSpan = IdempotentWriter.UpsertOperation + " " + mapping.DisplayName;
+        _insertSpan = IdempotentWriter.InsertOperation + " " + mapping.DisplayName;
+    }
+
+    public async Task<WriteResult<T>> WriteAsync(T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
+    {
+        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
+        using var activity = WriterTelemetry.Start(upsert ? _upsertSpan : _insertOrGetSpan, operation, _mapping);
+        var started = Stopwatch.GetTimestamp();
+        var plan = _plan;
+        try
+        {
+            WriteResult<T> result;
+            if (transaction is not null)
+            {
+                // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
+                plan ??= await PlanAsync(cancellationToken).ConfigureAwait(false);
+                result = await AttemptAsync(plan, row, transaction, upsert, 0, cancellationToken).ConfigureAwait(false);
+                _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                return result;
+            }
+
+            Exception? failed = null;
+            var deadline = 0L;
+            if (plan is not null && _writer.DirectFirstAttempt)
+            {
+                deadline = started + _writer.TimeoutTicks;
+                try
+                {
+                    result = await AttemptAsync(plan, row, null, upsert, deadline, cancellationToken).ConfigureAwait(false);
+                    _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                    return result;
+                }
+                catch (UniqueViolationException violation) when (_writer.HealsSequences(violation))
+                {
+                    // Repaired; the pipeline makes the write again (and heals once more should it still conflict).
+                    await _writer.HealAsync(_mapping, violation, cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    if (Stopwatch.GetTimestamp() >= deadline)
+                    {
+                        throw new TimeoutRejectedException(
+                            $"The operation didn't complete within the allowed timeout of '{_writer.Timeout}'.", _writer.Timeout, ex);
+                    }
+
+                    failed = ex;
+                }
+            }
+
+            var call = new PipelineCall(this, row, upsert, failed);
+            result = await _writer.RunInPipelineAsync(
+                operation,
+                static (context, call) => call.Writer.PipelineAttemptAsync(call, context),
+                call,
+                deadline,
+                cancellationToken).ConfigureAwait(false);
+            _writer.Telemetry.Succeeded(activity, operation, call.Plan!, result.Outcome, call.Executions, started);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            _writer.Telemetry.Failed(activity, operation, _mapping, ex, started);
+            throw;
+        }
+    }
+
+    public async Task<T> InsertAsync(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        using var activity = WriterTelemetry.Start(_insertSpan, IdempotentWriter.InsertOperation, _mapping);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            // Not idempotent, so never retried: after an ambiguous failure only the caller knows whether to try again.
+            // Self-healing never runs inside a caller's transaction (the repair locks the table).
+            var plan = _plan ?? await PlanAsync(cancellationToken).ConfigureAwait(false);
+            T inserted;
+            try
+            {
+                inserted = await InsertOnceAsync(plan, row, transaction, cancellationToken).ConfigureAwait(false);
+            }
+            catch (UniqueViolationException violation) when (transaction is null && _writer.HealsSequences(violation))
+            {
+                await _writer.HealAsync(_mapping, violation, cancellationToken).ConfigureAwait(false);
+                inserted = await InsertOnceAsync(plan, row, null, cancellationToken).ConfigureAwait(false);
+            }
+
+            _writer.Telemetry.Succeeded(activity, IdempotentWriter.InsertOperation, plan, WriteOutcome.Inserted, 1, started);
+            return inserted;
+        }
+        catch (Exception ex)
+        {
+            _writer.Telemetry.Failed(activity, IdempotentWriter.InsertOperation, _mapping, ex, started);
+            throw;
+        }
+    }
+
+    // The re-select for a row exactly as a write sends it (SQL and typed parameters), for EXPLAIN checks.
+    public async Task<NpgsqlCommand> ReselectCommandAsync(T row, CancellationToken cancellationToken)
+    {
+        var plan = _plan ?? await PlanAsync(cancellationToken).ConfigureAwait(false);
+        var command = new NpgsqlCommand(plan.ReselectSql);
+        ParameterBinder.AddParameters(plan, command.Parameters, ParameterBinder.ReadValues(plan, row, checkKeys: false), plan.ReselectParameters);
+        return command;
+    }
+
+    private async ValueTask<WritePlan> PlanAsync(CancellationToken cancellationToken)
+    {
+        var plan = await _writer.GetPlanAsync(typeof(T), cancellationToken).ConfigureAwait(false);
+        _plan = plan;
+        return plan;
+    }
+
+    // One attempt inside the pipeline. The first may be the attempt already made outside it: its failure is returned as
+    // this attempt's outcome, so the pipeline's predicate, OnRetry, backoff and attempt count see it like any other.
+    private async ValueTask<Outcome<WriteResult<T>>> PipelineAttemptAsync(PipelineCall call, ResilienceContext context)
+    {
+        call.Executions++;
+        if (call.Failed is { } failed)
+        {
+            call.Failed = null;
+            call.Executions = 1;
+            return Outcome.FromException<WriteResult<T>>(failed);
+        }
+
+        try
+        {
+            var plan = call.Plan = _plan ?? await PlanAsync(context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                return Outcome.FromResult(await AttemptAsync(plan, call.Row, null, call.Upsert, 0, context.CancellationToken).ConfigureAwait(false));
+            }
+            catch (UniqueViolationException violation) when (_writer.HealsSequences(violation))
+            {
+                await _writer.HealAsync(_mapping, violation, context.CancellationToken).ConfigureAwait(false);
+                return Outcome.FromResult(await AttemptAsync(plan, call.Row, null, call.Upsert, 0, context.CancellationToken).ConfigureAwait(false));
+            }
+        }
+        catch (Exception ex)
+        {
+            return Outcome.FromException<WriteResult<T>>(ex);
+        }
+    }
+
+    // One attempt: a connection (or the caller's), then the strategy's round trips. A deadline (a Stopwatch timestamp, 0
+    // for none) bounds each statement when the attempt runs outside the pipeline's timeout.
+    private async Task<WriteResult<T>> AttemptAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, long deadline, CancellationToken cancellationToken)
+    {
+        if (upsert && plan.UpsertDenied is not null)
+        {
+            throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
+        }
+
+        var values = ParameterBinder.ReadValues(plan, row, checkKeys: true);
+        var connection = transaction is null
+            ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
+            : IdempotentWriter.ConnectionOf(transaction);
+        try
+        {
+            var maxAttempts = _writer.MaxReselectAttempts;
+            for (var attempt = 1; ; attempt++)
+            {
+                var call = new RoundTrip(plan, values, connection, transaction, attempt, deadline);
+                WriteResult<T>? result;
+                if (!upsert || (plan.UpsertSql is null && plan.UpdateSql is null))
+                {
+                    // Insert-or-get in the table's current mode (see InsertOrGetStrategy); every mode is race-safe. An upsert
+                    // with nothing to update but the key is one too.
+                    var existing = Statement.Reselect(plan, WriteOutcome.Existing);
+                    var insert = Statement.Insert(plan.InsertOrGetSql);
+                    result = _strategy.Mode switch
+                    {
+                        InsertOrGetMode.SelectFirst => await BatchAsync(call, existing, null, cancellationToken).ConfigureAwait(false)
+                            ?? await BatchAsync(call, insert, existing, cancellationToken).ConfigureAwait(false),
+                        InsertOrGetMode.InsertOnly => await BatchAsync(call, insert, null, cancellationToken).ConfigureAwait(false)
+                            ?? await BatchAsync(call, existing, null, cancellationToken).ConfigureAwait(false),
+                        _ => await BatchAsync(call, insert, existing, cancellationToken).ConfigureAwait(false),
+                    };
+                    if (result is not null)
+                    {
+                        _strategy.Record(result.Outcome == WriteOutcome.Existing);
+                        return upsert && result.Outcome == WriteOutcome.Existing
+                            ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts)
+                            : result;
+                    }
+                }
+                else if (plan.UpdateSql is { } update)
+                {
+                    // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
+                    // re-select in one round trip): one more round trip on the update path, never a guess.
+                    result = await BatchAsync(call, Statement.Insert(plan.InsertOrGetSql), null, cancellationToken).ConfigureAwait(false)
+                        ?? await BatchAsync(call, new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged), cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the
+                    // DO UPDATE's WHERE was false, nothing returned) needs the re-select.
+                    result = await BatchAsync(call, new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null, cancellationToken).ConfigureAwait(false)
+                        ?? await BatchAsync(call, Statement.Reselect(plan, WriteOutcome.Unchanged), null, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (result is not null)
+                {
+                    return result;
+                }
+
+                // The conflicting row is gone (deleted between the two statements) or invisible.
+                if (transaction is not null && !await IsReadCommittedAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
+                {
+                    // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
+                    throw new TransientConflictException(
+                        $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this transaction's snapshot. Retry the whole transaction.",
+                        PostgresErrorCodes.SerializationFailure,
+                        null);
+                }
+
+                _writer.Logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, maxAttempts);
+                if (attempt >= maxAttempts)
+                {
+                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt, plan.Facts?.LikelyCauses() ?? "unknown");
+                }
+            }
+        }
+        finally
+        {
+            if (transaction is null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<T> InsertOnceAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    {
+        var values = ParameterBinder.ReadValues(plan, row, checkKeys: false);
+        var connection = transaction is null
+            ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
+            : IdempotentWriter.ConnectionOf(transaction);
+        try
+        {
+            var result = await BatchAsync(new RoundTrip(plan, values, connection, transaction, 1, 0), Statement.Insert(plan.InsertSql), null, cancellationToken).ConfigureAwait(false);
+            return result?.Row ?? throw new InvalidOperationException(
+                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger ({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
+        }
+        finally
+        {
+            if (transaction is null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    // One round trip. Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under
+    // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
+    // INSERT waited on it (a single-statement CTE would not). Inside a caller's transaction the batch runs under a
+    // savepoint, rolled back on any error (also a cancellation the server acted on), so the caller's transaction stays usable.
+    private async Task<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
+    {
+        var (plan, values, connection, transaction) = (call.Plan, call.Values, call.Connection, call.Transaction);
+        using var batch = new NpgsqlBatch(connection, transaction);
+        if (call.Deadline != 0)
+        {
+            // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql cancels the query).
+            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
+            var seconds = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
+            if (batch.Timeout == 0 || seconds < batch.Timeout)
+            {
+                batch.Timeout = seconds;
+            }
+        }
+
+        if (transaction is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+        }
+
+        var write = new NpgsqlBatchCommand(first.Sql);
+        ParameterBinder.AddParameters(plan, write.Parameters, values, first.Subset);
+        batch.BatchCommands.Add(write);
+        if (then is { } next)
+        {
+            var second = new NpgsqlBatchCommand(next.Sql);
+            ParameterBinder.AddParameters(plan, second.Parameters, values, next.Subset);
+            batch.BatchCommands.Add(second);
+        }
+
+        if (transaction is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+        }
+
+        try
+        {
+            if (_writer.Prepare)
+            {
+                // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
+                await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
+                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
+                    return new WriteResult<T>(outcome, RowReader.Read<T>(plan, reader, outcome), call.Attempt);
+                }
+
+                if (then is { } reselect)
+                {
+                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                    return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                        ? new WriteResult<T>(reselect.Outcome, RowReader.Read<T>(plan, reader, reselect.Outcome), call.Attempt)
+                        : null;
+                }
+
+                return null;
+            }
+        }
+        catch (PostgresException ex)
+        {
+            if (transaction is not null)
+            {
+                await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+            }
+
+            throw await _writer.TranslateAsync(ex, transaction is null ? connection : null, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+        {
+            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be aborted (25P02).
+            await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<bool> IsReadCommittedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    {
+        using var command = new NpgsqlCommand("SELECT pg_catalog.current_setting('transaction_isolation')", connection, transaction);
+        var level = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+        return level is "read committed" or "read uncommitted";
+    }
+
+    private async Task RollbackToSavepointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WritePlan plan)
+    {
+        try
+        {
+            // Not cancellable: leaving the caller's transaction aborted would be worse than waiting for one round trip.
+            using var command = new NpgsqlCommand($"ROLLBACK TO SAVEPOINT {Savepoint}; RELEASE SAVEPOINT {Savepoint}", connection, transaction);
+            await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (NpgsqlException ex)
+        {
+            _writer.Logger.SavepointRollbackFailed(plan.Mapping.DisplayName, ex);
+        }
+    }
+
+    // A call that entered the pipeline: what each attempt needs, and what the telemetry reads after it.
+    private sealed class PipelineCall(TableWriter<T> writer, T row, bool upsert, Exception? failed)
+    {
+        public TableWriter<T> Writer { get; } = writer;
+
+        public T Row { get; } = row;
+
+        public bool Upsert { get; } = upsert;
+
+        public Exception? Failed { get; set; } = failed;
+
+        public WritePlan? Plan { get; set; } = writer._plan;
+
+        public int Executions { get; set; }
+    }
+
+    // What every round trip of one attempt shares.
+    private readonly record struct RoundTrip(WritePlan Plan, object?[] Values, NpgsqlConnection Connection, NpgsqlTransaction? Transaction, int Attempt, long Deadline);
+
+    // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
+    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).
+    private readonly record struct Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax)
+    {
+        public static Statement Insert(string sql) => new(sql, null, WriteOutcome.Inserted, false);
+
+        public static Statement Reselect(WritePlan plan, WriteOutcome outcome) => new(plan.ReselectSql, plan.ReselectParameters, outcome, false);
+    }
+}
