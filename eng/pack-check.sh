@@ -1,21 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Prove the NuGet packages install: pack the solution (Release) into a temporary local feed, check that it holds exactly
-# IdempotentWrites, IdempotentWrites.AspNetCore and the iw tool (IdempotentWrites.Cli) with their README, CHANGELOG,
-# license, XML docs, .snupkg symbols and SourceLink; build a fresh `dotnet new web` app outside the repository that uses
-# both libraries from the feed; install iw from the feed into a tool path and check `iw --version`.
+# Prove the NuGet packages install, and that docs/getting-started.md works when followed literally:
+#  1. pack the solution (Release) into a temporary feed; check that it holds exactly IdempotentWrites,
+#     IdempotentWrites.AspNetCore and the iw tool (IdempotentWrites.Cli) with README, CHANGELOG, license, XML docs, .snupkg
+#     symbols and SourceLink;
+#  2. build the getting-started app outside the repository, from the page itself: every block of docs/getting-started.md
+#     marked <!-- pack-check:NAME --> is read from the page (a marker missing, or a block the script cannot follow, fails):
+#     the page's `dotnet pack` commands (plus --no-build, into a temporary folder instead of ./nupkg), `dotnet new web`, its
+#     nuget.config (package source mapping; the feed path put in), `dotnet add package`, the table's SQL (run with psql in a
+#     new database), the whole Program.cs (which must also be docs/snippets/GettingStartedApp/Program.cs's gs-program region,
+#     line for line) and `dotnet run` (plus --no-build; on a port chosen at run time, with this run's connection string);
+#  3. send the page's curl requests and compare each answer with the response the page shows: the status line, every header
+#     shown, and the body (date-times and W3C trace ids compared by form only);
+#  4. install iw from the feed into a tool path and check `iw --version`.
+# The app, the database it made and any PostgreSQL it started are stopped or dropped on every exit.
 #
 # Usage: eng/pack-check.sh [--no-build]
 #   --no-build   pack what an earlier `dotnet build IdempotentWrites.slnx -c Release` produced (eng/test.sh passes it);
 #                without it, the three src projects are built first (Release)
 #
 # Environment:
-#   IW_PACK_KEEP=1   keep the temporary directory (feed, consumer app, tool path) and print where it is
+#   IW_TEST_CONNECTION  Npgsql connection string of a PostgreSQL server (eng/test.sh exports it) on which pack-check creates,
+#                       and drops afterwards, a database of its own (the role needs CREATEDB); psql must be installed.
+#                       When unset, eng/pg-local.sh starts a throwaway cluster on a free port, stopped and removed afterwards.
+#   IW_PACK_KEEP=1      keep the temporary directory (feeds, app, logs, tool path) and print where it is
 #
-# Needs network access to the NuGet sources of the user's NuGet config (nuget.org) for the consumer's dependencies.
-# Packages restore into a private NUGET_PACKAGES folder, so a stale copy of the same version in the global packages
-# folder can never stand in for the packages just built; package source mapping sends IdempotentWrites* to the local
-# feed only.
+# Needs nuget.org (the source the page's nuget.config names) for the app's other dependencies, and curl. Packages restore
+# into a private NUGET_PACKAGES folder, so a stale copy of the same version in the global packages folder can never stand
+# in for the packages just built; the page's package source mapping sends IdempotentWrites* to the local feed only.
 
 set -euo pipefail
 
@@ -34,7 +46,7 @@ NO_BUILD=()
 for arg in "$@"; do
   case "$arg" in
     --no-build) NO_BUILD=(--no-build) ;;
-    -h | --help) sed -n '3,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '3,/^$/p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) printf '%s: error: unknown argument %q (try --help)\n' "$SCRIPT_NAME" "$arg" >&2; exit 2 ;;
   esac
 done
@@ -43,6 +55,12 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1
 export DOTNET_NOLOGO=1
 export DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 export DOTNET_GENERATE_ASPNET_CERTIFICATE=false
+# Leave no MSBuild node behind (the builds below also pass --disable-build-servers: no compiler server either).
+export MSBUILDDISABLENODEREUSE=1
+
+readonly PAGE=docs/getting-started.md
+readonly PAGE_PROGRAM=docs/snippets/GettingStartedApp/Program.cs   # its gs-program region is the page's Program.cs
+readonly PAGE_FEED_PLACEHOLDER=/path/to/IdempotentWrites/nupkg     # in the page's nuget.config
 
 START_NS=$(date +%s%N)
 STEP_NS=$START_NS
@@ -62,24 +80,64 @@ die() {
 
 command -v dotnet >/dev/null 2>&1 || die "'dotnet' not found on PATH; install the .NET 10 SDK (see global.json)"
 command -v unzip >/dev/null 2>&1 || die "'unzip' not found on PATH (apt-get install unzip)"
+command -v setsid >/dev/null 2>&1 || die "'setsid' not found on PATH (apt-get install util-linux)"
+if ! command -v curl >/dev/null 2>&1 && [[ "$(id -u)" -eq 0 ]]; then
+  apt-get install -y -q --no-install-recommends curl </dev/null >/dev/null 2>&1 \
+    || { apt-get update -q </dev/null >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends curl </dev/null >/dev/null 2>&1; } || true
+fi
+command -v curl >/dev/null 2>&1 || die "'curl' not found on PATH (apt-get install curl): the page's requests use it"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/iw-pack-check.XXXXXX")"
+APP_PID=""      # the page's `dotnet run`, in a process group of its own (setsid): the whole group is stopped
+PG_OWN_PORT=""  # set when this run started its own PostgreSQL cluster (eng/pg-local.sh), stopped and removed on exit
+PG_OWN_DIR=""
+DATABASE=""     # set once this run created its database on IW_TEST_CONNECTION's server, dropped on exit
+stop_app() {
+  [[ -n "$APP_PID" ]] || return 0
+  local pid=$APP_PID i
+  APP_PID=""
+  kill -TERM -- "-$pid" 2>/dev/null || true
+  for i in $(seq 1 100); do
+    kill -0 -- "-$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 -- "-$pid" 2>/dev/null; then
+    printf '%s: the app did not stop within 10 s of SIGTERM; killing its process group\n' "$SCRIPT_NAME" >&2
+    kill -KILL -- "-$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
+  local rc=$?
+  stop_app
+  if [[ -n "$DATABASE" ]]; then
+    run_psql -d "$ADMIN_DATABASE" -c "DROP DATABASE IF EXISTS \"$DATABASE\" WITH (FORCE)" >/dev/null 2>&1 \
+      || printf '%s: warning: could not drop the database %s\n' "$SCRIPT_NAME" "$DATABASE" >&2
+  fi
+  if [[ -n "$PG_OWN_PORT" ]]; then
+    IW_PG_PORT="$PG_OWN_PORT" IW_PG_DIR="$PG_OWN_DIR" bash "$REPO_ROOT/eng/pg-local.sh" stop </dev/null >/dev/null 2>&1 \
+      || printf '%s: warning: could not stop the PostgreSQL cluster in %s\n' "$SCRIPT_NAME" "$PG_OWN_DIR" >&2
+    [[ "${IW_PACK_KEEP:-}" == 1 ]] || rm -rf -- "$PG_OWN_DIR" "$PG_OWN_DIR.lock"
+  fi
   if [[ "${IW_PACK_KEEP:-}" == 1 ]]; then
-    printf '%s: kept %s\n' "$SCRIPT_NAME" "$WORK" >&2
+    printf '%s: kept %s%s\n' "$SCRIPT_NAME" "$WORK" "${PG_OWN_DIR:+ and $PG_OWN_DIR}" >&2
   else
     rm -rf -- "$WORK"
   fi
+  return "$rc"
 }
 trap cleanup EXIT
-FEED="$WORK/feed"
-APP="$WORK/IwConsumer"
+trap 'exit 130' INT
+trap 'exit 143' TERM
+FEED="$WORK/feed"           # the solution packed: the package checks and the tool install
+PAGE_FEED="$WORK/nupkg"     # the page's own `dotnet pack` commands: what its app restores from
+DOC="$WORK/page"            # the marked blocks of the page, one file each, numbered in page order
 TOOLS="$WORK/tools"
-# Private packages folder for the consumer app and the tool install only (exported after the repository is packed: the
+# Private packages folder for the app and the tool install only (exported after the repository is packed: the
 # repository's own restore must keep using the normal packages folder, or its obj/ would point into $WORK).
 CONSUMER_PACKAGES="$WORK/packages"
-mkdir -p "$FEED" "$TOOLS" "$CONSUMER_PACKAGES"
-# Stop MSBuild's upward search for Directory.Build.* / Directory.Packages.props at $WORK: the consumer must build like a
+mkdir -p "$FEED" "$PAGE_FEED" "$DOC" "$TOOLS" "$CONSUMER_PACKAGES"
+# Stop MSBuild's upward search for Directory.Build.* / Directory.Packages.props at $WORK: the app must build like a
 # stranger's project, whatever lies in the parent directories.
 printf '<Project />\n' >"$WORK/Directory.Build.props"
 printf '<Project />\n' >"$WORK/Directory.Build.targets"
@@ -102,10 +160,53 @@ done
 printf '%s: version %s\n' "$SCRIPT_NAME" "$VERSION" >&2
 
 # ---------------------------------------------------------------------------------------------------------------------
+step "read the marked blocks of $PAGE"
+# Each `<!-- pack-check:NAME -->` line must be followed by a fenced block; its body goes to $DOC/NN-NAME (NN: page order).
+awk -v out="$DOC" '
+  function fail(msg) { printf "%s:%d: %s\n", FILENAME, FNR, msg > "/dev/stderr"; bad = 1; exit 1 }
+  inblock && /^```[[:space:]]*$/ { close(file); inblock = 0; next }
+  inblock { print > file; next }
+  pending { if ($0 !~ /^```/) fail("<!-- pack-check:" name " --> is not directly followed by a ``` block"); n++
+            file = sprintf("%s/%02d-%s", out, n, name); printf "" > file; inblock = 1; pending = 0; next }
+  /<!-- *pack-check/ { if ($0 !~ /^<!-- pack-check:[a-z-]+ -->$/) fail("malformed marker: " $0)
+                       name = $0; sub(/^<!-- pack-check:/, "", name); sub(/ -->$/, "", name); pending = 1; next }
+  END { if (bad) exit 1; if (inblock) { printf "%s: the block of <!-- pack-check:%s --> is never closed\n", FILENAME, name > "/dev/stderr"; exit 1 }
+        if (pending) { printf "%s: <!-- pack-check:%s --> ends the file\n", FILENAME, name > "/dev/stderr"; exit 1 } }
+' "$PAGE" || die "$PAGE: malformed pack-check markers (above)"
+block() { # block NAME: the file of the page's only block marked NAME
+  local found
+  found=("$DOC"/[0-9][0-9]-"$1")
+  [[ -f "${found[0]}" ]] || die "$PAGE has no block marked <!-- pack-check:$1 --> (the page and this script go together)"
+  ((${#found[@]} == 1)) || die "$PAGE has ${#found[@]} blocks marked <!-- pack-check:$1 -->, expected one"
+  printf '%s' "${found[0]}"
+}
+for name in pack new-app nuget-config add-package table program run; do block "$name" >/dev/null; done
+# Requests and the responses the page shows for them, in page order: request, response, request, response, ...
+PAGE_EXCHANGES=()
+for file in "$DOC"/[0-9][0-9]-*; do
+  case "${file##*/}" in *-request | *-response) PAGE_EXCHANGES+=("${file##*/}") ;; esac
+done
+PAGE_BLOCKS=("$DOC"/[0-9][0-9]-*)
+((${#PAGE_EXCHANGES[@]} >= 2 && ${#PAGE_EXCHANGES[@]} % 2 == 0)) || die "$PAGE: expected pairs of request and response blocks"
+for ((i = 0; i < ${#PAGE_EXCHANGES[@]}; i += 2)); do
+  [[ "${PAGE_EXCHANGES[i]}" == *-request && "${PAGE_EXCHANGES[i + 1]}" == *-response ]] \
+    || die "$PAGE: each <!-- pack-check:request --> block must be followed by its <!-- pack-check:response --> block"
+done
+grep -qF "(version \`$VERSION\`)" "$PAGE" || die "$PAGE does not say '(version \`$VERSION\`)', the version being packed"
+# The page's Program.cs is also compiled with the solution (docs/snippets/GettingStartedApp): the two must be one text.
+awk '/^\/\/ <\/snippet:gs-program>$/ { on = 0 } on { print } /^\/\/ <snippet:gs-program>$/ { on = 1 }' "$PAGE_PROGRAM" >"$WORK/gs-program.cs"
+[[ -s "$WORK/gs-program.cs" ]] || die "$PAGE_PROGRAM has no // <snippet:gs-program> region"
+diff -u "$WORK/gs-program.cs" "$(block program)" >"$WORK/program.diff" \
+  || die "the Program.cs on $PAGE differs from the gs-program region of $PAGE_PROGRAM (which builds with the solution):
+$(cat "$WORK/program.diff")"
+printf '%s: %s: %d marked blocks, %d requests; Program.cs = %s (gs-program)\n' "$SCRIPT_NAME" "$PAGE" \
+  "${#PAGE_BLOCKS[@]}" $((${#PAGE_EXCHANGES[@]} / 2)) "$PAGE_PROGRAM" >&2
+
+# ---------------------------------------------------------------------------------------------------------------------
 if ((${#NO_BUILD[@]} == 0)); then
   # Build only what ships (the tool references both libraries), not the tests, samples and benchmarks.
   step "dotnet build src/$TOOL -c $CONFIGURATION (builds the three packable projects)"
-  dotnet build "src/$TOOL/$TOOL.csproj" -c "$CONFIGURATION" </dev/null >"$WORK/build.log" 2>&1 \
+  dotnet build "src/$TOOL/$TOOL.csproj" -c "$CONFIGURATION" --disable-build-servers </dev/null >"$WORK/build.log" 2>&1 \
     || { grep -E ': (error|warning) ' "$WORK/build.log" | sort -u | tail -n 40 >&2; die "dotnet build failed (errors above)"; }
 fi
 
@@ -113,7 +214,6 @@ fi
 step "dotnet pack $SOLUTION -c $CONFIGURATION --no-build -o <feed>"
 dotnet pack "$SOLUTION" -c "$CONFIGURATION" --no-build -o "$FEED" </dev/null >"$WORK/pack.log" 2>&1 \
   || { grep -E ': (error|warning) ' "$WORK/pack.log" | sort -u | tail -n 40 >&2; die "dotnet pack failed (errors above)"; }
-export NUGET_PACKAGES="$CONSUMER_PACKAGES"
 
 expected="$(printf '%s\n' "${LIBRARIES[@]/%/.$VERSION.nupkg}" "${LIBRARIES[@]/%/.$VERSION.snupkg}" \
   "$TOOL.$VERSION.nupkg" "$TOOL.$VERSION.snupkg" | sort)"
@@ -166,84 +266,227 @@ grep -qF "<dependency id=\"IdempotentWrites\" version=\"$VERSION\"" <<<"$(unzip 
   || die "IdempotentWrites.AspNetCore does not depend on IdempotentWrites $VERSION"
 
 # ---------------------------------------------------------------------------------------------------------------------
-step "fresh web app outside the repository, referencing the packages from the feed"
-# In $WORK, so `dotnet new`, `dotnet add package` and the restore of the consumer all find it.
-cat >"$WORK/nuget.config" <<EOF
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <clear />
-    <add key="local-feed" value="$FEED" />
-    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
-  </packageSources>
-  <packageSourceMapping>
-    <packageSource key="local-feed">
-      <package pattern="IdempotentWrites" />
-      <package pattern="IdempotentWrites.*" />
-    </packageSource>
-    <packageSource key="nuget.org">
-      <package pattern="*" />
-    </packageSource>
-  </packageSourceMapping>
-</configuration>
-EOF
-(cd "$WORK" && dotnet new web --name IwConsumer --output "$APP" --framework "$TFM" --no-restore </dev/null >"$WORK/new.log" 2>&1) \
-  || { cat "$WORK/new.log" >&2; die "dotnet new web failed"; }
-for id in "${LIBRARIES[@]}"; do
-  dotnet add "$APP/IwConsumer.csproj" package "$id" --version "$VERSION" --no-restore </dev/null >>"$WORK/new.log" 2>&1 \
-    || { cat "$WORK/new.log" >&2; die "dotnet add package $id failed"; }
+step "$PAGE step 2: its dotnet pack commands (+ --no-build, -o <temporary nupkg>)"
+# Run in the repository, before NUGET_PACKAGES is redirected (as the solution pack above).
+pack_lines=()
+while IFS= read -r line; do
+  case "$line" in
+    '' | '#'*) continue ;;
+    'dotnet pack '*' -o ./nupkg'*) pack_lines+=("${line/ -o .\/nupkg/ --no-build -o $(printf '%q' "$PAGE_FEED")}") ;;
+    *) die "$PAGE, block pack: a line this script cannot follow: $line" ;;
+  esac
+done <"$(block pack)"
+((${#pack_lines[@]} > 0)) || die "$PAGE, block pack: no 'dotnet pack ... -o ./nupkg' command"
+for line in "${pack_lines[@]}"; do
+  printf '%s: $ %s\n' "$SCRIPT_NAME" "$line" >&2
+  bash -c "$line" </dev/null >>"$WORK/page-pack.log" 2>&1 \
+    || { tail -n 40 "$WORK/page-pack.log" >&2; die "the page's command failed: $line"; }
 done
-cat >"$APP/Program.cs" <<'EOF'
-using IdempotentWrites;
+for id in "${LIBRARIES[@]}"; do
+  [[ -f "$PAGE_FEED/$id.$VERSION.nupkg" ]] || die "the page's dotnet pack commands did not make $id.$VERSION.nupkg"
+done
+export NUGET_PACKAGES="$CONSUMER_PACKAGES"
 
-var builder = WebApplication.CreateBuilder(args);
-
-builder.Services.AddIdempotentWrites(o => o.ConnectionString = "Host=127.0.0.1;Database=app;Username=app")
-    .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt))
-    .AddConflictProblemDetails(o => o.ConstraintMessages["users_email_key"] = "This email is already registered.")
-    .AddHttpIdempotency(o => o.CreateStoreTable = true);
-
-var app = builder.Build();
-app.UseExceptionHandler();
-app.UseIdempotency();
-
-app.MapPost("/users", async (User user, IIdempotentWriter writer, CancellationToken ct) =>
-{
-    WriteResult<User> r = await writer.InsertOrGetAsync(user, ct);
-    return r.Outcome == WriteOutcome.Inserted ? Results.Created($"/users/{r.Row.Id}", r.Row) : Results.Ok(r.Row);
-}).RequireIdempotencyKey();
-
-if (args is ["--smoke"])
-{
-    // Resolve the writer from the packaged registrations without starting the host (no database needed).
-    Console.WriteLine(app.Services.GetRequiredService<IIdempotentWriter>() is not null ? "consumer: ok" : "consumer: no writer");
-    return;
-}
-
-app.Run();
-
-public sealed class User
-{
-    public long Id { get; set; }
-    public string Email { get; set; } = "";
-    public string Name { get; set; } = "";
-    public DateTimeOffset CreatedAt { get; set; }
-}
-EOF
-
-step "dotnet build the consumer (restore from the feed + nuget.org into a private packages folder)"
-dotnet build "$APP/IwConsumer.csproj" -c "$CONFIGURATION" </dev/null >"$WORK/consumer-build.log" 2>&1 \
-  || { grep -E 'error|warn' "$WORK/consumer-build.log" | sort -u | tail -n 40 >&2; die "the consumer app does not build against the packages (log above)"; }
+# ---------------------------------------------------------------------------------------------------------------------
+step "$PAGE step 2: dotnet new web, its nuget.config, dotnet add package (restore: the page's feed + nuget.org)"
+app_name="$(sed -nE 's/^dotnet new web -o ([A-Za-z0-9_.-]+)$/\1/p' "$(block new-app)")"
+[[ -n "$app_name" ]] || die "$PAGE, block new-app: no 'dotnet new web -o NAME' line"
+APP="$WORK/$app_name"
+printf '%s: $ %s\n' "$SCRIPT_NAME" "$(tr '\n' ';' <"$(block new-app)")" >&2
+(cd "$WORK" && bash -e "$(block new-app)") </dev/null >"$WORK/new.log" 2>&1 || { cat "$WORK/new.log" >&2; die "the page's dotnet new failed"; }
+[[ -f "$APP/$app_name.csproj" ]] || die "no $APP/$app_name.csproj after the page's dotnet new"
+(($(grep -cF "$PAGE_FEED_PLACEHOLDER" "$(block nuget-config)") == 1)) \
+  || die "$PAGE, block nuget-config: expected the path $PAGE_FEED_PLACEHOLDER once (the reader replaces it)"
+nuget_config="$(<"$(block nuget-config)")"
+printf '%s\n' "${nuget_config//"$PAGE_FEED_PLACEHOLDER"/$PAGE_FEED}" >"$APP/nuget.config"
+printf '%s: %s/nuget.config: the page'"'"'s, with %s -> %s\n' "$SCRIPT_NAME" "$app_name" "$PAGE_FEED_PLACEHOLDER" "$PAGE_FEED" >&2
+printf '%s: $ %s\n' "$SCRIPT_NAME" "$(grep -v '^[[:space:]]*$' "$(block add-package)" | tr '\n' ';')" >&2
+(cd "$APP" && bash -e "$(block add-package)") </dev/null >>"$WORK/new.log" 2>&1 \
+  || { tail -n 40 "$WORK/new.log" >&2; die "the page's dotnet add package failed"; }
 for id in "${LIBRARIES[@]}"; do
   lower="${id,,}"
   cached="$NUGET_PACKAGES/$lower/$VERSION/$lower.$VERSION.nupkg"
   [[ -f "$cached" ]] || die "$id $VERSION was not restored into the private packages folder ($cached)"
-  cmp -s "$cached" "$FEED/$id.$VERSION.nupkg" || die "the restored $id $VERSION is not the package just packed"
+  cmp -s "$cached" "$PAGE_FEED/$id.$VERSION.nupkg" || die "the restored $id $VERSION is not the package just packed"
 done
-consumer_out="$(dotnet "$APP/bin/$CONFIGURATION/$TFM/IwConsumer.dll" --smoke </dev/null 2>&1)" \
-  || die "the consumer app failed at run time: $consumer_out"
-[[ "$consumer_out" == *"consumer: ok"* ]] || die "the consumer app did not resolve IIdempotentWriter: $consumer_out"
-printf '%s: %s\n' "$SCRIPT_NAME" "$consumer_out" >&2
+printf '%s: restored %s %s from the page'"'"'s feed\n' "$SCRIPT_NAME" "${LIBRARIES[*]}" "$VERSION" >&2
+
+# ---------------------------------------------------------------------------------------------------------------------
+step "dotnet build $app_name (Program.cs: the page's)"
+cp -- "$(block program)" "$APP/Program.cs"
+# Debug, as `dotnet run` builds; the page's run block then gets --no-build.
+(cd "$APP" && dotnet build --disable-build-servers) </dev/null >"$WORK/app-build.log" 2>&1 \
+  || { grep -E ': (error|warning) ' "$WORK/app-build.log" | sort -u | tail -n 40 >&2; die "the page's app does not build against the packages (errors above)"; }
+
+# ---------------------------------------------------------------------------------------------------------------------
+step "PostgreSQL: a database of this run; the table of $PAGE step 3"
+if [[ -n "${IW_TEST_CONNECTION:-}" ]]; then
+  SERVER_CS="$IW_TEST_CONNECTION"
+  printf '%s: server: IW_TEST_CONNECTION\n' "$SCRIPT_NAME" >&2
+else
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 30000))
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue           # taken
+    [[ -e "/tmp/iw-pack-check-pg-$port" ]] && continue
+    PG_OWN_PORT=$port
+    break
+  done
+  [[ -n "$PG_OWN_PORT" ]] || die "found no free port for PostgreSQL"
+  PG_OWN_DIR="/tmp/iw-pack-check-pg-$PG_OWN_PORT"   # not in $WORK: the postgres OS user must reach it
+  SERVER_CS="$(IW_PG_PORT="$PG_OWN_PORT" IW_PG_DIR="$PG_OWN_DIR" bash eng/pg-local.sh start </dev/null 2>"$WORK/pg-local.log")" \
+    || { tail -n 30 "$WORK/pg-local.log" >&2; die "eng/pg-local.sh start failed (set IW_TEST_CONNECTION to use a running server)"; }
+  printf '%s: server: a cluster of its own, eng/pg-local.sh on 127.0.0.1:%s in %s\n' "$SCRIPT_NAME" "$PG_OWN_PORT" "$PG_OWN_DIR" >&2
+fi
+# The Npgsql connection string, as KEY=VALUE pairs (DbConnectionStringBuilder quoting): libpq settings for psql, and the
+# same string with this run's database for the app.
+parse_cs() { # parse_cs CONNECTION-STRING: sets cs_keys and cs_values
+  local s="$1" key value q
+  cs_keys=() cs_values=()
+  while :; do
+    s="${s#"${s%%[![:space:];]*}"}" # skip blanks and empty pairs
+    [[ -n "$s" ]] || break
+    [[ "$s" == *=* ]] || die "cannot read the connection string: no '=' after '$s'"
+    key="${s%%=*}"
+    key="${key%"${key##*[![:space:]]}"}"
+    s="${s#*=}"
+    s="${s#"${s%%[![:space:]]*}"}"
+    if [[ "$s" == [\"\']* ]]; then # quoted; a doubled quote stands for one
+      q="${s:0:1}"
+      s="${s:1}"
+      value=""
+      while :; do
+        [[ "$s" == *"$q"* ]] || die "cannot read the connection string: unclosed quote in the value of $key"
+        value+="${s%%"$q"*}"
+        s="${s#*"$q"}"
+        [[ "$s" == "$q"* ]] || break
+        value+="$q"
+        s="${s:1}"
+      done
+      s="${s#"${s%%[![:space:]]*}"}"
+      [[ -z "$s" || "$s" == ";"* ]] || die "cannot read the connection string: text after the quoted value of $key"
+    else
+      value="${s%%;*}"
+      value="${value%"${value##*[![:space:]]}"}"
+    fi
+    if [[ "$s" == *";"* ]]; then s="${s#*;}"; else s=""; fi
+    cs_keys+=("$key")
+    cs_values+=("$value")
+  done
+}
+parse_cs "$SERVER_CS"
+pg_env=(PGCONNECT_TIMEOUT=10)
+ADMIN_DATABASE=postgres
+for i in "${!cs_keys[@]}"; do
+  k="${cs_keys[i],,}"
+  k="${k// /}"
+  case "$k" in
+    host | server) pg_env+=("PGHOST=${cs_values[i]}") ;;
+    port) pg_env+=("PGPORT=${cs_values[i]}") ;;
+    username | userid | user) pg_env+=("PGUSER=${cs_values[i]}") ;;
+    password | pwd | psw) pg_env+=("PGPASSWORD=${cs_values[i]}") ;;
+    database | db) ADMIN_DATABASE="${cs_values[i]}" ;;
+  esac
+done
+PSQL="$(command -v psql || compgen -G '/usr/lib/postgresql/*/bin/psql' | sort -V | tail -n 1 || true)"
+[[ -x "$PSQL" ]] || die "psql not found (apt-get install postgresql-client)"
+run_psql() { env "${pg_env[@]}" "$PSQL" -X -q -w -v ON_ERROR_STOP=1 "$@" </dev/null; }
+name="iw_pack_check_$$_$RANDOM"
+run_psql -d "$ADMIN_DATABASE" -c "CREATE DATABASE \"$name\"" >"$WORK/psql.log" 2>&1 \
+  || { cat "$WORK/psql.log" >&2; die "could not create the database $name (the role needs CREATEDB)"; }
+DATABASE="$name"
+run_psql -d "$DATABASE" -f "$(block table)" >>"$WORK/psql.log" 2>&1 \
+  || { cat "$WORK/psql.log" >&2; die "the page's CREATE TABLE failed"; }
+APP_CS=""
+for i in "${!cs_keys[@]}"; do
+  k="${cs_keys[i],,}"
+  k="${k// /}"
+  [[ "$k" == database || "$k" == db ]] && continue
+  v="${cs_values[i]}"
+  if [[ "$v" == *[\;=\'\"]* || "$v" =~ ^[[:space:]] || "$v" =~ [[:space:]]$ ]]; then v="\"${v//\"/\"\"}\""; fi
+  APP_CS+="${cs_keys[i]}=$v;"
+done
+APP_CS+="Database=$DATABASE"
+printf '%s: database %s; the page'"'"'s table created with psql -f\n' "$SCRIPT_NAME" "$DATABASE" >&2
+
+# ---------------------------------------------------------------------------------------------------------------------
+step "run $app_name as $PAGE shows (dotnet run + --no-build, on a port chosen at run time)"
+PAGE_URL="$(sed -nE 's/^dotnet run( .*)? --urls (http:\/\/[^ ]+)( .*)?$/\2/p' "$(block run)")"
+[[ -n "$PAGE_URL" ]] || die "$PAGE, block run: no 'dotnet run ... --urls http://HOST:PORT' line"
+[[ "$PAGE_URL" =~ ^http://127\.0\.0\.1:[0-9]+$ ]] || die "$PAGE, block run: --urls $PAGE_URL; this script needs http://127.0.0.1:PORT (it binds port 0 instead)"
+run_lines=() seen_cs=0 seen_run=0
+while IFS= read -r line; do
+  case "$line" in
+    '' | '#'*) continue ;;
+    'export ConnectionStrings__Postgres='*) line="export ConnectionStrings__Postgres=$(printf '%q' "$APP_CS")"; seen_cs=1 ;;
+    'dotnet run '*)
+      line="dotnet run --no-build ${line#dotnet run }"
+      line="${line/"--urls $PAGE_URL"/--urls http://127.0.0.1:0}"
+      seen_run=1
+      ;;
+    *) die "$PAGE, block run: a line this script cannot follow: $line" ;;
+  esac
+  run_lines+=("$line")
+done <"$(block run)"
+((seen_cs && seen_run)) || die "$PAGE, block run: expected 'export ConnectionStrings__Postgres=...' and 'dotnet run ...'"
+APP_LOG="$WORK/app.log"
+# A session and process group of its own, so that stopping it stops `dotnet run` and the app it started.
+(cd "$APP" && exec setsid bash -c "$(printf '%s\n' "${run_lines[@]}")") </dev/null >"$APP_LOG" 2>&1 &
+APP_PID=$!
+URL=""
+for _ in $(seq 1 600); do
+  URL="$(sed -nE 's/^ *Now listening on: (http:\/\/127\.0\.0\.1:[0-9]+)$/\1/p' "$APP_LOG" | head -n 1)"
+  [[ -z "$URL" ]] || break
+  kill -0 "$APP_PID" 2>/dev/null || { tail -n 40 "$APP_LOG" >&2; die "the app exited while starting (log above)"; }
+  sleep 0.1
+done
+[[ -n "$URL" ]] || { tail -n 40 "$APP_LOG" >&2; die "the app did not say 'Now listening on' within 60 s"; }
+printf '%s: %s listening on %s (the page: %s)\n' "$SCRIPT_NAME" "$app_name" "$URL" "$PAGE_URL" >&2
+
+# ---------------------------------------------------------------------------------------------------------------------
+step "$PAGE's requests (curl) and the responses it shows"
+normalize_body() { # values that differ on every run are compared by their form only
+  sed -E -e 's/"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})"/"<date-time>"/g' \
+    -e 's/"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}"/"<trace-id>"/g'
+}
+for ((i = 0; i < ${#PAGE_EXCHANGES[@]}; i += 2)); do
+  request="$DOC/${PAGE_EXCHANGES[i]}"
+  expected="$DOC/${PAGE_EXCHANGES[i + 1]}"
+  n=$((i / 2 + 1))
+  command_line="$(grep -v '^[[:space:]]*$' "$request")"
+  [[ "$command_line" != *$'\n'* && "$command_line" == 'curl '* && "$command_line" == *"$PAGE_URL/"* ]] \
+    || die "$PAGE, request $n: expected one 'curl ... $PAGE_URL/...' line, got: $command_line"
+  command_line="${command_line//"$PAGE_URL/"/$URL/}"
+  command_line="curl -sS --max-time 30 ${command_line#curl }"
+  (cd "$APP" && bash -c "$command_line") </dev/null >"$WORK/response-$n" 2>"$WORK/response-$n.err" \
+    || die "request $n failed: $command_line: $(cat "$WORK/response-$n.err")"
+  actual="$(tr -d '\r' <"$WORK/response-$n")"
+  status="${actual%%$'\n'*}"
+  want_status="$(head -n 1 "$expected")"
+  headers="$(awk 'NR > 1 && /^$/ { exit } NR > 1' <<<"$actual")"
+  body="$(awk 'f; /^$/ { f = 1 }' <<<"$actual")"
+  want_body="$(awk 'f; /^$/ { f = 1 }' "$expected")"
+  problems=()
+  [[ "$status" == "$want_status" ]] || problems+=("status line '$status', the page shows '$want_status'")
+  while IFS= read -r header; do
+    [[ -n "$header" ]] || continue
+    name="${header%%:*}"
+    value="${header#*:}"
+    value="${value# }"
+    got="$(awk -v n="${name,,}" 'index(tolower($0), n ":") == 1 { sub(/^[^:]*: ?/, ""); print; exit }' <<<"$headers")"
+    [[ "$got" == "$value" ]] || problems+=("header $name: '${got:-(none)}', the page shows '$value'")
+  done < <(awk 'NR > 1 && /^$/ { exit } NR > 1' "$expected")
+  [[ "$(normalize_body <<<"$body")" == "$(normalize_body <<<"$want_body")" ]] \
+    || problems+=("body differs (date-times and trace ids aside): got $body")
+  if ((${#problems[@]} > 0)); then
+    printf '%s: request %d: %s\n' "$SCRIPT_NAME" "$n" "$command_line" >&2
+    printf '  %s\n' "${problems[@]}" >&2
+    printf '%s: the response was:\n%s\n' "$SCRIPT_NAME" "$actual" >&2
+    die "request $n did not get the response $PAGE shows (above); fix the page or the code"
+  fi
+  printf '%s: request %d: %s -> %s, as the page shows\n' "$SCRIPT_NAME" "$n" "${command_line#curl -sS --max-time 30 }" "$status" >&2
+done
+stop_app
+grep -qF 'Application is shutting down' "$APP_LOG" || printf '%s: warning: the app did not log its shutdown\n' "$SCRIPT_NAME" >&2
 
 # ---------------------------------------------------------------------------------------------------------------------
 step "dotnet tool install $TOOL $VERSION from the feed; $TOOL_COMMAND --version"
@@ -271,5 +514,5 @@ cmp -s "$installed" <(unzip -p "$FEED/$TOOL.$VERSION.nupkg" "tools/$TFM/any/$TOO
 printf '%s: %s --version -> %s\n' "$SCRIPT_NAME" "$TOOL_COMMAND" "$tool_version" >&2
 
 step
-printf '%s: PASSED: %s %s (+ .snupkg) pack, install and run; total %s\n' \
-  "$SCRIPT_NAME" "${LIBRARIES[*]} $TOOL" "$VERSION" "$(elapsed "$START_NS")" >&2
+printf '%s: PASSED: %s %s (+ .snupkg) pack and install; %s followed literally, its app answers as shown; total %s\n' \
+  "$SCRIPT_NAME" "${LIBRARIES[*]} $TOOL" "$VERSION" "$PAGE" "$(elapsed "$START_NS")" >&2

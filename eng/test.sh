@@ -17,8 +17,9 @@
 #                         main run (default none; .ci/run sets "13 18"). Each uses eng/pg-local.sh's default port and
 #                         directory for its version, or IW_PG_PORT_<major> / IW_PG_DIR_<major>; a cluster this script
 #                         started for it is stopped afterwards. TRX files go to IW_TEST_RESULTS/pg<major>.
-#   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack, install into a fresh
-#                         web app and `iw --version` works); .ci/run never sets it
+#   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack; docs/getting-started.md's
+#                         app, built from them as the page says, answers its curl requests as shown, in a database of
+#                         its own on IW_TEST_CONNECTION's server; `iw --version` works); .ci/run never sets it
 
 set -euo pipefail
 
@@ -114,7 +115,7 @@ done
 if [[ "${IW_SKIP_PACK_CHECK:-}" == 1 ]]; then
   step "package check skipped (IW_SKIP_PACK_CHECK=1)"
 else
-  step "eng/pack-check.sh --no-build (pack the three packages, install them into a fresh web app, iw --version)"
+  step "eng/pack-check.sh --no-build (pack the three packages, run docs/getting-started.md's app from them, iw --version)"
   pack_rc=0
   bash eng/pack-check.sh --no-build </dev/null || pack_rc=$?
   if ((pack_rc == 0)); then
