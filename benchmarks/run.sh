@@ -2,15 +2,20 @@
 # SPDX-License-Identifier: MIT
 # Benchmarks users can trust: the SDK, raw Npgsql with the same SQL and connection handling, the hand-written patterns
 # and pgbench (the physical limit), side by side and interleaved on the local throwaway PostgreSQL (started if needed);
-# then HTTP POST /payments with and without the Idempotency-Key middleware through wrk; then benchmarks/bulk.sh if present.
-# Prints the table and ends with one line per target: `target <name> <measured ratio> <goal ratio>`.
+# bytes allocated per call (SDK vs raw Npgsql) and the resilience pipeline alone; then HTTP POST /payments with and
+# without the Idempotency-Key middleware through wrk; then benchmarks/bulk.sh if present.
+# Prints the table and ends with one line per target: `target <name> <measured> <goal>`, met when measured >= goal
+# (ratios), or when measured <= goal for alloc:<case> (bytes per call above raw).
 # Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
 #
 # Usage: benchmarks/run.sh
-# Environment (defaults = the full run, ~13 minutes on 2 cores):
-#   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100 BENCH_SECTIONS=insert-or-get,upsert,connection
-#   BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1 BENCH_RESULTS=benchmarks/results
-#   BENCH_QUICK=1: 1 s x 3 runs, callers 1,8, mixes 0,99,100, HTTP 2 s (about 4 minutes)
+# Environment (defaults = the full run, ~24 minutes on 2 cores, bulk.sh included; BENCH_PGBENCH=none saves ~4):
+#   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100
+#   BENCH_SECTIONS=insert-or-get,upsert,connection,alloc,pipeline BENCH_ALLOC_CALLS=2000 BENCH_PIPELINE_CALLS=200000
+#   BENCH_PGBENCH=none (no pgbench rows) BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1
+#   BENCH_RESULTS=benchmarks/results
+#   IW_PG_PORT, IW_PG_DIR: the cluster eng/pg-local.sh starts and every step uses (default 54329, /tmp/idempotentwrites-pg-54329)
+#   BENCH_QUICK=1: 1 s x 3 runs, callers 1,8, mixes 0,99,100, HTTP 2 s
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
@@ -29,12 +34,13 @@ dotnet build benchmarks/LoadDriver -c Release >/dev/null </dev/null
 dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll "$CS" "$tsv" </dev/null
 
 if [[ "${BENCH_HTTP:-1}" != 0 ]]; then
+  # Its target lines come again, with the others, from the report below.
   IW_TEST_CONNECTION="$CS" BENCH_HTTP_RESULTS="$tsv" bash benchmarks/http-idempotency.sh \
-    "${BENCH_HTTP_SECONDS:-3}" "$BENCH_RUNS" "${BENCH_HTTP_CONNECTIONS:-1,16}"
+    "${BENCH_HTTP_SECONDS:-3}" "$BENCH_RUNS" "${BENCH_HTTP_CONNECTIONS:-1,16}" | grep -v "^target "
 fi
 
 echo
-echo "== results (median of $BENCH_RUNS interleaved runs, [min – max], ratio vs the reference named per block) =="
+echo "== results (median of $BENCH_RUNS interleaved runs, [min – max], ratio to (or, per call, difference from) the reference named per block) =="
 dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll report "$out" "$tsv" </dev/null
 
 if [[ "${BENCH_BULK:-1}" != 0 && -f benchmarks/bulk.sh ]]; then

@@ -6,6 +6,9 @@
 //   baseline       POST /payments/baseline  — the same handler without the middleware (one INSERT per request)
 //   first-request  POST /payments           — a fresh Idempotency-Key per request: claim + handler + stored response
 //   replay         POST /payments           — one key over and over: the stored response, the handler never runs
+// Ends with the target lines `target replay-vs-handler:c<connections> <replay / baseline> 1.00` (the handler: baseline, the
+// endpoint doing its one INSERT) and `target replay-vs-first-request:c<connections> <replay / first-request> 1.00`; run.sh
+// leaves them out of its log and prints them, with the others, from the report.
 //
 // Usage: HttpDriver "<Npgsql connection string>" <results.tsv> [seconds per run (3)] [runs (3)] [connections (1,16)]
 // Environment: BENCH_WRK (path to wrk, default "wrk").
@@ -128,12 +131,26 @@ await using (var output = new StreamWriter(args[1], append: true))
             var values = results[(name, connections)];
             var sorted = values.Order().ToList();
             await output.WriteLineAsync(string.Join('\t', "http", "payments", connections.ToString(CultureInfo.InvariantCulture), name, string.Join(',', values.Select(v => v.ToString("F1", CultureInfo.InvariantCulture)))));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"http  POST /payments  connections={connections,-3} {name,-14} median {sorted[sorted.Count / 2],9:F0} req/s  (min {sorted[0]:F0}, max {sorted[^1]:F0})"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"http  POST /payments  connections={connections,-3} {name,-14} median {Median(values),9:F0} req/s  (min {sorted[0]:F0}, max {sorted[^1]:F0})"));
         }
     }
 }
 
+foreach (var connections in connectionCounts)
+{
+    var replay = Median(results[("replay", connections)]);
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"target replay-vs-handler:c{connections} {replay / Median(results[("baseline", connections)]):F2} 1.00"));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"target replay-vs-first-request:c{connections} {replay / Median(results[("first-request", connections)]):F2} 1.00"));
+}
+
 return 0;
+
+// As the report computes it: the middle run, or the mean of the two middle ones.
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+}
 
 async Task<double> WrkAsync(string mode, int connections, int duration)
 {

@@ -72,6 +72,9 @@ internal sealed partial class PgBench(string path, string connectionString, stri
         {
             "insert-first" => head + insertFirst,
             "select-first" => head + $"SELECT {columns} FROM {t} WHERE \"email\" = 'hot-' || :k \\aset\n\\if :id = 0\n" + insertFirst + "\\endif\n",
+            "do-nothing-then-select" => head +
+                $"INSERT INTO {t} (\"email\", \"name\") VALUES ('hot-' || :k, 'x') ON CONFLICT (\"email\") DO NOTHING RETURNING {columns} \\aset\n" +
+                $"\\if :id = 0\nSELECT {columns} FROM {t} WHERE \"email\" = 'hot-' || :k;\n\\endif\n",
             "upsert" => head +
                 $"INSERT INTO {t} AS iw_target (\"email\", \"name\") VALUES ('hot-' || :k, 'n' || :v) ON CONFLICT (\"email\") DO UPDATE SET \"name\" = EXCLUDED.\"name\" " +
                 $"WHERE ROW(iw_target.\"name\") IS DISTINCT FROM ROW(EXCLUDED.\"name\") RETURNING {columns}, (iw_target.xmax = 0) AS iw_inserted \\aset\n" +

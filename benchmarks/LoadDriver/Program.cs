@@ -18,8 +18,10 @@ using Polly;
 //        LoadDriver report <results dir> <results.tsv>... (prints the table and target lines, writes latest.txt/.json, chart.svg)
 // Environment: BENCH_SECONDS (per run, default 2), BENCH_RUNS (default 3), BENCH_CALLERS (default 1,8,32),
 // BENCH_MIXES (existing-key percentages, default 0,50,99,100; 100 = the hot set of 1,000 keys), BENCH_SECTIONS
-// (default insert-or-get,upsert,connection), BENCH_PGBENCH (path; default /usr/lib/postgresql/15/bin/pgbench or none),
-// BENCH_TELEMETRY=on (listen to the SDK's spans and metrics, as an OpenTelemetry exporter would).
+// (default insert-or-get,upsert,connection,alloc,pipeline), BENCH_PGBENCH (path; default /usr/lib/postgresql/15/bin/pgbench
+// or none), BENCH_TELEMETRY=on (listen to the SDK's spans and metrics, as an OpenTelemetry exporter would),
+// BENCH_ALLOC_CALLS (calls per allocation measurement, default 2000), BENCH_ALLOC_TYPES=1 (after each allocation case,
+// one more pass per scenario that prints the types allocated, sampled), BENCH_PIPELINE_CALLS (default 200000).
 if (args.Length > 0 && args[0] == "report")
 {
     return Report.Run(args[1], args[2..]);
@@ -38,7 +40,9 @@ var seconds = int.Parse(Env("BENCH_SECONDS", "2"), CultureInfo.InvariantCulture)
 var runs = int.Parse(Env("BENCH_RUNS", "3"), CultureInfo.InvariantCulture);
 var callerCounts = Env("BENCH_CALLERS", "1,8,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 var mixes = Env("BENCH_MIXES", "0,50,99,100").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-var sections = Env("BENCH_SECTIONS", "insert-or-get,upsert,connection").Split(',');
+var sections = Env("BENCH_SECTIONS", "insert-or-get,upsert,connection,alloc,pipeline").Split(',');
+var allocCalls = int.Parse(Env("BENCH_ALLOC_CALLS", "2000"), CultureInfo.InvariantCulture);
+var pipelineCalls = int.Parse(Env("BENCH_PIPELINE_CALLS", "200000"), CultureInfo.InvariantCulture);
 var pgbenchPath = Env("BENCH_PGBENCH", File.Exists("/usr/lib/postgresql/15/bin/pgbench") ? "/usr/lib/postgresql/15/bin/pgbench" : "none");
 
 const string Table = "bench_users";
@@ -56,6 +60,9 @@ await using (var setup = admin.CreateCommand($"""
 // The SDK as users register it (default resilience pipeline, prepared statements), and the same with the pool told not
 // to reset connections on close, for the connection-handling section.
 IIdempotentWriter NewWriter(string cs, List<IAsyncDisposable> owned, bool bare = false)
+    => NewServices(cs, owned, bare).GetRequiredService<IIdempotentWriter>();
+
+ServiceProvider NewServices(string cs, List<IAsyncDisposable> owned, bool bare = false)
 {
     var services = new ServiceCollection();
     if (bare)
@@ -68,7 +75,7 @@ IIdempotentWriter NewWriter(string cs, List<IAsyncDisposable> owned, bool bare =
         .MapTable<BenchUser>(Table, t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
     var provider = services.BuildServiceProvider();
     owned.Add(provider);
-    return provider.GetRequiredService<IIdempotentWriter>();
+    return provider;
 }
 
 var disposables = new List<IAsyncDisposable>();
@@ -105,11 +112,13 @@ var insertOrGet = new List<Scenario>
     new("sdk", (k, _, _) => Sdk(writer, k)),
     new("raw-insert-first", (k, _, _) => patterns.InsertFirstAsync(k)),
     new("raw-select-first", (k, _, _) => patterns.SelectFirstAsync(k)),
+    new("raw-do-nothing-then-select", (k, _, _) => patterns.DoNothingThenSelectAsync(k)),
     new("catch-23505", (k, _, _) => patterns.Catch23505Async(k)),
 
     // The SDK's own data source does not reset connections on close (it leaves no session state); raw with the same pool setting.
     new("raw-insert-first-no-reset", (k, _, _) => patternsNoReset.InsertFirstAsync(k)),
     new("raw-select-first-no-reset", (k, _, _) => patternsNoReset.SelectFirstAsync(k)),
+    new("raw-do-nothing-then-select-no-reset", (k, _, _) => patternsNoReset.DoNothingThenSelectAsync(k)),
 };
 var upsert = new List<Scenario>
 {
@@ -138,9 +147,21 @@ Console.WriteLine($"LoadDriver: {seconds} s per run, {runs} runs interleaved, ca
 
 foreach (var section in sections)
 {
+    if (section == "alloc")
+    {
+        await AllocationsAsync();
+        continue;
+    }
+
+    if (section == "pipeline")
+    {
+        await PipelineAsync();
+        continue;
+    }
+
     var (scenarios, sectionMixes, sectionCallers, pgbenchScenarios) = section switch
     {
-        "insert-or-get" => (insertOrGet, mixes, callerCounts, new[] { "insert-first", "select-first" }),
+        "insert-or-get" => (insertOrGet, mixes, callerCounts, new[] { "insert-first", "select-first", "do-nothing-then-select" }),
         "upsert" => (upsert, mixes.Where(m => m is 0 or 100).ToArray(), callerCounts, new[] { "upsert" }),
         "connection" => (connection, [100], callerCounts.Where(c => c <= 8).ToArray(), ["select-first"]),
         _ => throw new InvalidOperationException($"Unknown section {section}."),
@@ -193,6 +214,166 @@ foreach (var d in disposables)
 }
 
 return 0;
+
+// Bytes allocated per call, single caller, warm: N sequential awaited calls between two readings of the process-wide
+// precise allocation counter (async continuations may resume on any thread, so a per-thread counter would miss some), with
+// nothing else running. The rows are built before the reading, so only the call is counted; the raw side reads the whole
+// row into a BenchUser as the SDK does. Both sides use a data source that does not reset connections (the SDK's default).
+async Task AllocationsAsync()
+{
+    var allocWriter = NewWriter(connectionString, disposables);
+    var rawRows = new RawPatterns(rawNoReset, rows: true);
+    var serial = 0L;
+    BenchUser FreshRow(int _) => new() { Email = "a-" + runTag + "-" + (++serial).ToString(CultureInfo.InvariantCulture), Name = "x" };
+    BenchUser HotRow(int i) => new() { Email = "hot-" + (i % 1000).ToString(CultureInfo.InvariantCulture), Name = "x" };
+
+    // A hot key with a name never used before: every upsert updates (one statement, as for a new key).
+    BenchUser RenamedRow(int i) => new() { Email = "hot-" + (i % 1000).ToString(CultureInfo.InvariantCulture), Name = "u" + (++serial).ToString(CultureInfo.InvariantCulture) };
+    Func<BenchUser, Task> insertOrGet = u => allocWriter.InsertOrGetAsync(u);
+    Func<BenchUser, Task> sdkUpsert = u => allocWriter.UpsertAsync(u);
+
+    // Per case: the rows, then the SDK and the raw strategies; the first raw one sends the statements the SDK sends for that
+    // case (insert-first batch for new keys, the SELECT alone once the hit rate made it select-first) and is the reference.
+    var cases = new (string Name, Func<int, BenchUser> Row, (string Name, Func<BenchUser, Task> Call)[] Scenarios)[]
+    {
+        ("insert-or-get-fresh", FreshRow, [
+            ("sdk", insertOrGet),
+            ("raw-insert-first", u => rawRows.InsertFirstAsync(u.Email)),
+            ("raw-do-nothing-then-select", u => rawRows.DoNothingThenSelectAsync(u.Email)),
+        ]),
+        ("insert-or-get-existing", HotRow, [
+            ("sdk", insertOrGet),
+            ("raw-select-first", u => rawRows.SelectFirstAsync(u.Email)),
+            ("raw-insert-first", u => rawRows.InsertFirstAsync(u.Email)),
+            ("raw-do-nothing-then-select", u => rawRows.DoNothingThenSelectAsync(u.Email)),
+        ]),
+        ("upsert-fresh", FreshRow, [("sdk-upsert", sdkUpsert), ("raw-upsert", u => rawRows.UpsertAsync(u.Email, u.Name))]),
+        ("upsert-hot", RenamedRow, [("sdk-upsert", sdkUpsert), ("raw-upsert", u => rawRows.UpsertAsync(u.Email, u.Name))]),
+    };
+
+    Console.WriteLine($"alloc: {allocCalls} sequential calls per measurement, {runs} runs interleaved");
+    foreach (var (name, row, scenarios) in cases)
+    {
+        var bytes = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+        for (var run = 0; run < runs; run++)
+        {
+            foreach (var (scenario, call) in scenarios)
+            {
+                // Warm-up every run: JIT, prepared statements on the connection, and the writer's strategy settled on this case.
+                foreach (var warm in Enumerable.Range(0, Math.Min(allocCalls, 500)).Select(row).ToArray())
+                {
+                    await call(warm);
+                }
+
+                var rows = Enumerable.Range(0, allocCalls).Select(row).ToArray();
+                var before = GC.GetTotalAllocatedBytes(precise: true);
+                foreach (var r in rows)
+                {
+                    await call(r);
+                }
+
+                bytes[scenario].Add((GC.GetTotalAllocatedBytes(precise: true) - before) / (double)allocCalls);
+            }
+        }
+
+        foreach (var (scenario, _) in scenarios)
+        {
+            var result = Result.Create("alloc", 0, 1, scenario, bytes[scenario]) with { Workload = name };
+            await output.WriteLineAsync(result.ToTsv());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alloc          {name,-24} {scenario,-28} median {result.Median,7:F0} B/call  (min {result.Min:F0}, max {result.Max:F0})"));
+        }
+
+        if (Env("BENCH_ALLOC_TYPES", "0") == "1")
+        {
+            using var types = new AllocationTypes();
+            foreach (var (scenario, call) in scenarios)
+            {
+                // Enough calls for a few hundred samples of ~100 KB.
+                var typeCalls = Math.Max(allocCalls, 20_000);
+                var rows = Enumerable.Range(0, typeCalls).Select(row).ToArray();
+                types.Start();
+                foreach (var r in rows)
+                {
+                    await call(r);
+                }
+
+                var sampled = types.Stop();
+                var total = Math.Max(1, sampled.Sum(t => t.Bytes));
+                foreach (var (type, sampledBytes) in sampled.Take(15))
+                {
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"alloc-types    {name,-24} {scenario,-28} {sampledBytes / (double)typeCalls,7:F0} B/call  {sampledBytes / (double)total,4:P0}  {type}"));
+                }
+            }
+        }
+    }
+}
+
+// The SDK's resilience pipeline alone (resolved from DI under its public key, run as the writer runs it: a pooled
+// ResilienceContext and a state argument) around a callback that does nothing, against ResiliencePipeline.Empty. Twice:
+// a callback that completes at once (no async state machine is ever boxed), and one that completes later (await
+// Task.Yield(), as every database call does), where each async layer of the pipeline allocates its state machine.
+async Task PipelineAsync()
+{
+    var provider = NewServices(connectionString, disposables);
+    var sdkPipeline = provider.GetRequiredKeyedService<ResiliencePipeline>(IdempotentWritesResilience.PipelineKey);
+    var pipelines = new (string Name, ResiliencePipeline Pipeline, bool Yield)[]
+    {
+        ("default", sdkPipeline, false),
+        ("empty", ResiliencePipeline.Empty, false),
+        ("default", sdkPipeline, true),
+        ("empty", ResiliencePipeline.Empty, true),
+    };
+    var nanoseconds = pipelines.ToDictionary(p => (p.Name, p.Yield), _ => new List<double>());
+    var bytes = pipelines.ToDictionary(p => (p.Name, p.Yield), _ => new List<double>());
+    Console.WriteLine($"pipeline: {pipelineCalls} calls per measurement, {runs} runs interleaved");
+    for (var run = 0; run < runs; run++)
+    {
+        foreach (var (name, pipeline, yields) in pipelines)
+        {
+            if (run == 0)
+            {
+                await ExecuteAsync(pipeline, Math.Min(pipelineCalls, 100_000), yields);
+            }
+
+            var before = GC.GetTotalAllocatedBytes(precise: true);
+            var started = Stopwatch.GetTimestamp();
+            await ExecuteAsync(pipeline, pipelineCalls, yields);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            bytes[(name, yields)].Add((GC.GetTotalAllocatedBytes(precise: true) - before) / (double)pipelineCalls);
+            nanoseconds[(name, yields)].Add(elapsed.TotalNanoseconds / pipelineCalls);
+        }
+    }
+
+    // Workloads (one block each in the report, "empty" the reference): ns-per-call, bytes-per-call, and the same prefixed
+    // async-callback- for the callback that completes later.
+    foreach (var (name, _, yields) in pipelines)
+    {
+        var callback = yields ? "async-callback-" : string.Empty;
+        var time = Result.Create("pipeline", 0, 1, name, nanoseconds[(name, yields)]) with { Workload = callback + "ns-per-call" };
+        var allocated = Result.Create("pipeline", 0, 1, name, bytes[(name, yields)]) with { Workload = callback + "bytes-per-call" };
+        await output.WriteLineAsync(time.ToTsv());
+        await output.WriteLineAsync(allocated.ToTsv());
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"pipeline       {(yields ? "async callback" : "sync callback"),-24} {name,-28} median {time.Median,7:F0} ns/call (min {time.Min:F0}, max {time.Max:F0})  {allocated.Median,5:F0} B/call"));
+    }
+
+    static async Task ExecuteAsync(ResiliencePipeline pipeline, int calls, bool yields)
+    {
+        for (var i = 0; i < calls; i++)
+        {
+            var context = ResilienceContextPool.Shared.Get("pipeline", CancellationToken.None);
+            try
+            {
+                await (yields
+                    ? pipeline.ExecuteAsync(static async (_, state) => { await Task.Yield(); return state; }, context, i)
+                    : pipeline.ExecuteAsync(static (_, state) => ValueTask.FromResult(state), context, i));
+            }
+            finally
+            {
+                ResilienceContextPool.Shared.Return(context);
+            }
+        }
+    }
+}
 
 async Task<double> MeasureAsync(Func<string, string, int, Task<long>> call, int mix, int callers, int duration, bool warmUp)
 {

@@ -6,8 +6,9 @@ using Npgsql;
 namespace LoadDriver;
 
 // Raw Npgsql with the SDK's exact SQL text and connection handling (a pooled connection opened per call, statements
-// prepared per physical connection), and the hand-written patterns found in applications.
-internal sealed class RawPatterns(NpgsqlDataSource dataSource)
+// prepared per physical connection), and the hand-written patterns found in applications. Every pattern returns the id;
+// with rows: true it also reads the whole row into a BenchUser (as the SDK returns it), for the allocation section.
+internal sealed class RawPatterns(NpgsqlDataSource dataSource, bool rows = false)
 {
     public const string InsertOrGet = """INSERT INTO "bench_users" ("email", "name") VALUES ($1, $2) ON CONFLICT ("email") DO NOTHING RETURNING "id", "email", "name", "created_at" """;
     public const string Select = """SELECT "id", "email", "name", "created_at" FROM "bench_users" WHERE "email" = $1""";
@@ -25,10 +26,31 @@ internal sealed class RawPatterns(NpgsqlDataSource dataSource)
     public async Task<long> SelectFirstAsync(string key)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        return await SelectFirstOnAsync(connection, key);
+        return await SelectFirstOnAsync(connection, key, rows);
     }
 
-    public static async Task<long> SelectFirstOnAsync(NpgsqlConnection connection, string key)
+    // Insert-only first: INSERT … ON CONFLICT DO NOTHING RETURNING alone; only when it returned nothing (the key exists),
+    // the SELECT as a second round trip. One round trip for a new key, two for an existing one.
+    public async Task<long> DoNothingThenSelectAsync(string key)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using (var insert = new NpgsqlCommand(InsertOrGet, connection) { Parameters = { new() { Value = key }, new() { Value = "x" } } })
+        {
+            await insert.PrepareAsync();
+            await using var reader = await insert.ExecuteReaderAsync();
+            if (await reader.ReadAsync())
+            {
+                return Read(reader, rows);
+            }
+        }
+
+        await using var select = new NpgsqlCommand(Select, connection) { Parameters = { new() { Value = key } } };
+        await select.PrepareAsync();
+        await using var selected = await select.ExecuteReaderAsync();
+        return await selected.ReadAsync() ? Read(selected, rows) : throw new InvalidOperationException("Row vanished.");
+    }
+
+    public static async Task<long> SelectFirstOnAsync(NpgsqlConnection connection, string key, bool rows = false)
     {
         await using (var select = new NpgsqlCommand(Select, connection) { Parameters = { new() { Value = key } } })
         {
@@ -36,14 +58,14 @@ internal sealed class RawPatterns(NpgsqlDataSource dataSource)
             await using var reader = await select.ExecuteReaderAsync();
             if (await reader.ReadAsync())
             {
-                return reader.GetInt64(0);
+                return Read(reader, rows);
             }
         }
 
-        return await InsertFirstOnAsync(connection, key);
+        return await InsertFirstOnAsync(connection, key, rows);
     }
 
-    public static async Task<long> InsertFirstOnAsync(NpgsqlConnection connection, string key)
+    public static async Task<long> InsertFirstOnAsync(NpgsqlConnection connection, string key, bool rows = false)
     {
         await using var batch = new NpgsqlBatch(connection)
         {
@@ -57,11 +79,11 @@ internal sealed class RawPatterns(NpgsqlDataSource dataSource)
         await using var reader = await batch.ExecuteReaderAsync();
         if (await reader.ReadAsync())
         {
-            return reader.GetInt64(0);
+            return Read(reader, rows);
         }
 
         await reader.NextResultAsync();
-        return await reader.ReadAsync() ? reader.GetInt64(0) : throw new InvalidOperationException("Row vanished.");
+        return await reader.ReadAsync() ? Read(reader, rows) : throw new InvalidOperationException("Row vanished.");
     }
 
     // The pattern from the wild: a plain INSERT, catch 23505, then SELECT (outside a transaction, so no savepoint).
@@ -92,12 +114,35 @@ internal sealed class RawPatterns(NpgsqlDataSource dataSource)
             await using var reader = await upsert.ExecuteReaderAsync();
             if (await reader.ReadAsync())
             {
-                return reader.GetInt64(0);
+                return Read(reader, rows);
             }
         }
 
         await using var select = new NpgsqlCommand(Select, connection) { Parameters = { new() { Value = key } } };
         await select.PrepareAsync();
-        return (long)(await select.ExecuteScalarAsync())!;
+        await using var selected = await select.ExecuteReaderAsync();
+        return await selected.ReadAsync() ? Read(selected, rows) : throw new InvalidOperationException("Row vanished.");
     }
+
+    // The id alone, or (rows) the whole row as the SDK materializes it, kept reachable so it is a real heap allocation.
+    private static long Read(NpgsqlDataReader reader, bool rows)
+    {
+        if (!rows)
+        {
+            return reader.GetInt64(0);
+        }
+
+        var user = new BenchUser
+        {
+            Id = reader.GetInt64(0),
+            Email = reader.GetString(1),
+            Name = reader.GetString(2),
+            CreatedAt = reader.GetFieldValue<DateTimeOffset>(3),
+        };
+        LastRow = user;
+        return user.Id;
+    }
+
+    // The last row read with rows: true (only the single-caller allocation section uses it).
+    public static BenchUser? LastRow { get; private set; }
 }

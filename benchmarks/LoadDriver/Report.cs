@@ -9,6 +9,8 @@ using System.Text.Json;
 namespace LoadDriver;
 
 // Turns the rows both drivers wrote into the table, the target lines, latest.txt, latest.json and chart.svg.
+// Throughput blocks (ops/s, req/s) show ratios to their reference; the alloc and pipeline blocks (B/call, ns/call) show
+// differences to theirs. A target is met when measured >= goal, or measured <= goal for the lower-is-better ones (alloc:…).
 internal static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
@@ -24,24 +26,27 @@ internal static class Report
 
         Directory.CreateDirectory(directory);
         var text = new StringBuilder();
-        var targets = new List<(string Name, double Measured, double Goal)>();
+        var targets = new List<Target>();
         foreach (var group in results.GroupBy(r => (r.Section, r.Workload, r.Callers)))
         {
             var rows = group.ToList();
             var (referenceName, reference) = Reference(group.Key.Section, rows);
             var limit = rows.Where(r => r.Scenario.StartsWith("pgbench-", StringComparison.Ordinal)).Select(r => r.Median).DefaultIfEmpty(0).Max();
-            text.AppendLine(Inv, $"{group.Key.Section} / {group.Key.Workload} / {group.Key.Callers} {(group.Key.Section == "http" ? "connections" : "callers")}   (ratio vs {referenceName}{(limit > 0 ? "; share of the pgbench limit" : string.Empty)})");
+            var unit = Unit(group.Key.Section, group.Key.Workload);
+            var perCall = group.Key.Section is "alloc" or "pipeline";
+            text.AppendLine(Inv, $"{group.Key.Section} / {group.Key.Workload} / {group.Key.Callers} {(group.Key.Section == "http" ? "connections" : "callers")}   ({(perCall ? "difference to" : "ratio vs")} {referenceName}{(limit > 0 ? "; share of the pgbench limit" : string.Empty)})");
             foreach (var r in rows)
             {
                 var share = limit > 0 ? string.Create(Inv, $"{r.Median / limit,6:P0}") : string.Empty;
-                text.AppendLine(Inv, $"  {r.Scenario,-26} {r.Median,10:F0} ops/s  [{r.Min:F0} – {r.Max:F0}]  {r.Median / reference,6:F2}x  {share}");
+                var relative = perCall ? string.Create(Inv, $"{r.Median - reference,7:+0;-0;0} {unit}") : string.Create(Inv, $"{r.Median / reference,6:F2}x");
+                text.AppendLine(Inv, $"  {r.Scenario,-36} {r.Median,10:F0} {unit}  [{r.Min:F0} – {r.Max:F0}]  {relative}  {share}");
             }
 
             targets.AddRange(Targets(group.Key.Section, group.Key.Workload, group.Key.Callers, rows));
         }
 
         text.AppendLine();
-        foreach (var (name, measured, goal) in targets)
+        foreach (var (name, measured, goal, _) in targets)
         {
             text.AppendLine(Inv, $"target {name} {measured:F2} {goal:F2}");
         }
@@ -58,10 +63,14 @@ internal static class Report
         var best = (Result?)null;
         string[] names = section switch
         {
-            "insert-or-get" => ["raw-insert-first", "raw-select-first"],
+            "insert-or-get" => InsertOrGetRaw,
             "upsert" => ["raw-upsert"],
             "connection" => ["raw-held-connection"],
             "http" => ["baseline"],
+            "pipeline" => ["empty"],
+
+            // The raw strategy that sends the SDK's statements for the case, with the same pool setting (listed right after the SDK).
+            "alloc" => [AllocReference(rows)],
             _ => [rows[0].Scenario],
         };
         foreach (var r in rows.Where(r => names.Contains(r.Scenario)))
@@ -76,51 +85,70 @@ internal static class Report
         return (names.Length > 1 ? "best raw (" + best.Scenario + ")" : best.Scenario, best.Median);
     }
 
-    private static IEnumerable<(string, double, double)> Targets(string section, string workload, int callers, List<Result> rows)
+    // The raw insert-or-get strategies the "best raw" is chosen from (default pool; "-no-reset" appended for the same pool setting).
+    private static readonly string[] InsertOrGetRaw = ["raw-insert-first", "raw-select-first", "raw-do-nothing-then-select"];
+
+    private static string AllocReference(List<Result> rows)
+        => rows.FirstOrDefault(r => r.Scenario.StartsWith("raw-", StringComparison.Ordinal))?.Scenario ?? rows[0].Scenario;
+
+    private static string Unit(string section, string workload) => section switch
+    {
+        "http" => "req/s",
+        "alloc" => "B/call",
+        "pipeline" => workload.EndsWith("ns-per-call", StringComparison.Ordinal) ? "ns/call" : "B/call",
+        _ => "ops/s",
+    };
+
+    private static IEnumerable<Target> Targets(string section, string workload, int callers, List<Result> rows)
     {
         double? Median(string scenario) => rows.FirstOrDefault(r => r.Scenario == scenario)?.Median;
+        double Best(string suffix) => InsertOrGetRaw.Select(n => Median(n + suffix) ?? 0).Max();
         var where = string.Create(Inv, $"{workload}:c{callers}");
         switch (section)
         {
             case "insert-or-get" when Median("sdk") is { } sdk:
-                var best = Math.Max(Median("raw-insert-first") ?? 0, Median("raw-select-first") ?? 0);
-                if (best > 0)
+                if (Best(string.Empty) is > 0 and var best)
                 {
-                    yield return ($"insert-or-get-vs-best-raw:{where}", sdk / best, 0.95);
+                    yield return new($"insert-or-get-vs-best-raw:{where}", sdk / best, 0.95);
                 }
 
-                var bestSamePool = Math.Max(Median("raw-insert-first-no-reset") ?? 0, Median("raw-select-first-no-reset") ?? 0);
-                if (bestSamePool > 0)
+                if (Best("-no-reset") is > 0 and var bestSamePool)
                 {
-                    yield return ($"insert-or-get-vs-best-raw-same-pool:{where}", sdk / bestSamePool, 0.95);
+                    yield return new($"insert-or-get-vs-best-raw-same-pool:{where}", sdk / bestSamePool, 0.95);
                 }
 
                 if (workload is "hot-1000" && Median("catch-23505") is { } caught)
                 {
-                    yield return ($"insert-or-get-vs-catch-23505:{where}", sdk / caught, 1.5);
+                    yield return new($"insert-or-get-vs-catch-23505:{where}", sdk / caught, 1.5);
                 }
 
                 break;
             case "upsert" when Median("sdk-upsert") is { } upsert && Median("raw-upsert") is { } rawUpsert:
-                yield return ($"upsert-vs-raw:{where}", upsert / rawUpsert, 0.95);
+                yield return new($"upsert-vs-raw:{where}", upsert / rawUpsert, 0.95);
                 if (Median("raw-upsert-no-reset") is { } rawUpsertSamePool)
                 {
-                    yield return ($"upsert-vs-raw-same-pool:{where}", upsert / rawUpsertSamePool, 0.95);
+                    yield return new($"upsert-vs-raw-same-pool:{where}", upsert / rawUpsertSamePool, 0.95);
                 }
 
                 break;
+            case "alloc" when rows.FirstOrDefault(r => r.Scenario.StartsWith("sdk", StringComparison.Ordinal)) is { } sdkRow
+                && Median(AllocReference(rows)) is { } rawBytes:
+                // Bytes per call the SDK allocates beyond raw Npgsql sending the same statements: at most 512.
+                yield return new($"alloc:{workload}", sdkRow.Median - rawBytes, 512, LowerIsBetter: true);
+                break;
             case "http" when Median("replay") is { } replay && Median("baseline") is { } baseline:
-                yield return ($"http-replay-vs-handler:c{callers}", replay / baseline, 1.0);
+                // The handler: POST /payments/baseline, the same endpoint without the middleware (validation + one INSERT).
+                yield return new($"replay-vs-handler:c{callers}", replay / baseline, 1.0);
                 if (Median("first-request") is { } first)
                 {
-                    yield return ($"http-replay-vs-first-request:c{callers}", replay / first, 1.0);
+                    yield return new($"replay-vs-first-request:c{callers}", replay / first, 1.0);
                 }
 
                 break;
         }
     }
 
-    private static string Json(List<Result> results, List<(string Name, double Measured, double Goal)> targets)
+    private static string Json(List<Result> results, List<Target> targets)
     {
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -151,13 +179,14 @@ internal static class Report
 
             json.WriteEndArray();
             json.WriteStartArray("targets");
-            foreach (var (name, measured, goal) in targets)
+            foreach (var target in targets)
             {
                 json.WriteStartObject();
-                json.WriteString("name", name);
-                json.WriteNumber("measured", Math.Round(measured, 3));
-                json.WriteNumber("goal", goal);
-                json.WriteBoolean("met", measured >= goal);
+                json.WriteString("name", target.Name);
+                json.WriteNumber("measured", Math.Round(target.Measured, 3));
+                json.WriteNumber("goal", target.Goal);
+                json.WriteString("direction", target.LowerIsBetter ? "at-most" : "at-least");
+                json.WriteBoolean("met", target.Met);
                 json.WriteEndObject();
             }
 
@@ -172,11 +201,11 @@ internal static class Report
     // configuration (1.0 = the faster raw strategy), with the pgbench limit drawn as a tick and the 0.95 goal as a line.
     private static string Svg(List<Result> results)
     {
-        string[] scenarios = ["sdk", "raw-insert-first", "raw-select-first", "catch-23505", "sdk-upsert", "raw-upsert"];
+        string[] scenarios = ["sdk", "raw-insert-first", "raw-select-first", "raw-do-nothing-then-select", "catch-23505", "sdk-upsert", "raw-upsert"];
         var colors = new Dictionary<string, string>
         {
-            ["sdk"] = "#1f77b4", ["raw-insert-first"] = "#ff7f0e", ["raw-select-first"] = "#2ca02c", ["catch-23505"] = "#d62728",
-            ["sdk-upsert"] = "#1f77b4", ["raw-upsert"] = "#9467bd",
+            ["sdk"] = "#1f77b4", ["raw-insert-first"] = "#ff7f0e", ["raw-select-first"] = "#2ca02c", ["raw-do-nothing-then-select"] = "#8c564b",
+            ["catch-23505"] = "#d62728", ["sdk-upsert"] = "#1f77b4", ["raw-upsert"] = "#9467bd",
         };
         var groups = results.Where(r => r.Section is "insert-or-get" or "upsert").GroupBy(r => (r.Section, r.Workload, r.Callers)).ToList();
         const int Bar = 9, Left = 230, Width = 560, Top = 50;
@@ -210,11 +239,11 @@ internal static class Report
         var goal = Left + (0.95 / scale * Width);
         var one = Left + (1.0 / scale * Width);
         var legend = new StringBuilder();
-        var lx = Left;
-        foreach (var s in scenarios.Take(4).Append("raw-upsert"))
+        var lx = 10;
+        foreach (var s in scenarios.Take(5).Append("raw-upsert"))
         {
             legend.AppendLine(Inv, $"""<rect x="{lx}" y="28" width="10" height="10" fill="{colors[s]}"/><text x="{lx + 14}" y="37">{s}</text>""");
-            lx += 125;
+            lx += 30 + (s.Length * 6);
         }
 
         return $"""
@@ -229,4 +258,10 @@ internal static class Report
     }
 
     private static string Escape(string s) => SecurityElement.Escape(s);
+
+    // One target line: met when Measured >= Goal, or Measured <= Goal when lower is better.
+    private sealed record Target(string Name, double Measured, double Goal, bool LowerIsBetter = false)
+    {
+        public bool Met => LowerIsBetter ? Measured <= Goal : Measured >= Goal;
+    }
 }

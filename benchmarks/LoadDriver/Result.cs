@@ -41,5 +41,5 @@ internal sealed record Result(string Section, string Workload, int Callers, stri
         => string.Join('\t', Section, Workload, Callers.ToString(CultureInfo.InvariantCulture), Scenario, string.Join(',', Runs.Select(r => r.ToString("F1", CultureInfo.InvariantCulture))));
 
     public string ToText()
-        => string.Create(CultureInfo.InvariantCulture, $"{Section,-14} {Workload,-14} callers={Callers,-3} {Scenario,-24} median {Median,9:F0} ops/s  (min {Min:F0}, max {Max:F0})");
+        => string.Create(CultureInfo.InvariantCulture, $"{Section,-14} {Workload,-14} callers={Callers,-3} {Scenario,-36} median {Median,9:F0} ops/s  (min {Min:F0}, max {Max:F0})");
 }
