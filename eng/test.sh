@@ -52,48 +52,48 @@ step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf '%s: error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
 
 # Filters `dotnet test --output Detailed --no-ansi` (see Progress above): a passed test's block (its line and the
-# indented lines under it) is counted, not printed; every other line is printed as is; a progress line follows at least
-# once a minute, even while no test finishes.
+# indented lines under it) is counted, not printed; every other line is printed as is. A progress line follows at least
+# once a minute, even while no test finishes, and never inside a test's block.
 condense_test_output() {
-  local line="" partial="" modules read_status in_passed=0 passed=0 failed=0 skipped=0 last="-" started=$SECONDS reported=$SECONDS
+  local line="" partial="" modules read_status in_passed=0 passed=0 failed=0 skipped=0 last="-" started=$SECONDS
+  local reported=$SECONDS
   local -A running=()
+  report_progress() {
+    ((SECONDS - reported >= 60)) || return 0
+    reported=$SECONDS
+    modules="${!running[*]}"
+    printf '==> tests running for %dm%02ds: %d passed, %d failed, %d skipped; running: %s; last finished: %.160s\n' \
+      $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$passed" "$failed" "$skipped" "${modules:-none}" "$last"
+  }
   while :; do
     read_status=0
     IFS= read -r -t 60 line || read_status=$?
     if ((read_status > 128)); then
-      partial+="$line"   # a minute without a whole line: keep what came, report below
+      partial+="$line"   # a minute without a whole line: keep what came
+      report_progress
+      continue
+    fi
+    line="$partial$line"
+    partial=""
+    if ((read_status != 0)) && [[ -z "$line" ]]; then break; fi
+    if [[ "$line" == '  '* ]]; then
+      ((in_passed)) || printf '%s\n' "$line"
     else
-      line="$partial$line"
-      partial=""
-      if ((read_status != 0)) && [[ -z "$line" ]]; then break; fi
-      if [[ "$line" == 'passed '* ]]; then
-        in_passed=1
-        passed=$((passed + 1))
-        last="${line#passed }"
-      elif [[ "$line" == '  '* ]] && ((in_passed)); then
-        :
-      else
-        in_passed=0
-        case "$line" in
-          'failed '*) failed=$((failed + 1)); last="${line#failed }" ;;
-          'skipped '*) skipped=$((skipped + 1)); last="${line#skipped }" ;;
-        esac
-        if [[ "$line" =~ ^Running\ tests\ from\ (.*/)?([^/]+)\.dll\  ]]; then
-          running["${BASH_REMATCH[2]}"]=1
-        elif [[ "$line" =~ ^/(.*/)?([^/]+)\.dll\ \( ]]; then
-          unset 'running[${BASH_REMATCH[2]}]'
-        fi
-        printf '%s\n' "$line"
+      report_progress
+      in_passed=0
+      case "$line" in
+        'passed '*) in_passed=1; passed=$((passed + 1)); last="${line#passed }" ;;
+        'failed '*) failed=$((failed + 1)); last="${line#failed }" ;;
+        'skipped '*) skipped=$((skipped + 1)); last="${line#skipped }" ;;
+      esac
+      if [[ "$line" =~ ^Running\ tests\ from\ (.*/)?([^/]+)\.dll\  ]]; then
+        running["${BASH_REMATCH[2]}"]=1
+      elif [[ "$line" =~ ^/(.*/)?([^/]+)\.dll\ \( ]]; then
+        unset 'running[${BASH_REMATCH[2]}]'
       fi
-      if ((read_status != 0)); then break; fi
+      ((in_passed)) || printf '%s\n' "$line"
     fi
-    if ((SECONDS - reported >= 60)); then
-      reported=$SECONDS
-      modules="${!running[*]}"
-      printf '==> tests running for %dm%02ds: %d passed, %d failed, %d skipped; running: %s; last finished: %.160s\n' \
-        $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$passed" "$failed" "$skipped" \
-        "${modules:-none}" "$last"
-    fi
+    if ((read_status != 0)); then break; fi
   done
 }
 
