@@ -31,6 +31,8 @@
 #                           (54401 -> 14401), in ${TMPDIR:-/tmp}/idempotentwrites-pgbouncer-<port>
 #   When a derived port is taken (say by a run whose IW_PG_PORT differs by a multiple of 10000) the next free one up is
 #   used. The tests start and stop those two servers themselves and remove their directories, also when a test fails.
+#   Not derived: the clusters of IW_EXTRA_PG_VERSIONS use pg-local's fixed default port per major (543<major>) unless
+#   IW_PG_PORT_<major> is set, so runs side by side that both set IW_EXTRA_PG_VERSIONS need their own IW_PG_PORT_<major>.
 #
 # Progress: `dotnet test` prints nothing while a test module runs when its output is not a terminal (a CI log), for
 # minutes. So the test runs here use --output Detailed --no-ansi (a line per finished test) and condense that: failed
@@ -55,7 +57,7 @@ die() { printf '%s: error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
 # indented lines under it) is counted, not printed; every other line is printed as is. A progress line follows at least
 # once a minute, even while no test finishes, and never inside a test's block.
 condense_test_output() {
-  local line="" partial="" modules read_status in_passed=0 passed=0 failed=0 skipped=0 last="-" started=$SECONDS
+  local line="" partial="" modules read_status wait_for in_passed=0 passed=0 failed=0 skipped=0 last="-" started=$SECONDS
   local reported=$SECONDS
   local -A running=()
   report_progress() {
@@ -67,7 +69,9 @@ condense_test_output() {
   }
   while :; do
     read_status=0
-    IFS= read -r -t 60 line || read_status=$?
+    wait_for=$((reported + 60 - SECONDS))
+    ((wait_for >= 1)) || wait_for=1
+    IFS= read -r -t "$wait_for" line || read_status=$?
     if ((read_status > 128)); then
       partial+="$line"   # a minute without a whole line: keep what came
       report_progress
