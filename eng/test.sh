@@ -20,6 +20,26 @@
 #   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack; docs/getting-started.md's
 #                         app, built from them as the page says, answers its curl requests as shown, in a database of
 #                         its own on IW_TEST_CONNECTION's server; `iw --version` works); .ci/run never sets it
+#   IW_PG_RESTART_PORT, IW_PGB_TEST_PORT   override the ports of the servers the fault tests start (below)
+#
+# Side by side: every port and directory a run uses derives from its own settings, so two runs on one machine with
+# different IW_PG_PORT and IW_PG_DIR pass side by side:
+#   the test server         IW_PG_PORT / IW_PG_DIR (eng/pg-local.sh); left running for the next run
+#                           (stop it with eng/pg-local.sh stop and the same settings)
+#   ServerRestartTests      a cluster of its own on IW_PG_RESTART_PORT, else 20000 + the test server's port % 10000
+#                           (54401 -> 24401), in ${TMPDIR:-/tmp}/idempotentwrites-pg-restart-<port>
+#   PgBouncerTests          a PgBouncer of its own on IW_PGB_TEST_PORT, else 10000 + the test server's port % 10000
+#                           (54401 -> 14401), in ${TMPDIR:-/tmp}/idempotentwrites-pgbouncer-<port>
+#   When a derived port is taken (say by a run whose IW_PG_PORT differs by a multiple of 10000) the next free one up is
+#   used. The tests start and stop those two servers themselves and remove their directories, also when a test fails.
+#   Not derived: the clusters of IW_EXTRA_PG_VERSIONS use pg-local's fixed default port per major (543<major>) unless
+#   IW_PG_PORT_<major> is set, so runs side by side that both set IW_EXTRA_PG_VERSIONS need their own IW_PG_PORT_<major>.
+#
+# Progress: `dotnet test` prints nothing while a test module runs when its output is not a terminal (a CI log), for
+# minutes. So the test runs here use --output Detailed --no-ansi (a line per finished test) and condense that: failed
+# and skipped tests are printed with their details as they finish, passed ones only counted, and at least once a minute
+# a line says how long the tests have run, how many passed, failed and were skipped, which test modules are running,
+# and which test finished last.
 
 set -euo pipefail
 
@@ -33,6 +53,54 @@ RESULTS_DIR="${IW_TEST_RESULTS:-$REPO_ROOT/artifacts/TestResults}"
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 die() { printf '%s: error: %s\n' "$SCRIPT_NAME" "$*" >&2; exit 1; }
+
+# Filters `dotnet test --output Detailed --no-ansi` (see Progress above): a passed test's block (its line and the
+# indented lines under it) is counted, not printed; every other line is printed as is. A progress line follows at least
+# once a minute, even while no test finishes, and never inside a test's block.
+condense_test_output() {
+  local line="" partial="" modules read_status wait_for in_passed=0 passed=0 failed=0 skipped=0 last="-" started=$SECONDS
+  local reported=$SECONDS
+  local -A running=()
+  report_progress() {
+    ((SECONDS - reported >= 60)) || return 0
+    reported=$SECONDS
+    modules="${!running[*]}"
+    printf '==> tests running for %dm%02ds: %d passed, %d failed, %d skipped; running: %s; last finished: %.160s\n' \
+      $(((SECONDS - started) / 60)) $(((SECONDS - started) % 60)) "$passed" "$failed" "$skipped" "${modules:-none}" "$last"
+  }
+  while :; do
+    read_status=0
+    wait_for=$((reported + 60 - SECONDS))
+    ((wait_for >= 1)) || wait_for=1
+    IFS= read -r -t "$wait_for" line || read_status=$?
+    if ((read_status > 128)); then
+      partial+="$line"   # a minute without a whole line: keep what came
+      report_progress
+      continue
+    fi
+    line="$partial$line"
+    partial=""
+    if ((read_status != 0)) && [[ -z "$line" ]]; then break; fi
+    if [[ "$line" == '  '* ]]; then
+      ((in_passed)) || printf '%s\n' "$line"
+    else
+      report_progress
+      in_passed=0
+      case "$line" in
+        'passed '*) in_passed=1; passed=$((passed + 1)); last="${line#passed }" ;;
+        'failed '*) failed=$((failed + 1)); last="${line#failed }" ;;
+        'skipped '*) skipped=$((skipped + 1)); last="${line#skipped }" ;;
+      esac
+      if [[ "$line" =~ ^Running\ tests\ from\ (.*/)?([^/]+)\.dll\  ]]; then
+        running["${BASH_REMATCH[2]}"]=1
+      elif [[ "$line" =~ ^/(.*/)?([^/]+)\.dll\ \( ]]; then
+        unset 'running[${BASH_REMATCH[2]}]'
+      fi
+      ((in_passed)) || printf '%s\n' "$line"
+    fi
+    if ((read_status != 0)); then break; fi
+  done
+}
 
 # No prompts, no first-run banner, no telemetry, plain log output (CI or a terminal alike).
 export DOTNET_CLI_TELEMETRY_OPTOUT=1
@@ -68,9 +136,9 @@ if ((rc != 0)); then
 fi
 
 step "dotnet test --solution $SOLUTION -c $CONFIGURATION --no-build $* (TRX -> ${RESULTS_DIR#"$REPO_ROOT"/})"
-dotnet test --solution "$SOLUTION" -c "$CONFIGURATION" --no-build \
+dotnet test --solution "$SOLUTION" -c "$CONFIGURATION" --no-build --output Detailed --no-ansi \
   --results-directory "$RESULTS_DIR" --report-xunit-trx \
-  "$@" </dev/null || rc=$?
+  "$@" </dev/null | condense_test_output || rc=$?
 
 if ((rc == 0)); then
   step "tests passed"
@@ -98,7 +166,8 @@ for version in "${extra_versions[@]}"; do
   if connection="$("${pg_env[@]}" bash eng/pg-local.sh start </dev/null)" && [[ -n "$connection" ]]; then
     step "PostgreSQL $version: dotnet test --project $CONCURRENCY_PROJECT $*"
     IW_TEST_CONNECTION="$connection" dotnet test --project "$CONCURRENCY_PROJECT" -c "$CONFIGURATION" --no-build \
-      --results-directory "$RESULTS_DIR/pg$version" --report-xunit-trx "$@" </dev/null || version_rc=$?
+      --output Detailed --no-ansi --results-directory "$RESULTS_DIR/pg$version" --report-xunit-trx "$@" </dev/null \
+      | condense_test_output || version_rc=$?
     if ((!was_running)); then "${pg_env[@]}" bash eng/pg-local.sh stop </dev/null || true; fi
   else
     printf '%s: error: eng/pg-local.sh start failed for PostgreSQL %s\n' "$SCRIPT_NAME" "$version" >&2

@@ -18,29 +18,40 @@ namespace IdempotentWrites.ConcurrencyTests.Faults;
 public sealed class ServerRestartTests(PostgresFixture db, ITestOutputHelper output) : IAsyncLifetime
 {
     // Derived from the run's own server, so two test runs (different IW_PG_PORT) never share this cluster:
-    // IW_PG_RESTART_PORT, else 20000 + the test server's port modulo 10000 (54329 -> 24329), below the ephemeral range.
+    // IW_PG_RESTART_PORT, else 20000 + the test server's port modulo 10000 (54329 -> 24329) or the next free port up
+    // (LocalServer.Port), below the ephemeral range. Its directory is named after the port.
     private readonly string _port = Environment.GetEnvironmentVariable("IW_PG_RESTART_PORT") is { Length: > 0 } configured
         ? configured
-        : (20_000 + (new NpgsqlConnectionStringBuilder(db.ConnectionString).Port % 10_000)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        : LocalServer.Port(20_000, new NpgsqlConnectionStringBuilder(db.ConnectionString).Port).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private string _connectionString = string.Empty;
 
     private string ClusterDirectory => Path.Combine(Path.GetTempPath(), $"idempotentwrites-pg-restart-{_port}");
 
-    public async ValueTask InitializeAsync() => _connectionString = (await PgLocalAsync("start")).Trim();
+    public async ValueTask InitializeAsync()
+    {
+        try
+        {
+            _connectionString = (await PgLocalAsync("start")).Trim();
+        }
+        catch
+        {
+            await DisposeAsync();
+            throw;
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
-        // Stopped and removed: no server left running and no stopped cluster left in the temp directory.
-        await PgLocalAsync("stop");
+        // Stopped and removed, also when the test or the start failed: no server left running and no stopped cluster
+        // left in the temp directory.
         try
         {
-            Directory.Delete(ClusterDirectory, recursive: true);
-            File.Delete(ClusterDirectory + ".lock");
+            await PgLocalAsync("stop");
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        finally
         {
-            output.WriteLine($"Could not remove {ClusterDirectory}: {ex.Message}");
+            LocalServer.RemoveDirectory(ClusterDirectory, output);
         }
     }
 
@@ -153,26 +164,9 @@ public sealed class ServerRestartTests(PostgresFixture db, ITestOutputHelper out
         Assert.True(transactional.StatusCode == HttpStatusCode.Created, $"first transactional request after the restart: {(int)transactional.StatusCode} {await transactional.Content.ReadAsStringAsync()}");
     }
 
-    private async Task<string> PgLocalAsync(string verb)
-    {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "IdempotentWrites.slnx")))
-        {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Repository root not found.");
-        }
-
-        var start = new ProcessStartInfo("bash", [Path.Combine(root, "eng", "pg-local.sh"), verb])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            Environment = { ["IW_PG_PORT"] = _port, ["IW_PG_DIR"] = ClusterDirectory },
-        };
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(5));
-        return process.ExitCode == 0
-            ? await stdout
-            : throw new InvalidOperationException($"eng/pg-local.sh {verb} failed ({process.ExitCode}): {await stderr}");
-    }
+    private Task<string> PgLocalAsync(string verb) => LocalServer.RunScriptAsync(
+        "pg-local.sh",
+        verb,
+        new Dictionary<string, string> { ["IW_PG_PORT"] = _port, ["IW_PG_DIR"] = ClusterDirectory },
+        TimeSpan.FromMinutes(5));
 }
