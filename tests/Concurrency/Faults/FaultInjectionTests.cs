@@ -67,10 +67,11 @@ public sealed class FaultInjectionTests(PostgresFixture db, ITestOutputHelper ou
             }
         });
 
+        using var stopWorkers = new CancellationTokenSource();
         var workers = Enumerable.Range(0, Workers).Select(w => Task.Run(async () =>
         {
             var random = new Random(w);
-            for (var i = 0; i < CallsPerWorker; i++)
+            for (var i = 0; i < CallsPerWorker && !stopWorkers.IsCancellationRequested; i++)
             {
                 var email = random.Next(2) == 0 ? $"hot-{random.Next(200)}" : $"fresh-{w}-{i}";
                 try
@@ -85,13 +86,22 @@ public sealed class FaultInjectionTests(PostgresFixture db, ITestOutputHelper ou
             }
         })).ToArray();
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(5));
+        try
+        {
+            await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(5));
+        }
+        finally
+        {
+            // Also on a timeout: the killer and the workers must not go on loading the rest of the test run.
+            await stopWorkers.CancelAsync();
+            await stopKiller.CancelAsync();
+            await killer.WaitAsync(Waits.Timeout);
+        }
+
         foreach (var group in errors.GroupBy(e => e.GetType().Name + ": " + e.Message).Take(5))
         {
             output.WriteLine($"{group.Count()} x {group.Key}");
         }
-        await stopKiller.CancelAsync();
-        await killer.WaitAsync(Waits.Timeout);
 
         var stored = await ReadAsync(table);
         var retried = retries.GetMeasurementSnapshot().Sum(m => m.Value);
