@@ -20,8 +20,10 @@ internal static class ParameterBinder
 
         if (checkKeys)
         {
-            foreach (var key in plan.NonNullableKeyColumns)
+            var keys = plan.NonNullableKeyColumns;
+            for (var k = 0; k < keys.Count; k++)
             {
+                var key = keys[k];
                 if (key.GetValue(row) is null)
                 {
                     throw new ArgumentException(
