@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using IdempotentWrites.Internal.Mapping;
 using Npgsql;
 using Polly;
@@ -11,7 +12,8 @@ namespace IdempotentWrites.Internal.Writing;
 
 // The hot path of one mapped table: its plan (looked up once, then a field read), its insert-or-get strategy and its span
 // names. A call is one frame for telemetry and the first attempt, one for the connection and the strategy, and one per
-// round trip. With the default resilience pipeline the first attempt runs outside Polly (under the same timeout, as
+// round trip; the inner frames are pooled (PoolingAsyncValueTaskMethodBuilder), so a call allocates one. With the default
+// resilience pipeline the first attempt runs outside Polly (under the same timeout, as
 // per-statement deadlines) and only a failed attempt enters the pipeline, which sees it as its own first attempt.
 internal sealed class TableWriter<T>
     where T : class
@@ -147,6 +149,7 @@ internal sealed class TableWriter<T>
 
     // One attempt inside the pipeline. The first may be the attempt already made outside it: its failure is returned as
     // this attempt's outcome, so the pipeline's predicate, OnRetry, backoff and attempt count see it like any other.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Outcome<WriteResult<T>>> PipelineAttemptAsync(PipelineCall call, ResilienceContext context)
     {
         call.Executions++;
@@ -178,7 +181,8 @@ internal sealed class TableWriter<T>
 
     // One attempt: a connection (or the caller's), then the strategy's round trips. A deadline (a Stopwatch timestamp, 0
     // for none) bounds each statement when the attempt runs outside the pipeline's timeout.
-    private async Task<WriteResult<T>> AttemptAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, long deadline, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<WriteResult<T>> AttemptAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, long deadline, CancellationToken cancellationToken)
     {
         if (upsert && plan.UpsertDenied is not null)
         {
@@ -289,7 +293,8 @@ internal sealed class TableWriter<T>
     // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
     // INSERT waited on it (a single-statement CTE would not). Inside a caller's transaction the batch runs under a
     // savepoint, rolled back on any error (also a cancellation the server acted on), so the caller's transaction stays usable.
-    private async Task<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
     {
         var (plan, values, connection, transaction) = (call.Plan, call.Values, call.Connection, call.Transaction);
         using var batch = new NpgsqlBatch(connection, transaction);
