@@ -513,6 +513,15 @@ cmp -s "$installed" <(unzip -p "$FEED/$TOOL.$VERSION.nupkg" "tools/$TFM/any/$TOO
   || die "the installed $TOOL.dll is not the one just packed"
 printf '%s: %s --version -> %s\n' "$SCRIPT_NAME" "$TOOL_COMMAND" "$tool_version" >&2
 
+# The tool runs on .NET alone (issue #13): its runtimeconfig names Microsoft.NETCore.App and no other shared framework, so
+# neither IdempotentWrites.AspNetCore nor Microsoft.AspNetCore.App came in through a reference.
+tool_config="${installed%.dll}.runtimeconfig.json"
+[[ -f "$tool_config" ]] || die "the installed tool has no runtimeconfig: $tool_config"
+tool_frameworks="$(grep -o '"name": *"[^"]*"' "$tool_config" | sed 's/.*"\([^"]*\)"$/\1/' | sort -u | tr '\n' ' ')"
+[[ "$tool_frameworks" == "Microsoft.NETCore.App " ]] \
+  || die "$TOOL's runtimeconfig names the shared frameworks ${tool_frameworks% }; expected Microsoft.NETCore.App only (does src/$TOOL reference IdempotentWrites.AspNetCore or Microsoft.AspNetCore.App?)"
+printf '%s: %s needs only Microsoft.NETCore.App\n' "$SCRIPT_NAME" "$TOOL_COMMAND" >&2
+
 step
 printf '%s: PASSED: %s %s (+ .snupkg) pack and install; %s followed literally, its app answers as shown; total %s\n' \
   "$SCRIPT_NAME" "${LIBRARIES[*]} $TOOL" "$VERSION" "$PAGE" "$(elapsed "$START_NS")" >&2

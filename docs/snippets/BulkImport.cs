@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites;
+using Npgsql;
 
 namespace Snippets.BulkImport;
 
@@ -74,5 +75,35 @@ public static class BulkImportExamples
         var report = await writer.UpsertManyAsync(rows, cancellationToken: ct);
         Console.WriteLine($"{report.Inserted} inserted, {report.Updated} updated, {report.Unchanged} unchanged");
         // </snippet:bulk-upsert>
+    }
+
+    public static async Task TextRowsAsync(NpgsqlDataSource dataSource, CancellationToken ct)
+    {
+        // <snippet:bulk-text>
+        var writer = new TextBulkWriter(dataSource); // an NpgsqlDataSource; no AddIdempotentWrites needed
+        var target = new TextBulkTarget(null, "contacts", ["id", "email", "name", "score"], keyColumns: ["email"]);
+        string?[][] rows =
+        [
+            ["101", "ann@x", "Doe, Ann", "3"],
+            ["102", "old1@x", null, "5"], // null is SQL NULL; "" is the empty string
+        ];
+
+        var report = await writer.InsertManyAsync(target, rows.ToAsyncEnumerable(), cancellationToken: ct);
+        Console.WriteLine($"{report.Inserted} inserted, {report.Existing} already existed, {report.DuplicatesInInput} repeated");
+        // </snippet:bulk-text>
+
+        // <snippet:bulk-text-errors>
+        try
+        {
+            await writer.UpsertManyAsync(target, rows.ToAsyncEnumerable(), cancellationToken: ct);
+        }
+        catch (BulkWriteException failed) when (failed.InnerException is BulkValueException value)
+        {
+            // Nothing of the row's chunk was written. value.Row is the row as given; the server's message (which quotes the
+            // refused text) is in the inner PostgresException, never in the SDK's own messages.
+            var server = (PostgresException)value.InnerException!;
+            Console.WriteLine($"input row {value.Position}, column {value.ColumnName}: {server.MessageText}");
+        }
+        // </snippet:bulk-text-errors>
     }
 }

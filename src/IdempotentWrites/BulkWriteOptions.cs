@@ -6,7 +6,8 @@ namespace IdempotentWrites;
 /// <summary>
 /// Options of one bulk operation (<see cref="IIdempotentWriter.InsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>,
 /// <see cref="IIdempotentWriter.UpsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>,
-/// <see cref="IIdempotentWriter.PreviewConflictsAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>).
+/// <see cref="IIdempotentWriter.PreviewConflictsAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>,
+/// and the same methods of <see cref="TextBulkWriter"/>).
 /// </summary>
 public sealed class BulkWriteOptions
 {

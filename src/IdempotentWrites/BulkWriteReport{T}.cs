@@ -7,7 +7,7 @@ namespace IdempotentWrites;
 /// The report of a bulk operation on rows of type <typeparamref name="T"/>: the totals plus the input rows that were
 /// skipped (up to <see cref="BulkWriteOptions.MaxReportedRows"/> each) and, on request, the rows written.
 /// </summary>
-/// <typeparam name="T">The mapped row type.</typeparam>
+/// <typeparam name="T">The row type: a mapped type, or the rows of text given to a <see cref="TextBulkWriter"/>.</typeparam>
 public sealed class BulkWriteReport<T> : BulkWriteReport
 {
     internal BulkWriteReport()

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Globalization;
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -74,16 +75,16 @@ internal sealed class ConflictProblemMapper(
         static ConflictProblem CreateFrom(string code, ConstraintViolationException e, IReadOnlyList<string> fields, IReadOnlyDictionary<string, object?>? values)
             => Create(code, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, fields, values);
 
-        static ConflictProblem? FromPostgres(PostgresException e) => e.SqlState switch
+        // What the code means comes from the SDK's one SQLSTATE table (SqlStates, linked from the core), the fields from the error.
+        static ConflictProblem? FromPostgres(PostgresException e) => SqlStates.Classify(e.SqlState) switch
         {
-            PostgresErrorCodes.UniqueViolation => Create(IdempotentWritesProblemCodes.UniqueViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected or PostgresErrorCodes.LockNotAvailable
-                => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
-            PostgresErrorCodes.ForeignKeyViolation => Create(IdempotentWritesProblemCodes.ForeignKeyViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            PostgresErrorCodes.ExclusionViolation => Create(IdempotentWritesProblemCodes.ExclusionViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            PostgresErrorCodes.CheckViolation => Create(IdempotentWritesProblemCodes.CheckViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            PostgresErrorCodes.NotNullViolation => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
-            PostgresErrorCodes.CardinalityViolation => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
+            SqlStateKind.UniqueViolation => Create(IdempotentWritesProblemCodes.UniqueViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            SqlStateKind.TransientConflict => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
+            SqlStateKind.ForeignKeyViolation => Create(IdempotentWritesProblemCodes.ForeignKeyViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            SqlStateKind.ExclusionViolation => Create(IdempotentWritesProblemCodes.ExclusionViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            SqlStateKind.CheckViolation => Create(IdempotentWritesProblemCodes.CheckViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            SqlStateKind.NotNullViolation => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
+            SqlStateKind.CardinalityViolation => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
             _ => null,
         };
     }

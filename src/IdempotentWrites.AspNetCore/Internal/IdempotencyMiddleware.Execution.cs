@@ -34,15 +34,16 @@ internal sealed partial class IdempotencyMiddleware
     // after the transaction that also stores it committed. Not stored (exception, 5xx, ...) means rolled back.
     private async Task ExecuteTransactionalAsync(HttpContext context, Execution execution)
     {
-        var store = _postgresStore!;
+        var store = _transactionalStore!;
         NpgsqlConnection connection;
         NpgsqlTransaction transaction;
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
             timeout.CancelAfter(_options.StoreTimeout);
-            connection = await store.DataSource.OpenConnectionAsync(timeout.Token).ConfigureAwait(false);
-            transaction = await connection.BeginTransactionAsync(timeout.Token).ConfigureAwait(false);
+            transaction = await store.BeginTransactionAsync(timeout.Token).ConfigureAwait(false);
+            connection = transaction.Connection
+                ?? throw new InvalidOperationException($"{store.GetType().FullName}.BeginTransactionAsync returned a completed transaction.");
         }
         catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
         {
@@ -84,7 +85,7 @@ internal sealed partial class IdempotencyMiddleware
                 try
                 {
                     using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-                    stored = await store.CompleteAsync(connection, transaction, execution.Scope, execution.Key, execution.FencingToken, response, execution.Policy.Retention, timeout.Token).ConfigureAwait(false);
+                    stored = await store.CompleteAsync(transaction, execution.Scope, execution.Key, execution.FencingToken, response, execution.Policy.Retention, timeout.Token).ConfigureAwait(false);
                     if (stored)
                     {
                         await transaction.CommitAsync(timeout.Token).ConfigureAwait(false);
@@ -238,7 +239,7 @@ internal sealed partial class IdempotencyMiddleware
         try
         {
             using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-            current = await _postgresStore!.GetAsync(execution.Scope, execution.Key, timeout.Token).ConfigureAwait(false);
+            current = await _transactionalStore!.GetAsync(execution.Scope, execution.Key, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception ex)
         {

@@ -16,7 +16,7 @@ internal sealed partial class IdempotencyMiddleware
 {
     private readonly RequestDelegate _next;
     private readonly IIdempotencyStore _store;
-    private readonly PostgresIdempotencyStore? _postgresStore;
+    private readonly IIdempotencyTransactionalStore? _transactionalStore;
     private readonly IIdempotencyScopeResolver _scopeResolver;
     private readonly IdempotencyPolicies _policies;
     private readonly HttpIdempotencyOptions _options;
@@ -39,7 +39,7 @@ internal sealed partial class IdempotencyMiddleware
     {
         _next = next;
         _store = store;
-        _postgresStore = store as PostgresIdempotencyStore;
+        _transactionalStore = store as IIdempotencyTransactionalStore;
         _scopeResolver = scopeResolver;
         _policies = policies;
         _options = options.Value;
@@ -49,10 +49,11 @@ internal sealed partial class IdempotencyMiddleware
         _metrics = metrics;
         _timeProvider = services.GetService<TimeProvider>() ?? TimeProvider.System;
         _logger = logger;
-        if (policies.AnyTransactional && _postgresStore is null)
+        if (policies.AnyTransactional && _transactionalStore is null)
         {
             throw new InvalidOperationException(
-                $"Transactional idempotency needs the PostgreSQL key store, but IIdempotencyStore is {store.GetType().FullName}; turn Transactional off or remove the custom store.");
+                $"Transactional idempotency needs a key store that implements {nameof(IIdempotencyTransactionalStore)} (the PostgreSQL key store does), but IIdempotencyStore is {store.GetType().FullName}, which does not; "
+                + $"turn Transactional off, implement {nameof(IIdempotencyTransactionalStore)} in the custom store, or remove it.");
         }
     }
 

@@ -16,9 +16,18 @@ internal sealed class IdempotencyPurgeService(
     TimeProvider timeProvider,
     ILogger<IdempotencyPurgeService> logger) : BackgroundService
 {
+    // Batch after batch until one comes back short.
     public async Task<long> PurgeOnceAsync(CancellationToken cancellationToken)
     {
-        var purged = await IdempotencyStoreSchema.PurgeAllAsync(store, options.Value.PurgeBatchSize, cancellationToken).ConfigureAwait(false);
+        var batchSize = options.Value.PurgeBatchSize;
+        long purged = 0;
+        int deleted;
+        do
+        {
+            deleted = await store.PurgeExpiredAsync(batchSize, cancellationToken).ConfigureAwait(false);
+            purged += deleted;
+        }
+        while (deleted == batchSize);
         metrics.Purged(purged);
         logger.KeysPurged(purged);
         return purged;

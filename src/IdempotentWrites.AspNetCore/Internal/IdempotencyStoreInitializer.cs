@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -53,7 +54,7 @@ internal sealed class IdempotencyStoreInitializer(
     public void Dispose() => _stop.Dispose();
 
     private static bool IsUnavailable(NpgsqlException ex)
-        => ex is not PostgresException { SqlState: var state } || !state.StartsWith("42", StringComparison.Ordinal);
+        => ex is not PostgresException { SqlState: var state } || !SqlStates.IsSyntaxOrAccessRuleViolation(state);
 
     private async Task MigrateAsync(CancellationToken cancellationToken)
     {

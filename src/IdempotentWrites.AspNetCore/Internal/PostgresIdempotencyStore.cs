@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using NpgsqlTypes;
@@ -8,8 +9,9 @@ using NpgsqlTypes;
 namespace IdempotentWrites.AspNetCore.Internal;
 
 // The PostgreSQL key store. A claim is one round trip (INSERT ... ON CONFLICT DO NOTHING and a SELECT in one batch); no
-// lock is held between statements, and every time comes from the database clock.
-internal sealed class PostgresIdempotencyStore : IIdempotencyStore
+// lock is held between statements, and every time comes from the database clock. The statements are core's StoreSql (linked),
+// the table IdempotencyStoreSchema creates.
+internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
 {
     private const int MaxClaimAttempts = 5;
 
@@ -27,8 +29,6 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
     }
 
     public StoreSql Sql { get; }
-
-    public NpgsqlDataSource DataSource => _dataSource;
 
     public async ValueTask<IdempotencyClaim> ClaimAsync(string scope, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, TimeSpan retention, CancellationToken cancellationToken)
     {
@@ -112,7 +112,7 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
                 var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    return await CompleteAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+                    return await CompleteOnAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
@@ -122,7 +122,29 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
         }
     }
 
-    public async ValueTask<bool> CompleteAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    public async ValueTask<NpgsqlTransaction> BeginTransactionAsync(CancellationToken cancellationToken)
+    {
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await connection.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    public ValueTask<bool> CompleteAsync(NpgsqlTransaction transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(transaction);
+        ArgumentNullException.ThrowIfNull(response);
+        var connection = transaction.Connection ?? throw new InvalidOperationException("The transaction is completed; its connection is gone.");
+        return CompleteOnAsync(connection, transaction, scope, key, fencingToken, response, retention, cancellationToken);
+    }
+
+    private async ValueTask<bool> CompleteOnAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
     {
         var names = new string[response.Headers.Count];
         var values = new string[response.Headers.Count];
@@ -209,8 +231,7 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyStore
     private static bool IsBrokenConnection(Exception exception, CancellationToken cancellationToken)
         => !cancellationToken.IsCancellationRequested && exception switch
         {
-            PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown
-                or PostgresErrorCodes.CannotConnectNow || postgres.SqlState.StartsWith("08", StringComparison.Ordinal),
+            PostgresException postgres => SqlStates.Classify(postgres.SqlState) == SqlStateKind.ConnectionLost,
             NpgsqlException { InnerException: IOException or System.Net.Sockets.SocketException } => true,
             _ => false,
         };

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.CommandLine;
+using IdempotentWrites.Internal.Catalog;
 using Npgsql;
 
 namespace IdempotentWrites.Cli.Internal;
@@ -13,6 +14,9 @@ internal static class CliCommands
     // The tool's name in help and usage. A RootCommand takes it from the entry assembly (IdempotentWrites.Cli when run as
     // an installed tool or with dotnet run), so the root is a plain command named iw with --help and --version added.
     public const string ToolName = "iw";
+
+    // How a missing table's error says to name another schema (NameCatalog, TextTarget).
+    public const string SchemaHint = "use --schema or schema.table for another schema";
 
     public static Command Build(CliContext context)
     {
@@ -47,7 +51,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var schemas = result.GetValue(schema) ?? [];
-            await CliCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
+            await NameCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource, Options(schemas));
             var report = await WithProgressAsync(context, progress => doctor.CheckAsync(progress, cancellationToken)).ConfigureAwait(false);
             if (result.GetValue(json))
@@ -76,7 +80,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var schemas = result.GetValue(schema) ?? [];
-            await CliCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
+            await NameCatalog.EnsureSchemasAsync(dataSource, schemas, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource, Options(schemas));
             var report = await WithProgressAsync(context, progress => result.GetValue(dryRun) ? doctor.PlanFixAsync(progress, cancellationToken) : doctor.FixAsync(progress, cancellationToken)).ConfigureAwait(false);
             if (result.GetValue(json))
@@ -106,7 +110,7 @@ internal static class CliCommands
         command.SetAction((result, cancellationToken) => RunAsync(context, result.GetValue(connection), async dataSource =>
         {
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
-            await CliCatalog.EnsureTableAsync(dataSource, schemaName, tableName, cancellationToken).ConfigureAwait(false);
+            await NameCatalog.EnsureTableAsync(dataSource, schemaName, tableName, SchemaHint, cancellationToken).ConfigureAwait(false);
             var doctor = new SequenceDoctor(dataSource);
             var conversion = result.GetValue(dryRun)
                 ? await doctor.PlanIdentityConversionAsync(schemaName, tableName, result.GetValue(column), cancellationToken).ConfigureAwait(false)

@@ -3,13 +3,13 @@
 
 using System.CommandLine;
 using System.Globalization;
-using IdempotentWrites.AspNetCore;
 using Npgsql;
 
 namespace IdempotentWrites.Cli.Internal;
 
 // `iw idempotency migrate|purge`: the Idempotency-Key store table of IdempotentWrites.AspNetCore, for deployments that
 // do not let the app create it at startup, and for purging expired keys from a job instead of the app's hosted service.
+// IdempotencyStoreSchema is the core's, so the tool runs without the ASP.NET Core runtime.
 internal static class IdempotencyCommands
 {
     private const string DefaultTable = "idempotency_keys";

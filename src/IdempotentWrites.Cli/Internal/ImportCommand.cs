@@ -4,20 +4,20 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
 using IdempotentWrites.Internal.Bulk;
-using IdempotentWrites.Internal.Postgres;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
-using Polly;
 
 namespace IdempotentWrites.Cli.Internal;
 
-// `iw import <file.csv> --table t --conflict-on col[,col]`: the bulk engine of InsertManyAsync over a CSV file whose
-// header names the columns. Chunks are staged with COPY … CSV (PostgreSQL parses the values as the columns' types),
-// then moved by the same classifying INSERT … SELECT … ON CONFLICT. Exit 0 on success, 2 on any error.
-internal static partial class ImportCommand
+// `iw import <file.csv> --table t --conflict-on col[,col]`: TextBulkWriter over a CSV file whose header names the columns.
+// Chunks are staged with COPY … CSV (PostgreSQL parses the values as the columns' types), then moved by the classifying
+// INSERT … SELECT … ON CONFLICT of InsertManyAsync. Exit 0 on success, 2 on any error.
+internal static class ImportCommand
 {
+    // The target is checked with the writer's own check (TextTarget, linked) before the file is read, so its errors name
+    // the CSV header and the options the user typed.
+    private static readonly TextTarget.Wording Wording = new("the CSV header", "--conflict-on", CliCommands.SchemaHint);
+
     public static Command Build(CliContext context, Option<string?> connection)
     {
         var file = new Argument<FileInfo>("file") { Description = "The CSV file (UTF-8, RFC 4180). The first line names the columns. An unquoted empty field is NULL, \"\" is an empty string." };
@@ -56,8 +56,7 @@ internal static partial class ImportCommand
             var options = new BulkWriteOptions { ChunkSize = size, MaxReportedRows = 10 };
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
             var keys = result.GetValue(conflictOn)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            var mode = result.GetValue(dryRun) ? BulkMode.Preview : result.GetValue(upsert) ? BulkMode.Upsert : BulkMode.Insert;
-            return await RunAsync(context, dataSource, path, schemaName, tableName, keys, mode, result.GetValue(upsert), options, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(context, dataSource, path, schemaName, tableName, keys, result.GetValue(dryRun), result.GetValue(upsert), options, cancellationToken).ConfigureAwait(false);
         }));
         return command;
     }
@@ -69,7 +68,7 @@ internal static partial class ImportCommand
         string? schema,
         string table,
         string[] keys,
-        BulkMode mode,
+        bool dryRun,
         bool upsert,
         BulkWriteOptions options,
         CancellationToken cancellationToken)
@@ -78,35 +77,19 @@ internal static partial class ImportCommand
         var csv = new CsvReader(stream);
         var header = csv.Read(null) ?? throw new FormatException($"{path.Name} is empty: the first line must name the columns");
         var columns = header.Fields.Select((name, i) => name ?? throw new FormatException($"{path.Name} line 1: header field {i + 1} is empty")).ToArray();
-        var target = await ResolveAsync(dataSource, schema, table, columns, keys, cancellationToken).ConfigureAwait(false);
+        await TextTarget.ResolveAsync(dataSource, schema, table, columns, keys, Wording, cancellationToken).ConfigureAwait(false);
+        var target = new TextBulkTarget(schema, table, columns, keys);
+        var writer = new TextBulkWriter(dataSource);
 
         var progress = context.ShowProgress ? new ImportProgress(context.Error) : null;
         options.Progress = progress;
-        var engine = new BulkEngine<CsvRecord>
-        {
-            DataSource = dataSource,
-            Pipeline = ResiliencePipeline.Empty,
-            Table = target,
-            Mode = mode,
-            Options = options,
-            Logger = NullLogger.Instance,
-            StageAsync = (connection, chunk, first, token) => StageAsync(connection, target, chunk, first, token),
-            TranslateAsync = async (error, token) =>
-            {
-                // The SDK's typed errors name the table, constraint and columns (never the values: they may be personal data).
-                var connection = await dataSource.OpenConnectionAsync(token).ConfigureAwait(false);
-                await using (connection.ConfigureAwait(false))
-                {
-                    return await new ErrorTranslator(NullLogger.Instance).TranslateAsync(error, connection, null, null, token).ConfigureAwait(false);
-                }
-            },
-            SequenceColumns = columns,
-        };
-
         try
         {
             var keyFields = keys.Select(k => Array.IndexOf(columns, k)).ToArray();
-            var report = await engine.RunAsync(Records(csv, columns, keyFields, cancellationToken), cancellationToken).ConfigureAwait(false);
+            var records = Records(csv, columns, keyFields, cancellationToken);
+            var report = await (dryRun ? writer.PreviewConflictsAsync(target, records, options, cancellationToken)
+                : upsert ? writer.UpsertManyAsync(target, records, options, cancellationToken)
+                : writer.InsertManyAsync(target, records, options, cancellationToken)).ConfigureAwait(false);
             progress?.Clear();
             await WriteSummaryAsync(context.Output, path.Name, report, upsert).ConfigureAwait(false);
             return ExitCodes.Ok;
@@ -117,6 +100,8 @@ internal static partial class ImportCommand
             var cause = ex.InnerException switch
             {
                 CsvFormatException format => $"{path.Name}: {format.Message}",
+                BulkValueException { Row: CsvRecord record, InnerException: PostgresException pg } value
+                    => $"{path.Name}: line {record.Line}: {pg.MessageText}{(value.ColumnName is { } column ? $" (column {column})" : string.Empty)}",
                 { } inner => CliErrors.Describe(inner, null),
                 null => ex.Message,
             };
@@ -148,157 +133,6 @@ internal static partial class ImportCommand
             }
 
             yield return record;
-        }
-    }
-
-    private static async Task<BulkTable> ResolveAsync(NpgsqlDataSource dataSource, string? schema, string table, string[] columns, string[] keys, CancellationToken cancellationToken)
-    {
-        if (keys.Length == 0)
-        {
-            throw new ArgumentException("--conflict-on names no column");
-        }
-
-        var qualified = Sql.QualifiedName(schema, table);
-        var catalog = new Dictionary<string, string>(StringComparer.Ordinal);
-        var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        await using (connection.ConfigureAwait(false))
-        {
-            using var command = new NpgsqlCommand(
-                "SELECT a.attname, a.attidentity::text || a.attgenerated::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
-                connection);
-            command.Parameters.Add(new NpgsqlParameter { Value = qualified });
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    catalog[reader.GetString(0)] = reader.GetString(1);
-                }
-            }
-        }
-
-        var display = schema is null ? table : schema + "." + table;
-        if (catalog.Count == 0)
-        {
-            if (schema is not null)
-            {
-                await CliCatalog.EnsureSchemasAsync(dataSource, [schema], cancellationToken).ConfigureAwait(false);
-            }
-
-            throw new ArgumentException(await CliCatalog.DescribeMissingTableAsync(dataSource, schema, table, cancellationToken).ConfigureAwait(false));
-        }
-
-        foreach (var column in columns.Where(c => !catalog.ContainsKey(c) || catalog[c] == "s"))
-        {
-            if (catalog.ContainsKey(column))
-            {
-                throw new ArgumentException($"the CSV header names column \"{column}\", which is a generated column of {display}: it cannot be written");
-            }
-
-            throw new ArgumentException($"the CSV header names column \"{column}\", which {display} does not have (columns: {string.Join(", ", catalog.Keys)})");
-        }
-
-        foreach (var duplicate in columns.GroupBy(c => c, StringComparer.Ordinal).Where(g => g.Count() > 1))
-        {
-            throw new ArgumentException($"the CSV header names column \"{duplicate.Key}\" twice");
-        }
-
-        foreach (var key in keys.Where(k => !columns.Contains(k, StringComparer.Ordinal)))
-        {
-            throw new ArgumentException($"--conflict-on column \"{key}\" is not in the CSV header ({string.Join(", ", columns)})");
-        }
-
-        await EnsureArbiterAsync(dataSource, qualified, display, keys, cancellationToken).ConfigureAwait(false);
-        return new BulkTable
-        {
-            Schema = schema,
-            Table = table,
-            Columns = [.. columns.Select(c => new BulkColumn(c, "text"))],
-            Keys = [.. keys.Select(Sql.Quote)],
-            ArbiterClause = "(" + string.Join(", ", keys.Select(Sql.Quote)) + ")",
-            // GENERATED ALWAYS AS IDENTITY columns take the file's values on insert (OVERRIDING SYSTEM VALUE), never on update.
-            UpdateColumns = [.. columns.Where(c => !keys.Contains(c, StringComparer.Ordinal) && catalog[c] != "a").Select(Sql.Quote)],
-            OverridingSystemValue = columns.Any(c => catalog[c] == "a"),
-        };
-    }
-
-    // ON CONFLICT (keys) needs a unique index or constraint on exactly these columns, in any order, without a predicate
-    // or expressions; otherwise PostgreSQL refuses the INSERT with 42P10. Checked up front, as the library's mapping check does.
-    private static async Task EnsureArbiterAsync(NpgsqlDataSource dataSource, string qualified, string display, string[] keys, CancellationToken cancellationToken)
-    {
-        const string UniqueIndexes =
-            "SELECT ARRAY(SELECT a.attname::text FROM unnest(i.indkey) k JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k), "
-            + "i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, i.indimmediate "
-            + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid";
-        var found = new List<(string[] Columns, bool Partial, bool Immediate)>();
-        var command = dataSource.CreateCommand(UniqueIndexes);
-        await using (command.ConfigureAwait(false))
-        {
-            command.Parameters.Add(new NpgsqlParameter { Value = qualified });
-            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    found.Add((reader.GetFieldValue<string[]>(0), reader.GetBoolean(1), reader.GetBoolean(2)));
-                }
-            }
-        }
-
-        var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
-        var matching = found.Where(i => !i.Partial && wanted.SetEquals(i.Columns) && i.Columns.Length == wanted.Count).ToList();
-        if (matching.Any(i => i.Immediate))
-        {
-            return;
-        }
-
-        if (matching.Count > 0)
-        {
-            // ON CONFLICT cannot use a DEFERRABLE constraint as its arbiter (PostgreSQL refuses the INSERT).
-            throw new ArgumentException(
-                $"--conflict-on ({string.Join(", ", keys)}): the unique constraint of {display} on these columns is DEFERRABLE, and ON CONFLICT cannot use a deferrable constraint. "
-                + $"Make it NOT DEFERRABLE (ALTER TABLE {qualified} ALTER CONSTRAINT <name> NOT DEFERRABLE), or add a unique index: CREATE UNIQUE INDEX ON {qualified} ({string.Join(", ", keys.Select(Sql.Quote))}).");
-        }
-
-        var existing = found.Where(i => !i.Partial && i.Immediate).Select(i => "(" + string.Join(", ", i.Columns) + ")").ToList();
-        throw new ArgumentException(
-            $"--conflict-on ({string.Join(", ", keys)}): {display} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. "
-            + (existing.Count == 0 ? $"{display} has no unique index at all; " : $"Its unique keys: {string.Join(", ", existing)}; pass one of them, or ")
-            + $"create one: CREATE UNIQUE INDEX ON {qualified} ({string.Join(", ", keys.Select(Sql.Quote))}).");
-    }
-
-    // The chunk goes to the staging table as CSV; PostgreSQL converts each value to the column's type. A value it refuses
-    // fails the COPY (so the chunk), and its error's "line N" is mapped back to the file's line.
-    private static async Task StageAsync(NpgsqlConnection connection, BulkTable table, IReadOnlyList<CsvRecord> chunk, long first, CancellationToken cancellationToken)
-    {
-        try
-        {
-            var writer = await connection.BeginTextImportAsync(BulkSql.CopyCsv(table), cancellationToken).ConfigureAwait(false);
-            await using (writer.ConfigureAwait(false))
-            {
-                var line = new StringBuilder();
-                for (var i = 0; i < chunk.Count; i++)
-                {
-                    line.Clear().Append((first + i).ToString(CultureInfo.InvariantCulture));
-                    foreach (var field in chunk[i].Fields)
-                    {
-                        line.Append(',');
-                        if (field is not null)
-                        {
-                            line.Append('"').Append(field.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
-                        }
-                    }
-
-                    line.Append('\n');
-                    await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
-                }
-            }
-        }
-        catch (PostgresException ex) when (ex.Where is { } where && CopyLine().Match(where) is { Success: true } match
-            && int.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var record) && record >= 1 && record <= chunk.Count)
-        {
-            var column = match.Groups[2].Success ? $" (column {match.Groups[2].Value})" : string.Empty;
-            throw new CsvFormatException(chunk[record - 1].Line, $"{ex.MessageText}{column}");
         }
     }
 
@@ -337,29 +171,10 @@ internal static partial class ImportCommand
     private static string Lines(IReadOnlyList<CsvRecord> records, long total)
         => records.Count == 0 ? string.Empty : $"   (line {string.Join(", ", records.Select(r => r.Line.ToString(CultureInfo.InvariantCulture)))}{(total > records.Count ? ", …" : string.Empty)})";
 
-    [GeneratedRegex(@"^COPY [^,]+, line (\d+)(?:, column ([^:]+))?")]
-    private static partial Regex CopyLine();
-
-    // A one-line progress display on standard error, only on a terminal.
-    private sealed class ImportProgress(TextWriter writer) : IProgress<BulkWriteReport>
+    // The running totals, redrawn after each chunk.
+    private sealed class ImportProgress(TextWriter writer) : TerminalLine(writer), IProgress<BulkWriteReport>
     {
-        private int _width;
-
         public void Report(BulkWriteReport value)
-        {
-            var line = string.Create(CultureInfo.InvariantCulture, $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s");
-            _width = Math.Max(_width, line.Length);
-            writer.Write("\r" + line.PadRight(_width));
-            writer.Flush();
-        }
-
-        public void Clear()
-        {
-            if (_width > 0)
-            {
-                writer.Write("\r" + new string(' ', _width) + "\r");
-                writer.Flush();
-            }
-        }
+            => Draw(string.Create(CultureInfo.InvariantCulture, $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s"));
     }
 }

@@ -9,23 +9,13 @@ namespace IdempotentWrites.Internal.Catalog;
 // Catalog reads shared by mapping resolution and error translation. Every name is a parameter.
 internal static class CatalogQueries
 {
-    // The columns an index's key expressions read, in order of first appearance. pg_depend cannot tell them apart from the
-    // columns of the partial-index predicate or of INCLUDE, so they are read from pg_index.indexprs: its node tree writes
-    // every column reference as "{VAR :varno 1 :varattno N ...", unchanged from PostgreSQL 13 to 18 (string
-    // constants are written as bytes and names as backslash-escaped tokens, so only real Var nodes match).
-    public const string ExpressionColumnsSql = """
-        SELECT array_agg(ea.attname::text ORDER BY m.ord)
-        FROM regexp_matches(i.indexprs::text, '\{VAR :varno \d+ :varattno (\d+) ', 'g') WITH ORDINALITY AS m(v, ord)
-        JOIN pg_catalog.pg_attribute ea ON ea.attrelid = i.indrelid AND ea.attnum = m.v[1]::int2
-        """;
-
     public static async Task<IndexDefinition?> ReadIndexAsync(NpgsqlConnection connection, string? schema, string indexName, CancellationToken cancellationToken)
     {
         var nullsNotDistinct = connection.PostgreSqlVersion.Major >= 15 ? "i.indnullsnotdistinct" : "false";
         var sql = $"""
             SELECT ns.nspname, tc.relname, i.indisprimary, {nullsNotDistinct}, pg_catalog.pg_get_expr(i.indpred, i.indrelid),
                    a.attname, pg_catalog.pg_get_indexdef(i.indexrelid, k.n, true), NOT i.indimmediate,
-                   CASE WHEN k.n = 1 AND i.indexprs IS NOT NULL THEN ({ExpressionColumnsSql}) END
+                   CASE WHEN k.n = 1 AND i.indexprs IS NOT NULL THEN ({ConstraintColumns.ExpressionColumnsSql}) END
             FROM pg_catalog.pg_class ic
             JOIN pg_catalog.pg_namespace ns ON ns.oid = ic.relnamespace
             JOIN pg_catalog.pg_index i ON i.indexrelid = ic.oid

@@ -15,9 +15,9 @@ internal sealed class ErrorTranslator(ILogger logger)
 {
     private readonly ConcurrentDictionary<(string? Schema, string Name), IndexDefinition> _indexes = new();
 
-    public static Exception? TranslateWithoutCatalog(PostgresException error) => error.SqlState switch
+    public static Exception? TranslateWithoutCatalog(PostgresException error) => SqlStates.Classify(error.SqlState) switch
     {
-        PostgresErrorCodes.UniqueViolation => new UniqueViolationException(error.SchemaName, error.TableName, error.ConstraintName, [], [], false, null, error),
+        SqlStateKind.UniqueViolation => new UniqueViolationException(error.SchemaName, error.TableName, error.ConstraintName, [], [], false, null, error),
         _ => TranslateOther(error, null, singleRowStatement: false),
     };
 
@@ -36,7 +36,8 @@ internal sealed class ErrorTranslator(ILogger logger)
     // (a bulk chunk) or when no row is known. A future statement carrying several calls' rows must not pass one call's values.
     public async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, TableMapping? mapping, object?[]? insertValues, CancellationToken cancellationToken)
     {
-        if (error.SqlState == SqlStates.GeneratedAlways && connection is not null && mapping is not null)
+        var kind = SqlStates.Classify(error.SqlState);
+        if (kind == SqlStateKind.GeneratedAlways && connection is not null && mapping is not null)
         {
             return await TranslateGeneratedAlwaysAsync(error, connection, mapping, cancellationToken).ConfigureAwait(false);
         }
@@ -48,7 +49,7 @@ internal sealed class ErrorTranslator(ILogger logger)
             return translated is GeneratedAlwaysViolationException { ColumnName: not null } ? translated : error;
         }
 
-        if (error.SqlState != PostgresErrorCodes.UniqueViolation)
+        if (kind != SqlStateKind.UniqueViolation)
         {
             return (Exception?)TranslateOther(error, mapping, insertValues is not null) ?? error;
         }
@@ -79,7 +80,7 @@ internal sealed class ErrorTranslator(ILogger logger)
     public async Task<Exception> TranslateCommitAsync(PostgresException error, NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        if (error.SqlState != PostgresErrorCodes.UniqueViolation || error.ConstraintName is null)
+        if (SqlStates.Classify(error.SqlState) != SqlStateKind.UniqueViolation || error.ConstraintName is null)
         {
             return TranslateWithoutCatalog(error) ?? error;
         }
@@ -182,22 +183,26 @@ internal sealed class ErrorTranslator(ILogger logger)
         return new GeneratedAlwaysViolationException(error.TableName ?? mapping.Table, error.ColumnName ?? column, error);
     }
 
-    private static IdempotentWritesException? TranslateOther(PostgresException error, TableMapping? mapping, bool singleRowStatement) => error.SqlState switch
+    private static IdempotentWritesException? TranslateOther(PostgresException error, TableMapping? mapping, bool singleRowStatement) => SqlStates.Classify(error.SqlState) switch
     {
-        PostgresErrorCodes.ForeignKeyViolation => new ForeignKeyViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
-        PostgresErrorCodes.NotNullViolation => new NotNullViolationException(error.SchemaName, error.TableName, error.ColumnName, error),
-        PostgresErrorCodes.CheckViolation => new CheckViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
-        PostgresErrorCodes.ExclusionViolation => new ExclusionViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
-        PostgresErrorCodes.CardinalityViolation => new CardinalityViolationException(
+        SqlStateKind.ForeignKeyViolation => new ForeignKeyViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
+        SqlStateKind.NotNullViolation => new NotNullViolationException(error.SchemaName, error.TableName, error.ColumnName, error),
+        SqlStateKind.CheckViolation => new CheckViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
+        SqlStateKind.ExclusionViolation => new ExclusionViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
+        SqlStateKind.CardinalityViolation => new CardinalityViolationException(
             error.TableName ?? mapping?.Table, CardinalityCause(error, singleRowStatement), error),
-        SqlStates.GeneratedAlways => new GeneratedAlwaysViolationException(error.TableName ?? mapping?.Table, error.ColumnName, error),
-        PostgresErrorCodes.QueryCanceled => new StatementTimeoutException(error.TableName ?? mapping?.DisplayName, error),
-        PostgresErrorCodes.SerializationFailure => new TransientConflictException(
-            "Serialization failure: a concurrent transaction changed or inserted a conflicting row. Retry the whole transaction.", error.SqlState, error),
-        PostgresErrorCodes.DeadlockDetected => new TransientConflictException(
-            "Deadlock detected: PostgreSQL aborted this write to break a lock cycle. Retry it (inside a transaction: retry the transaction).", error.SqlState, error),
-        PostgresErrorCodes.LockNotAvailable => new TransientConflictException(
-            "A lock needed by this write was not available (lock_timeout or NOWAIT). Retry it.", error.SqlState, error),
+        SqlStateKind.GeneratedAlways => new GeneratedAlwaysViolationException(error.TableName ?? mapping?.Table, error.ColumnName, error),
+        SqlStateKind.QueryCanceled => new StatementTimeoutException(error.TableName ?? mapping?.DisplayName, error),
+        SqlStateKind.TransientConflict => new TransientConflictException(TransientConflictMessage(error.SqlState), error.SqlState, error),
         _ => null,
+    };
+
+    private static string TransientConflictMessage(string sqlState) => sqlState switch
+    {
+        PostgresErrorCodes.SerializationFailure
+            => "Serialization failure: a concurrent transaction changed or inserted a conflicting row. Retry the whole transaction.",
+        PostgresErrorCodes.DeadlockDetected
+            => "Deadlock detected: PostgreSQL aborted this write to break a lock cycle. Retry it (inside a transaction: retry the transaction).",
+        _ => "A lock needed by this write was not available (lock_timeout or NOWAIT). Retry it.",
     };
 }

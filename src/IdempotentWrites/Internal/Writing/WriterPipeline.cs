@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Runtime.CompilerServices;
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
@@ -63,7 +64,7 @@ internal static class WriterPipeline
 
     private static bool IsConnectionLoss(Exception? exception) => exception switch
     {
-        PostgresException postgres => postgres.SqlState is PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown or PostgresErrorCodes.CannotConnectNow,
+        PostgresException postgres => SqlStates.Classify(postgres.SqlState) == SqlStateKind.ConnectionLost,
         NpgsqlException => true,
         _ => false,
     };

@@ -403,7 +403,19 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
     {
         var error = Assert.Throws<InvalidOperationException>(() => Create(Created, o => o.Transactional = true));
 
-        Assert.StartsWith("Transactional idempotency needs the PostgreSQL key store, but IIdempotencyStore is IdempotentWrites.UnitTests.AspNetCore.InMemoryIdempotencyStore", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith(
+            "Transactional idempotency needs a key store that implements IIdempotencyTransactionalStore (the PostgreSQL key store does), but IIdempotencyStore is IdempotentWrites.UnitTests.AspNetCore.InMemoryIdempotencyStore, which does not;",
+            error.Message,
+            StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Create_TransactionalWithCustomTransactionalStore_Accepted()
+    {
+        // The middleware asks for the capability, not for the PostgreSQL store class.
+        var middleware = Create(Created, o => o.Transactional = true, new TransactionalStore(_store));
+
+        Assert.NotNull(middleware);
     }
 
     [Fact]
@@ -441,12 +453,12 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
         return context.Response.WriteAsJsonAsync(new { id = 1, run = _runs });
     }
 
-    private IdempotencyMiddleware Create(RequestDelegate next, Action<HttpIdempotencyOptions>? configure = null)
+    private IdempotencyMiddleware Create(RequestDelegate next, Action<HttpIdempotencyOptions>? configure = null, IIdempotencyStore? store = null)
     {
         var services = new ServiceCollection();
         services.AddLogging();
         services.AddSingleton<TimeProvider>(_time);
-        services.AddSingleton<IIdempotencyStore>(_store);
+        services.AddSingleton<IIdempotencyStore>(store ?? _store);
         services.AddIdempotentWrites(o => o.ConnectionString = "Host=127.0.0.1;Port=1")
             .AddConflictProblemDetails()
             .AddHttpIdempotency(o =>
@@ -512,5 +524,27 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
         public override void SetLength(long value) => throw new NotSupportedException();
 
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    // A custom store with the transactional capability (its transactional members are not called here).
+    private sealed class TransactionalStore(InMemoryIdempotencyStore inner) : IIdempotencyTransactionalStore
+    {
+        public ValueTask<IdempotencyClaim> ClaimAsync(string scope, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, TimeSpan retention, CancellationToken cancellationToken)
+            => inner.ClaimAsync(scope, key, fingerprint, lease, retention, cancellationToken);
+
+        public ValueTask<bool> CompleteAsync(string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+            => inner.CompleteAsync(scope, key, fencingToken, response, retention, cancellationToken);
+
+        public ValueTask<bool> ReleaseAsync(string scope, string key, long fencingToken, CancellationToken cancellationToken)
+            => inner.ReleaseAsync(scope, key, fencingToken, cancellationToken);
+
+        public ValueTask<int> PurgeExpiredAsync(int batchSize, CancellationToken cancellationToken) => inner.PurgeExpiredAsync(batchSize, cancellationToken);
+
+        public ValueTask<NpgsqlTransaction> BeginTransactionAsync(CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<bool> CompleteAsync(NpgsqlTransaction transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+
+        public ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

@@ -1,14 +1,16 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-using IdempotentWrites.AspNetCore.Internal;
+using IdempotentWrites.Internal.Postgres;
 using Npgsql;
 
-namespace IdempotentWrites.AspNetCore;
+namespace IdempotentWrites;
 
 /// <summary>
-/// Creates and maintains the PostgreSQL table of the idempotency key store: what <c>iw idempotency migrate</c> and
-/// <c>iw idempotency purge</c> run, and what the middleware runs at startup when <see cref="HttpIdempotencyOptions.CreateStoreTable"/> is set.
+/// Creates and maintains the PostgreSQL table of the <c>Idempotency-Key</c> store of <c>IdempotentWrites.AspNetCore</c>:
+/// what <c>iw idempotency migrate</c> and <c>iw idempotency purge</c> run, and what the middleware runs at startup when
+/// <c>HttpIdempotencyOptions.CreateStoreTable</c> is set. It lives in this package so that a deployment job or a tool can
+/// manage the table without the ASP.NET Core runtime.
 /// </summary>
 public static class IdempotencyStoreSchema
 {
@@ -23,16 +25,7 @@ public static class IdempotencyStoreSchema
     /// <param name="tableName">The table name, taken literally and quoted.</param>
     /// <returns>The SQL script (idempotent: <c>CREATE TABLE IF NOT EXISTS</c>, <c>CREATE INDEX IF NOT EXISTS</c>).</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or <paramref name="schemaName"/> is empty or blank.</exception>
-    public static string GetCreateScript(string? schemaName, string tableName)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(tableName);
-        if (schemaName is not null)
-        {
-            ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
-        }
-
-        return new StoreSql(schemaName, tableName).CreateScript;
-    }
+    public static string GetCreateScript(string? schemaName, string tableName) => Validated(schemaName, tableName).CreateScript;
 
     /// <summary>
     /// Creates the key store table and its index if they do not exist, in one transaction under an advisory lock so
@@ -76,31 +69,38 @@ public static class IdempotencyStoreSchema
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns>The number of keys deleted.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="dataSource"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or <paramref name="schemaName"/> is empty or blank.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="batchSize"/> is not positive.</exception>
     public static async Task<long> PurgeExpiredAsync(NpgsqlDataSource dataSource, string? schemaName, string tableName, int batchSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
-        var store = new PostgresIdempotencyStore(dataSource, new StoreSql(schemaName, GetValidTableName(tableName)));
-        return await PurgeAllAsync(store, batchSize, cancellationToken).ConfigureAwait(false);
-    }
-
-    internal static async Task<long> PurgeAllAsync(IIdempotencyStore store, int batchSize, CancellationToken cancellationToken)
-    {
+        var sql = Validated(schemaName, tableName).Purge;
         long total = 0;
         int deleted;
         do
         {
-            deleted = await store.PurgeExpiredAsync(batchSize, cancellationToken).ConfigureAwait(false);
+            var command = dataSource.CreateCommand(sql);
+            await using (command.ConfigureAwait(false))
+            {
+                command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = batchSize });
+                deleted = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             total += deleted;
         }
         while (deleted == batchSize);
         return total;
     }
 
-    private static string GetValidTableName(string tableName)
+    private static StoreSql Validated(string? schemaName, string tableName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tableName);
-        return tableName;
+        if (schemaName is not null)
+        {
+            ArgumentException.ThrowIfNullOrWhiteSpace(schemaName);
+        }
+
+        return new StoreSql(schemaName, tableName);
     }
 }

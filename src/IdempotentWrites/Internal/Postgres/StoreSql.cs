@@ -1,15 +1,17 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-namespace IdempotentWrites.AspNetCore.Internal;
+namespace IdempotentWrites.Internal.Postgres;
 
-// The key store's statements, generated once per table name. Every value is a parameter; every time is the database's now().
+// The statements of the Idempotency-Key store table, generated once per table name. Every value is a parameter; every time
+// is the database's now(). The table's layout lives here only: IdempotencyStoreSchema (core: create, purge) and
+// IdempotentWrites.AspNetCore's PostgresIdempotencyStore (linked: claim, complete, release) read the same file.
 internal sealed class StoreSql
 {
     public StoreSql(string? schema, string table)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
-        Table = (schema is null ? string.Empty : Quote(schema) + ".") + Quote(table);
+        Table = Sql.QualifiedName(schema, table);
         var name = table.Length > 40 ? table[..40] : table;
         CreateScript = $"""
             CREATE TABLE IF NOT EXISTS {Table} (
@@ -26,9 +28,9 @@ internal sealed class StoreSql
                 header_values text[],
                 body bytea,
                 body_omitted boolean NOT NULL DEFAULT false,
-                CONSTRAINT {Quote(name + "_pkey")} PRIMARY KEY (scope, idempotency_key)
+                CONSTRAINT {Sql.Quote(name + "_pkey")} PRIMARY KEY (scope, idempotency_key)
             );
-            CREATE INDEX IF NOT EXISTS {Quote(name + "_expires_at_idx")} ON {Table} (expires_at);
+            CREATE INDEX IF NOT EXISTS {Sql.Quote(name + "_expires_at_idx")} ON {Table} (expires_at);
             """;
 
         // $1 scope, $2 key, $3 fingerprint, $4 lease, $5 retention. Sent as one batch with Select: under READ COMMITTED the
@@ -99,6 +101,4 @@ internal sealed class StoreSql
     public string Release { get; }
 
     public string Purge { get; }
-
-    public static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 }

@@ -3,10 +3,12 @@
 
 using Npgsql;
 
-namespace IdempotentWrites.Cli.Internal;
+namespace IdempotentWrites.Internal.Catalog;
 
-// Checks of the names a user typed, before any work: a typo is an error naming what exists, never an empty success.
-internal static class CliCatalog
+// Checks of the schema and table names a user gave, before any work: a typo is an error naming what exists, never an empty
+// success. The bulk text import uses it; the iw tool links this file (its commands check --schema and --table with it).
+// schemaHint says how the caller names another schema (for iw: "use --schema or schema.table for another schema").
+internal static class NameCatalog
 {
     private const int MaxListed = 20;
 
@@ -41,7 +43,7 @@ internal static class CliCatalog
         }
     }
 
-    public static async Task EnsureTableAsync(NpgsqlDataSource dataSource, string? schema, string table, CancellationToken cancellationToken)
+    public static async Task EnsureTableAsync(NpgsqlDataSource dataSource, string? schema, string table, string schemaHint, CancellationToken cancellationToken)
     {
         if (schema is not null)
         {
@@ -51,17 +53,17 @@ internal static class CliCatalog
         var tables = await ListAsync(dataSource, TablesSql, schema, cancellationToken).ConfigureAwait(false);
         if (!tables.Contains(table, StringComparer.Ordinal))
         {
-            throw new ArgumentException(MissingTable(schema, table, tables));
+            throw new ArgumentException(MissingTable(schema, table, schemaHint, tables));
         }
     }
 
-    public static async Task<string> DescribeMissingTableAsync(NpgsqlDataSource dataSource, string? schema, string table, CancellationToken cancellationToken)
-        => MissingTable(schema, table, await ListAsync(dataSource, TablesSql, schema, cancellationToken).ConfigureAwait(false));
+    public static async Task<string> DescribeMissingTableAsync(NpgsqlDataSource dataSource, string? schema, string table, string schemaHint, CancellationToken cancellationToken)
+        => MissingTable(schema, table, schemaHint, await ListAsync(dataSource, TablesSql, schema, cancellationToken).ConfigureAwait(false));
 
-    private static string MissingTable(string? schema, string table, List<string> tables)
+    private static string MissingTable(string? schema, string table, string schemaHint, List<string> tables)
     {
         var where = schema is null ? "on the search_path" : $"in schema {schema}";
-        return $"table {table} does not exist {where} (names are case-sensitive; use --schema or schema.table for another schema). "
+        return $"table {table} does not exist {where} (names are case-sensitive; {schemaHint}). "
             + (tables.Count == 0 ? $"There are no tables {where}." : $"Tables {where}: {Listing(tables)}.");
     }
 

@@ -1,0 +1,85 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Text.RegularExpressions;
+using Npgsql;
+
+namespace IdempotentWrites.Internal.Bulk;
+
+// Text rows into the staging table: COPY … (FORMAT CSV), so PostgreSQL parses each field as its column's type (the fast
+// path: no per-value conversion in .NET, no catalog read of types). A field PostgreSQL refuses fails the COPY, so the chunk;
+// the error's "line N" names the chunk's row, reported as a BulkValueException.
+internal static partial class TextStaging
+{
+    public static async Task StageAsync<TRow>(NpgsqlConnection connection, string copy, IReadOnlyList<TRow> chunk, long first, CancellationToken cancellationToken)
+        where TRow : IReadOnlyList<string?>
+    {
+        try
+        {
+            var writer = await connection.BeginTextImportAsync(copy, cancellationToken).ConfigureAwait(false);
+            await using (writer.ConfigureAwait(false))
+            {
+                var line = new StringBuilder();
+                for (var i = 0; i < chunk.Count; i++)
+                {
+                    // iw_ord, then every field quoted; NULL is the unquoted empty field.
+                    line.Clear().Append((first + i).ToString(CultureInfo.InvariantCulture));
+                    foreach (var field in chunk[i])
+                    {
+                        line.Append(',');
+                        if (field is not null)
+                        {
+                            line.Append('"').Append(field.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+                        }
+                    }
+
+                    line.Append('\n');
+                    await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (PostgresException ex) when (ex.Where is { } where && CopyLine().Match(where) is { Success: true } match
+            && int.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var record) && record >= 1 && record <= chunk.Count)
+        {
+            // The CONTEXT line ("COPY iw_bulk_stage, line N, column C: …") is the only place the server names the row. It
+            // counts records (a quoted field's newlines included), so N is the chunk's N-th row.
+            var position = first + record - 1;
+            var column = match.Groups[2].Success ? match.Groups[2].Value : null;
+            throw new BulkValueException(
+                $"PostgreSQL refused {(column is null ? "a value" : $"the value of column \"{column}\"")} in input row {position:N0} ({ex.SqlState}); the server's message is in the inner exception.",
+                position,
+                chunk[record - 1],
+                column,
+                ex.SqlState,
+                ex);
+        }
+    }
+
+    // Every row must be there and have one field per column; otherwise the run stops before the row's chunk is written.
+    public static async IAsyncEnumerable<TRow> CheckedAsync<TRow>(IAsyncEnumerable<TRow> rows, int columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+        where TRow : IReadOnlyList<string?>
+    {
+        long position = 0;
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (row is null)
+            {
+                throw new ArgumentException($"The input holds a null row at position {position:N0}.", nameof(rows));
+            }
+
+            if (row.Count != columns)
+            {
+                throw new ArgumentException($"Input row {position:N0} has {row.Count} field(s); the target has {columns} column(s).", nameof(rows));
+            }
+
+            yield return row;
+            position++;
+        }
+    }
+
+    [GeneratedRegex(@"^COPY [^,]+, line (\d+)(?:, column ([^:]+))?")]
+    private static partial Regex CopyLine();
+}
