@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using IdempotentWrites.Internal.Postgres;
+using IdempotentWrites.Internal.Sequences;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
@@ -334,8 +335,7 @@ internal sealed class BulkEngine<TRow>
             return;
         }
 
-        var doctor = new SequenceDoctor(DataSource, Logger);
-        var repairs = await doctor.RepairColumnsAsync(Table.Schema, Table.Table, SequenceColumns, cancellationToken).ConfigureAwait(false);
+        var repairs = await SequenceRepairer.RepairColumnsAsync(DataSource, new SequenceDoctorOptions(), Logger, Table.Schema, Table.Table, SequenceColumns, cancellationToken).ConfigureAwait(false);
         state.Report.SequencesSynchronized = repairs.Count(r => r.Outcome == SequenceRepairOutcome.Repaired);
     }
 
