@@ -16,7 +16,7 @@
 # The app, the database it made and any PostgreSQL it started are stopped or dropped on every exit.
 #
 # Usage: eng/pack-check.sh [--no-build]
-#   --no-build   pack what an earlier `dotnet build IdempotentWrites.slnx -c Release` produced (eng/test.sh passes it);
+#   --no-build   pack what an earlier `dotnet build IdempotentWrites.sln -c Release` produced (eng/test.sh passes it);
 #                without it, the three src projects are built first (Release)
 #
 # Environment:
@@ -35,7 +35,7 @@ SCRIPT_NAME="${0##*/}"
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd -- "$REPO_ROOT"
 
-readonly SOLUTION=IdempotentWrites.slnx
+readonly SOLUTION=IdempotentWrites.sln
 readonly CONFIGURATION=Release
 readonly TFM=net10.0
 readonly LIBRARIES=(IdempotentWrites IdempotentWrites.AspNetCore)

@@ -22,7 +22,7 @@ SCRIPT_NAME="${0##*/}"
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd -- "$REPO_ROOT"
 
-readonly SOLUTION=IdempotentWrites.slnx
+readonly SOLUTION=IdempotentWrites.sln
 readonly CONFIGURATION=Release
 readonly UNIT_PROJECT=tests/Unit/IdempotentWrites.UnitTests.csproj
 readonly CONCURRENCY_PROJECT=tests/Concurrency/IdempotentWrites.ConcurrencyTests.csproj

@@ -47,7 +47,7 @@ SCRIPT_NAME="${0##*/}"
 REPO_ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 cd -- "$REPO_ROOT"
 
-readonly SOLUTION=IdempotentWrites.slnx
+readonly SOLUTION=IdempotentWrites.sln
 readonly CONFIGURATION=Release
 RESULTS_DIR="${IW_TEST_RESULTS:-$REPO_ROOT/artifacts/TestResults}"
 

@@ -121,7 +121,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     private static async Task<string> StartLocalClusterAsync()
     {
         var root = AppContext.BaseDirectory;
-        while (root is not null && !File.Exists(Path.Combine(root, "IdempotentWrites.slnx")))
+        while (root is not null && !File.Exists(Path.Combine(root, "IdempotentWrites.sln")))
         {
             root = Path.GetDirectoryName(root);
         }

@@ -98,7 +98,7 @@ public static class LocalServer
     private static string RepositoryRoot()
     {
         var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "IdempotentWrites.slnx")))
+        while (!File.Exists(Path.Combine(root, "IdempotentWrites.sln")))
         {
             root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("Repository root not found.");
         }

@@ -94,7 +94,7 @@ public sealed partial class DocsSnippetsTests
         var root = RepositoryRoot();
 
         Assert.True(File.Exists(Path.Combine(root, "docs", "snippets", "Snippets.csproj")), "docs/snippets/Snippets.csproj is missing.");
-        Assert.Contains("\"docs/snippets/Snippets.csproj\"", File.ReadAllText(Path.Combine(root, "IdempotentWrites.slnx")), StringComparison.Ordinal);
+        Assert.Contains("\"docs\\snippets\\Snippets.csproj\"", File.ReadAllText(Path.Combine(root, "IdempotentWrites.sln")), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -186,9 +186,9 @@ public sealed partial class DocsSnippetsTests
     private static string RepositoryRoot()
     {
         var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "IdempotentWrites.slnx")))
+        while (!File.Exists(Path.Combine(root, "IdempotentWrites.sln")))
         {
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException($"Repository root (IdempotentWrites.slnx) not found above {AppContext.BaseDirectory}.");
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException($"Repository root (IdempotentWrites.sln) not found above {AppContext.BaseDirectory}.");
         }
 
         return root;
