@@ -21,7 +21,8 @@ public sealed class BulkWriteOptions
     /// Gets or sets how many input rows are staged and moved per transaction (default <see cref="DefaultChunkSize"/>, 1 to
     /// <see cref="MaxChunkSize"/>). Each chunk commits on its own: memory stays bounded by one chunk, and a failure or a
     /// cancellation loses at most the chunk in flight, never part of one. Each chunk runs through the writer's resilience
-    /// pipeline, so it must finish within <see cref="IdempotentWritesOptions.Timeout"/> (about half a second per 50,000 rows here).
+    /// pipeline, so it must finish within <see cref="IdempotentWritesOptions.Timeout"/> (the README's bulk figures say how long a
+    /// chunk takes).
     /// </summary>
     public int ChunkSize { get; set; } = DefaultChunkSize;
 

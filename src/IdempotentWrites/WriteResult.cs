@@ -39,7 +39,10 @@ public sealed class WriteResult<T>
     public T Row { get; }
 
     /// <summary>
-    /// Gets the number of round trips the write needed (more than one when the conflicting row vanished before it could be read).
+    /// Gets how many times the write was made on its connection: 1, or more when the conflicting row vanished before it could
+    /// be read (at most <see cref="IdempotentWritesOptions.MaxReselectAttempts"/>). It does not count round trips (a
+    /// select-first miss takes two) nor the resilience pipeline's retries after a transient fault (those are the
+    /// <c>idempotent_writes.attempts</c> span tag and the <c>idempotent_writes.retries</c> counter).
     /// </summary>
     public int Attempts { get; }
 

@@ -39,6 +39,4 @@ internal static class ValueConverter
             _ => throw new InvalidCastException($"Cannot convert a database value of type {value.GetType().Name} to {target.Name}."),
         };
     }
-
-    public static object ToParameter(object? value) => value ?? DBNull.Value;
 }
