@@ -64,24 +64,6 @@ internal sealed class IdempotencyStoreInitializer(
         logger.StoreTableReady(new StoreSql(value.SchemaName, value.TableName).Table);
     }
 
-    private async Task RetryAsync(CancellationToken cancellationToken)
-    {
-        for (var delay = TimeSpan.FromMilliseconds(500); !cancellationToken.IsCancellationRequested; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks)))
-        {
-            try
-            {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                await MigrateAsync(cancellationToken).ConfigureAwait(false);
-                return;
-            }
-            catch (NpgsqlException ex) when (IsUnavailable(ex))
-            {
-                // Still unreachable: try again later.
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
+    private Task RetryAsync(CancellationToken cancellationToken)
+        => UntilReachable.RetryAsync(MigrateAsync, static ex => ex is NpgsqlException npgsql && IsUnavailable(npgsql), cancellationToken);
 }

@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using IdempotentWrites.Internal.Postgres;
 using IdempotentWrites.Internal.Writing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,9 +19,6 @@ internal sealed class MappingValidationService(
     IOptions<IdempotentWritesOptions> options,
     ILogger<MappingValidationService>? logger = null) : IHostedService, IDisposable
 {
-    private static readonly TimeSpan FirstDelay = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(30);
-
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
     private readonly CancellationTokenSource _stop = new();
     private Task _background = Task.CompletedTask;
@@ -38,7 +36,7 @@ internal sealed class MappingValidationService(
         }
         catch (DatabaseUnavailableException ex)
         {
-            _logger.DatabaseUnavailableAtStartup(MaxDelay, ex);
+            _logger.DatabaseUnavailableAtStartup(UntilReachable.MaxDelay, ex);
             _background = RetryAsync(_stop.Token);
         }
     }
@@ -51,15 +49,11 @@ internal sealed class MappingValidationService(
 
     public void Dispose() => _stop.Dispose();
 
-    private async Task RetryAsync(CancellationToken cancellationToken)
-    {
-        var delay = FirstDelay;
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            try
+    private Task RetryAsync(CancellationToken cancellationToken)
+        => UntilReachable.RetryAsync(
+            async token =>
             {
-                await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
-                var failures = await writer.ValidateEachAsync(cancellationToken).ConfigureAwait(false);
+                var failures = await writer.ValidateEachAsync(token).ConfigureAwait(false);
                 foreach (var failure in failures)
                 {
                     // Loud, once: calls for this mapping keep failing with the same message until it is fixed.
@@ -70,17 +64,7 @@ internal sealed class MappingValidationService(
                 {
                     _logger.MappingsValidated(writer.MappingCount);
                 }
-
-                return;
-            }
-            catch (DatabaseUnavailableException)
-            {
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, MaxDelay.Ticks));
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-        }
-    }
+            },
+            static ex => ex is DatabaseUnavailableException,
+            cancellationToken);
 }

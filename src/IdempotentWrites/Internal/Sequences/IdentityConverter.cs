@@ -35,7 +35,7 @@ internal static class IdentityConverter
                 await RunAsync(connection, transaction, SequenceSql.SetLockTimeout(options.LockTimeout), statements, cancellationToken).ConfigureAwait(false);
                 var lockTable = $"LOCK TABLE {link.QualifiedTable} IN ACCESS EXCLUSIVE MODE";
                 await RunAsync(connection, transaction, new SqlStatement(lockTable, lockTable + ";"), statements, cancellationToken).ConfigureAwait(false);
-                var state = await ReadStateAsync(connection, transaction, sequence, statements, cancellationToken).ConfigureAwait(false);
+                var state = await SequenceRepairer.ReadStateAsync(connection, transaction, sequence, statements, cancellationToken).ConfigureAwait(false);
                 var extremeStatement = SequenceSql.ReadExtreme(link, sequence.IsDescending);
                 statements.Add(extremeStatement.Display);
                 long? extreme;
@@ -150,18 +150,6 @@ internal static class IdentityConverter
         var required = SequenceMath.RequiredNextValue(sequence.Start, sequence.Increment, extreme, min, max)
             ?? throw new InvalidOperationException($"the data of sequence {sequence.DisplayName} reaches the end of its range.");
         return sequence.IsDescending ? Math.Min(next, required) : Math.Max(next, required);
-    }
-
-    private static async Task<SequenceState?> ReadStateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, SequenceInfo sequence, List<string> statements, CancellationToken cancellationToken)
-    {
-        var statement = SequenceSql.ReadState(sequence);
-        statements.Add(statement.Display);
-        using var command = statement.CreateCommand(connection, transaction);
-        var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-        await using (reader.ConfigureAwait(false))
-        {
-            return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? SequenceState.Read(reader) : null;
-        }
     }
 
     // Privileges granted on the old sequence (identity inserts need none, but direct nextval() callers and monitoring may).

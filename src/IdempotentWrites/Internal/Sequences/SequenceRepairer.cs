@@ -209,7 +209,8 @@ internal static class SequenceRepairer
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task<SequenceState?> ReadStateAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SequenceInfo sequence, List<string> statements, CancellationToken cancellationToken)
+    // The sequence's state (last value, is_called, bounds), the statement recorded for the report. Also used by IdentityConverter.
+    public static async Task<SequenceState?> ReadStateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, SequenceInfo sequence, List<string> statements, CancellationToken cancellationToken)
     {
         var statement = SequenceSql.ReadState(sequence);
         statements.Add(statement.Display);
