@@ -66,7 +66,9 @@ internal sealed class IdempotencyStoreInitializer(
 
     private async Task RetryAsync(CancellationToken cancellationToken)
     {
-        for (var delay = TimeSpan.FromMilliseconds(500); !cancellationToken.IsCancellationRequested; delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks)))
+        for (var delay = TimeSpan.FromMilliseconds(500);
+            !cancellationToken.IsCancellationRequested;
+            delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(30).Ticks)))
         {
             try
             {
