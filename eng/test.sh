@@ -135,6 +135,9 @@ if ((rc != 0)); then
   exit "$rc"
 fi
 
+step "eng/check-lines.sh (no line of src/**/*.cs over 150 columns)"
+bash eng/check-lines.sh </dev/null || die "eng/check-lines.sh found lines over 150 columns in src/ (wrap them at about 120)"
+
 step "dotnet test --solution $SOLUTION -c $CONFIGURATION --no-build $* (TRX -> ${RESULTS_DIR#"$REPO_ROOT"/})"
 dotnet test --solution "$SOLUTION" -c "$CONFIGURATION" --no-build --output Detailed --no-ansi \
   --results-directory "$RESULTS_DIR" --report-xunit-trx \

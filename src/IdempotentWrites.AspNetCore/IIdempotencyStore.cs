@@ -27,7 +27,13 @@ public interface IIdempotencyStore
     /// <param name="retention">How long the record lives.</param>
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns>The outcome of the claim; never <see langword="null"/>.</returns>
-    ValueTask<IdempotencyClaim> ClaimAsync(string scope, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, TimeSpan retention, CancellationToken cancellationToken);
+    ValueTask<IdempotencyClaim> ClaimAsync(
+        string scope,
+        string key,
+        ReadOnlyMemory<byte> fingerprint,
+        TimeSpan lease,
+        TimeSpan retention,
+        CancellationToken cancellationToken);
 
     /// <summary>
     /// Stores the response of the execution that holds <paramref name="fencingToken"/> and ends its lease.
@@ -39,7 +45,13 @@ public interface IIdempotencyStore
     /// <param name="retention">How long the response is replayed, from now.</param>
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns><see langword="false"/> when the claim was lost (taken over after the lease, or released): nothing was stored.</returns>
-    ValueTask<bool> CompleteAsync(string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken);
+    ValueTask<bool> CompleteAsync(
+        string scope,
+        string key,
+        long fencingToken,
+        IdempotencyResponse response,
+        TimeSpan retention,
+        CancellationToken cancellationToken);
 
     /// <summary>
     /// Releases the key held by <paramref name="fencingToken"/>, so the next request with it runs the handler again.

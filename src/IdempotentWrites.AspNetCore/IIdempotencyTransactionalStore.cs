@@ -41,7 +41,14 @@ public interface IIdempotencyTransactionalStore : IIdempotencyStore
     /// <param name="retention">How long the response is replayed, from now.</param>
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns><see langword="false"/> when the claim was lost (taken over after the lease, or released): nothing was stored.</returns>
-    ValueTask<bool> CompleteAsync(NpgsqlTransaction transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken);
+    ValueTask<bool> CompleteAsync(
+        NpgsqlTransaction transaction,
+        string scope,
+        string key,
+        long fencingToken,
+        IdempotencyResponse response,
+        TimeSpan retention,
+        CancellationToken cancellationToken);
 
     /// <summary>
     /// Reads the record that holds a key, as a new request with it would find it; for answering a request whose claim was lost.

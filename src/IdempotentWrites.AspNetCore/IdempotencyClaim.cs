@@ -42,7 +42,9 @@ public sealed class IdempotencyClaim
     /// <param name="fencingToken">The fencing token of the new execution.</param>
     /// <param name="isTakeover">Whether an expired record or an in-progress record whose lease ended was taken over.</param>
     /// <returns>The claim.</returns>
-    public static IdempotencyClaim Acquired(long fencingToken, bool isTakeover) => new(IdempotencyClaimOutcome.Acquired, fencingToken, isTakeover, null);
+    public static IdempotencyClaim Acquired(
+        long fencingToken,
+        bool isTakeover) => new(IdempotencyClaimOutcome.Acquired, fencingToken, isTakeover, null);
 
     /// <summary>
     /// Creates the result of a claim that found the key held by another execution.

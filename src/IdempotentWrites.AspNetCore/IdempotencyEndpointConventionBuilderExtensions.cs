@@ -33,7 +33,8 @@ public static class IdempotencyEndpointConventionBuilderExtensions
     /// </summary>
     /// <typeparam name="TBuilder">The type of the endpoint convention builder.</typeparam>
     /// <param name="builder">The endpoint convention builder.</param>
-    /// <param name="policyName">The name of a policy added with <see cref="HttpIdempotencyOptions.AddPolicy(string, Action{IdempotencyPolicy})"/>.</param>
+    /// <param name="policyName">The name of a policy added with
+    /// <see cref="HttpIdempotencyOptions.AddPolicy(string, Action{IdempotencyPolicy})"/>.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="builder"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">Thrown when <paramref name="policyName"/> is blank.</exception>

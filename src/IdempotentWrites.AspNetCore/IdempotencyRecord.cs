@@ -13,7 +13,8 @@ public sealed class IdempotencyRecord
     /// </summary>
     /// <param name="fingerprint">The SHA-256 fingerprint of the request that claimed the key.</param>
     /// <param name="fencingToken">The fencing token of the execution that holds the key.</param>
-    /// <param name="leaseRemaining">The time left on the in-progress lease, by the store's clock; <see cref="TimeSpan.Zero"/> when it ended or the record is completed.</param>
+    /// <param name="leaseRemaining">The time left on the in-progress lease, by the store's clock;
+    /// <see cref="TimeSpan.Zero"/> when it ended or the record is completed.</param>
     /// <param name="response">The stored response; <see langword="null"/> while the execution is in progress.</param>
     public IdempotencyRecord(ReadOnlyMemory<byte> fingerprint, long fencingToken, TimeSpan leaseRemaining, IdempotencyResponse? response)
     {

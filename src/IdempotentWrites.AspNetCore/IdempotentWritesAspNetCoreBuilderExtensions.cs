@@ -35,12 +35,14 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
     }
 
     /// <summary>
-    /// Adds <c>Idempotency-Key</c> support with options, validated when the host starts. See <see cref="AddHttpIdempotency(IdempotentWritesBuilder)"/>.
+    /// Adds <c>Idempotency-Key</c> support with options, validated when the host starts. See
+    /// <see cref="AddHttpIdempotency(IdempotentWritesBuilder)"/>.
     /// </summary>
     /// <param name="builder">The IdempotentWrites builder.</param>
     /// <param name="configure">Configures <see cref="HttpIdempotencyOptions"/> and named policies.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="builder"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="builder"/> or <paramref name="configure"/>
+    /// is <see langword="null"/>.</exception>
     public static IdempotentWritesBuilder AddHttpIdempotency(this IdempotentWritesBuilder builder, Action<HttpIdempotencyOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -77,8 +79,11 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
     /// <param name="builder">The IdempotentWrites builder.</param>
     /// <param name="configure">Configures <see cref="ConflictProblemDetailsOptions"/>.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="builder"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
-    public static IdempotentWritesBuilder AddConflictProblemDetails(this IdempotentWritesBuilder builder, Action<ConflictProblemDetailsOptions> configure)
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="builder"/> or <paramref name="configure"/>
+    /// is <see langword="null"/>.</exception>
+    public static IdempotentWritesBuilder AddConflictProblemDetails(
+        this IdempotentWritesBuilder builder,
+        Action<ConflictProblemDetailsOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
@@ -105,7 +110,8 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
     private static void AddConflictProblemDetailsCore(IServiceCollection services)
     {
         services.AddOptionsWithValidateOnStart<ConflictProblemDetailsOptions>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ConflictProblemDetailsOptions>, ConflictProblemDetailsOptionsValidator>());
+        services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<ConflictProblemDetailsOptions>, ConflictProblemDetailsOptionsValidator>());
         AddShared(services);
         services.TryAddSingleton<ConstraintCatalog>();
         services.TryAddSingleton<ConflictProblemMapper>();

@@ -47,6 +47,7 @@ public static class IdempotentWritesAspNetCoreEventId
     /// <summary>The catalog definition of a violated constraint could not be read; the problem has no fields (Warning).</summary>
     public const int ConstraintLookupFailed = 2013;
 
-    /// <summary>The request could not be read (body too large, broken framing, too slow) and was answered with its 4xx; the key was not consumed (Debug).</summary>
+    /// <summary>The request could not be read (body too large, broken framing, too slow) and was answered with its 4xx;
+    /// the key was not consumed (Debug).</summary>
     public const int BadRequest = 2014;
 }

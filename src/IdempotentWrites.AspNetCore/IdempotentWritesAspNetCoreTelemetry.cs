@@ -22,15 +22,18 @@ public static class IdempotentWritesAspNetCoreTelemetry
     /// </summary>
     public const string RequestsCounter = "idempotent_writes.http.requests";
 
-    /// <summary>Counter of keys claimed for a new execution, tagged with <c>idempotent_writes.http.claim</c> (<c>new</c>, or <c>takeover</c> of an expired key or an ended lease).</summary>
+    /// <summary>Counter of keys claimed for a new execution, tagged with <c>idempotent_writes.http.claim</c>
+    /// (<c>new</c>, or <c>takeover</c> of an expired key or an ended lease).</summary>
     public const string ClaimsCounter = "idempotent_writes.http.claims";
 
     /// <summary>Counter of expired keys deleted by the purge.</summary>
     public const string PurgedCounter = "idempotent_writes.http.purged";
 
-    /// <summary>Counter of database errors answered with problem details, tagged with <c>idempotent_writes.problem.code</c> and <c>http.response.status_code</c>.</summary>
+    /// <summary>Counter of database errors answered with problem details, tagged with
+    /// <c>idempotent_writes.problem.code</c> and <c>http.response.status_code</c>.</summary>
     public const string ProblemsCounter = "idempotent_writes.http.problems";
 
-    /// <summary>Histogram of the time the middleware adds to a request (store claim, completion or replay) in seconds, tagged with the result.</summary>
+    /// <summary>Histogram of the time the middleware adds to a request (store claim, completion or replay) in seconds,
+    /// tagged with the result.</summary>
     public const string OverheadHistogram = "idempotent_writes.http.overhead";
 }

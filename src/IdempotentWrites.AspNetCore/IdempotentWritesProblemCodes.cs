@@ -33,7 +33,8 @@ public static class IdempotentWritesProblemCodes
     /// <summary>400: an endpoint that requires an <c>Idempotency-Key</c> header received none.</summary>
     public const string MissingKey = "missing-key";
 
-    /// <summary>400: the <c>Idempotency-Key</c> header is empty, repeated, longer than 255 characters, not printable ASCII, or not a structured-field string.</summary>
+    /// <summary>400: the <c>Idempotency-Key</c> header is empty, repeated, longer than 255 characters, not printable
+    /// ASCII, or not a structured-field string.</summary>
     public const string InvalidKey = "invalid-key";
 
     /// <summary>422: the key was already used for a different request (method, route, path, query, content type or body).</summary>

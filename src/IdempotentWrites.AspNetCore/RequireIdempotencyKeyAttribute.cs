@@ -21,7 +21,8 @@ public sealed class RequireIdempotencyKeyAttribute : Attribute
     /// <summary>
     /// Initializes a new instance of the <see cref="RequireIdempotencyKeyAttribute"/> class with a named policy.
     /// </summary>
-    /// <param name="policyName">The name of a policy added with <see cref="HttpIdempotencyOptions.AddPolicy(string, Action{IdempotencyPolicy})"/>.</param>
+    /// <param name="policyName">The name of a policy added with
+    /// <see cref="HttpIdempotencyOptions.AddPolicy(string, Action{IdempotencyPolicy})"/>.</param>
     /// <exception cref="ArgumentException">Thrown when <paramref name="policyName"/> is blank.</exception>
     public RequireIdempotencyKeyAttribute(string policyName)
     {

@@ -25,7 +25,13 @@ public sealed class BulkValueException : IdempotentWritesException
     /// <param name="sqlState">The PostgreSQL SQLSTATE, or <see langword="null"/>.</param>
     /// <param name="innerException">The cause, usually a <c>PostgresException</c>.</param>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> is <see langword="null"/>.</exception>
-    public BulkValueException(string message, long position, IReadOnlyList<string?> row, string? columnName, string? sqlState, Exception? innerException)
+    public BulkValueException(
+        string message,
+        long position,
+        IReadOnlyList<string?> row,
+        string? columnName,
+        string? sqlState,
+        Exception? innerException)
         : base(message, sqlState, innerException)
     {
         ArgumentNullException.ThrowIfNull(row);

@@ -15,7 +15,9 @@ public sealed class BulkWriteCanceledException : OperationCanceledException
     /// <param name="report">The totals of the chunks committed before the cancellation.</param>
     /// <param name="cancellationToken">The token that canceled the operation.</param>
     public BulkWriteCanceledException(BulkWriteReport report, CancellationToken cancellationToken)
-        : base($"The bulk write into {report?.Table} was canceled after {report?.Chunks} committed chunk(s) ({report?.RowsRead:N0} rows processed).", cancellationToken)
+        : base(
+            $"The bulk write into {report?.Table} was canceled after {report?.Chunks} committed chunk(s) ({report?.RowsRead:N0} rows processed).",
+            cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(report);
         Report = report;

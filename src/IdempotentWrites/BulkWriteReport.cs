@@ -16,7 +16,8 @@ public class BulkWriteReport
     /// <summary>Gets the table written to, as <c>schema.table</c> or <c>table</c>.</summary>
     public string Table { get; internal set; } = string.Empty;
 
-    /// <summary>Gets a value indicating whether nothing was written: the report of a preview, counting what a write would do at that moment.</summary>
+    /// <summary>Gets a value indicating whether nothing was written: the report of a preview, counting what a write
+    /// would do at that moment.</summary>
     public bool IsPreview { get; internal set; }
 
     /// <summary>Gets the number of input rows processed (in committed chunks).</summary>
@@ -49,7 +50,8 @@ public class BulkWriteReport
     /// <summary>Gets the number of chunks committed (for a preview: examined).</summary>
     public int Chunks { get; internal set; }
 
-    /// <summary>Gets the number of sequences moved forward after explicit values were written (see <see cref="BulkWriteOptions.SynchronizeSequences"/>).</summary>
+    /// <summary>Gets the number of sequences moved forward after explicit values were written (see
+    /// <see cref="BulkWriteOptions.SynchronizeSequences"/>).</summary>
     public int SequencesSynchronized { get; internal set; }
 
     /// <summary>Gets the time from the start of the operation to this report.</summary>

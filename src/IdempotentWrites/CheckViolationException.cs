@@ -17,7 +17,8 @@ public sealed class CheckViolationException : ConstraintViolationException
     /// <param name="innerException">The exception that caused this one.</param>
     public CheckViolationException(string? schemaName, string? tableName, string? constraintName, Exception? innerException)
         : base(
-            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The row does not satisfy the constraint's condition.",
+            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The " +
+            "row does not satisfy the constraint's condition.",
             "23514",
             schemaName,
             tableName,

@@ -17,7 +17,8 @@ public sealed class ConflictingRowNotFoundException : IdempotentWritesException
     /// <param name="likelyCauses">What can make the conflicting row invisible to the re-select on this table, most likely first.</param>
     public ConflictingRowNotFoundException(string tableName, int attempts, string likelyCauses)
         : base(
-            $"An insert into {tableName} conflicted, but the re-select by the same key found no row, {attempts} time(s) in a row. This is not a race that a retry cures. Likely causes: {likelyCauses}.",
+            $"An insert into {tableName} conflicted, but the re-select by the same key found no row, {attempts} " +
+            $"time(s) in a row. This is not a race that a retry cures. Likely causes: {likelyCauses}.",
             sqlState: null,
             innerException: null)
     {

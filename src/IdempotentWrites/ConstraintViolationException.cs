@@ -19,7 +19,13 @@ public abstract class ConstraintViolationException : IdempotentWritesException
     /// <param name="tableName">The table, when known.</param>
     /// <param name="constraintName">The violated constraint (or unique index), when known.</param>
     /// <param name="innerException">The exception that caused this one.</param>
-    protected ConstraintViolationException(string message, string? sqlState, string? schemaName, string? tableName, string? constraintName, Exception? innerException)
+    protected ConstraintViolationException(
+        string message,
+        string? sqlState,
+        string? schemaName,
+        string? tableName,
+        string? constraintName,
+        Exception? innerException)
         : base(message, sqlState, innerException)
     {
         SchemaName = schemaName;

@@ -8,7 +8,17 @@ namespace IdempotentWrites;
 /// </summary>
 public sealed class DuplicateKeyDiagnosis
 {
-    internal DuplicateKeyDiagnosis(DuplicateKeyCause cause, string schema, string table, string constraint, bool isPrimaryKey, IReadOnlyList<string> keyColumns, SequenceFinding? sequence, IReadOnlyDictionary<string, string?>? keyValues, bool? existingRowFound, string explanation)
+    internal DuplicateKeyDiagnosis(
+        DuplicateKeyCause cause,
+        string schema,
+        string table,
+        string constraint,
+        bool isPrimaryKey,
+        IReadOnlyList<string> keyColumns,
+        SequenceFinding? sequence,
+        IReadOnlyDictionary<string, string?>? keyValues,
+        bool? existingRowFound,
+        string explanation)
     {
         Cause = cause;
         Schema = schema;

@@ -17,7 +17,8 @@ public sealed class ExclusionViolationException : ConstraintViolationException
     /// <param name="innerException">The exception that caused this one.</param>
     public ExclusionViolationException(string? schemaName, string? tableName, string? constraintName, Exception? innerException)
         : base(
-            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The row overlaps an existing row under the constraint's operators.",
+            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The " +
+            "row overlaps an existing row under the constraint's operators.",
             "23P01",
             schemaName,
             tableName,

@@ -17,7 +17,8 @@ public sealed class ForeignKeyViolationException : ConstraintViolationException
     /// <param name="innerException">The exception that caused this one.</param>
     public ForeignKeyViolationException(string? schemaName, string? tableName, string? constraintName, Exception? innerException)
         : base(
-            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The referenced row does not exist, or the row is still referenced.",
+            $"Constraint \"{constraintName ?? "(unknown)"}\" on table {tableName ?? "(unknown)"} was violated. The " +
+            "referenced row does not exist, or the row is still referenced.",
             "23503",
             schemaName,
             tableName,

@@ -38,7 +38,9 @@ public sealed class GeneratedAlwaysViolationException : IdempotentWritesExceptio
     public string? ColumnName { get; }
 
     private static string BuildMessage(string? tableName, string? columnName) => columnName is null
-        ? $"A write gave an explicit value to a GENERATED ALWAYS column of {tableName ?? "the table"}; mark that column Generated(...) in the table mapping " +
+        ? $"A write gave an explicit value to a GENERATED ALWAYS column of {tableName ?? "the table"}; mark that " +
+            "column Generated(...) in the table mapping " +
             "(the columns the catalog declares GENERATED ALWAYS, as identity or generated columns, are the candidates)."
-        : $"Column \"{columnName}\" of {tableName ?? "the table"} is GENERATED ALWAYS and cannot be given a value; mark it Generated(...) in the table mapping.";
+        : $"Column \"{columnName}\" of {tableName ?? "the table"} is GENERATED ALWAYS and cannot be given a value; " +
+            "mark it Generated(...) in the table mapping.";
 }

@@ -26,7 +26,8 @@ public interface IIdempotentWriter
     /// <param name="cancellationToken">A token that cancels the operation, including the server-side query.</param>
     /// <returns><see cref="WriteOutcome.Inserted"/> or <see cref="WriteOutcome.Existing"/>, with the stored row.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">Thrown when a conflict-key value is <see langword="null"/> and the arbiter treats nulls as distinct.</exception>
+    /// <exception cref="ArgumentException">Thrown when a conflict-key value is <see langword="null"/> and the arbiter
+    /// treats nulls as distinct.</exception>
     /// <exception cref="UniqueViolationException">Thrown when the row conflicts on a unique constraint other than the arbiter.</exception>
     /// <exception cref="IdempotentWritesException">Thrown for other integrity errors, serialization failures and mapping errors.</exception>
     Task<WriteResult<T>> InsertOrGetAsync<T>(T row, CancellationToken cancellationToken = default)
@@ -44,7 +45,8 @@ public interface IIdempotentWriter
     /// <param name="transaction">The caller's open transaction.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns><see cref="WriteOutcome.Inserted"/> or <see cref="WriteOutcome.Existing"/>, with the stored row.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is
+    /// <see langword="null"/>.</exception>
     Task<WriteResult<T>> InsertOrGetAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
         where T : class;
 
@@ -57,7 +59,8 @@ public interface IIdempotentWriter
     /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
     /// <param name="row">The row to insert or apply.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
-    /// <returns><see cref="WriteOutcome.Inserted"/>, <see cref="WriteOutcome.Updated"/> or <see cref="WriteOutcome.Unchanged"/>, with the stored row.</returns>
+    /// <returns><see cref="WriteOutcome.Inserted"/>, <see cref="WriteOutcome.Updated"/> or
+    /// <see cref="WriteOutcome.Unchanged"/>, with the stored row.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> is <see langword="null"/>.</exception>
     Task<WriteResult<T>> UpsertAsync<T>(T row, CancellationToken cancellationToken = default)
         where T : class;
@@ -69,8 +72,10 @@ public interface IIdempotentWriter
     /// <param name="row">The row to insert or apply.</param>
     /// <param name="transaction">The caller's open transaction.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
-    /// <returns><see cref="WriteOutcome.Inserted"/>, <see cref="WriteOutcome.Updated"/> or <see cref="WriteOutcome.Unchanged"/>, with the stored row.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is <see langword="null"/>.</exception>
+    /// <returns><see cref="WriteOutcome.Inserted"/>, <see cref="WriteOutcome.Updated"/> or
+    /// <see cref="WriteOutcome.Unchanged"/>, with the stored row.</returns>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is
+    /// <see langword="null"/>.</exception>
     Task<WriteResult<T>> UpsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
         where T : class;
 
@@ -97,7 +102,8 @@ public interface IIdempotentWriter
     /// <param name="transaction">The caller's open transaction.</param>
     /// <param name="cancellationToken">A token that cancels the operation.</param>
     /// <returns>The inserted row, with generated columns filled.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="row"/> or <paramref name="transaction"/> is
+    /// <see langword="null"/>.</exception>
     /// <exception cref="UniqueViolationException">Thrown when the row conflicts on any unique constraint, the arbiter included.</exception>
     Task<T> InsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
         where T : class;
@@ -121,7 +127,8 @@ public interface IIdempotentWriter
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="rows"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when an option is out of range (the message names it).</exception>
     /// <exception cref="BulkWriteCanceledException">Thrown when canceled; carries the totals of the committed chunks.</exception>
-    /// <exception cref="BulkWriteException">Thrown when a chunk fails (rolled back whole) or the input cannot be read; carries the totals of the committed chunks and the cause.</exception>
+    /// <exception cref="BulkWriteException">Thrown when a chunk fails (rolled back whole) or the input cannot be read;
+    /// carries the totals of the committed chunks and the cause.</exception>
     Task<BulkWriteReport<T>> InsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
         where T : class;
 
@@ -134,7 +141,10 @@ public interface IIdempotentWriter
     /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops the import cleanly after the chunk in flight.</param>
     /// <returns>The report.</returns>
-    Task<BulkWriteReport<T>> InsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    Task<BulkWriteReport<T>> InsertManyAsync<T>(
+        IAsyncEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class;
 
     /// <summary>
@@ -154,14 +164,18 @@ public interface IIdempotentWriter
         where T : class;
 
     /// <summary>
-    /// Inserts or updates many rows from an asynchronous stream; see <see cref="UpsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>.
+    /// Inserts or updates many rows from an asynchronous stream; see
+    /// <see cref="UpsertManyAsync{T}(IEnumerable{T}, BulkWriteOptions?, CancellationToken)"/>.
     /// </summary>
     /// <typeparam name="T">A type mapped with <c>MapTable&lt;T&gt;</c>.</typeparam>
     /// <param name="rows">The rows, enumerated once.</param>
     /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops the operation cleanly after the chunk in flight.</param>
     /// <returns>The report.</returns>
-    Task<BulkWriteReport<T>> UpsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    Task<BulkWriteReport<T>> UpsertManyAsync<T>(
+        IAsyncEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class;
 
     /// <summary>
@@ -174,7 +188,10 @@ public interface IIdempotentWriter
     /// <param name="options">The chunk size and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">A token that cancels the preview.</param>
     /// <returns>A report with <see cref="BulkWriteReport.IsPreview"/> set, the existing rows and the duplicates.</returns>
-    Task<BulkWriteReport<T>> PreviewConflictsAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    Task<BulkWriteReport<T>> PreviewConflictsAsync<T>(
+        IEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class;
 
     /// <summary>

@@ -24,7 +24,8 @@ public static class IdempotencyStoreSchema
     /// <param name="schemaName">The schema; <see langword="null"/> for the connection's <c>search_path</c>. Taken literally and quoted.</param>
     /// <param name="tableName">The table name, taken literally and quoted.</param>
     /// <returns>The SQL script (idempotent: <c>CREATE TABLE IF NOT EXISTS</c>, <c>CREATE INDEX IF NOT EXISTS</c>).</returns>
-    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or <paramref name="schemaName"/> is empty or blank.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or
+    /// <paramref name="schemaName"/> is empty or blank.</exception>
     public static string GetCreateScript(string? schemaName, string tableName) => Validated(schemaName, tableName).CreateScript;
 
     /// <summary>
@@ -37,7 +38,8 @@ public static class IdempotencyStoreSchema
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns>A task that completes when the table exists.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="dataSource"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or <paramref name="schemaName"/> is empty or blank.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or
+    /// <paramref name="schemaName"/> is empty or blank.</exception>
     public static async Task MigrateAsync(NpgsqlDataSource dataSource, string? schemaName, string tableName, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
@@ -69,9 +71,15 @@ public static class IdempotencyStoreSchema
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns>The number of keys deleted.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="dataSource"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or <paramref name="schemaName"/> is empty or blank.</exception>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="tableName"/> is blank, or
+    /// <paramref name="schemaName"/> is empty or blank.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="batchSize"/> is not positive.</exception>
-    public static async Task<long> PurgeExpiredAsync(NpgsqlDataSource dataSource, string? schemaName, string tableName, int batchSize, CancellationToken cancellationToken)
+    public static async Task<long> PurgeExpiredAsync(
+        NpgsqlDataSource dataSource,
+        string? schemaName,
+        string tableName,
+        int batchSize,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);

@@ -34,7 +34,9 @@ public sealed class IdempotentWritesBuilder
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="table"/> is blank.</exception>
     /// <exception cref="TableMappingException">Thrown when the mapping is incomplete (for example, no conflict target).</exception>
-    public IdempotentWritesBuilder MapTable<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(string table, Action<TableMappingBuilder<T>> configure)
+    public IdempotentWritesBuilder MapTable<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(
+        string table,
+        Action<TableMappingBuilder<T>> configure)
         where T : class
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
@@ -53,14 +55,20 @@ public sealed class IdempotentWritesBuilder
     /// <param name="configure">Configures the conflict target, generated columns and column names.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="schema"/> or <paramref name="table"/> is blank.</exception>
-    public IdempotentWritesBuilder MapTable<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(string schema, string table, Action<TableMappingBuilder<T>> configure)
+    public IdempotentWritesBuilder MapTable<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(
+        string schema,
+        string table,
+        Action<TableMappingBuilder<T>> configure)
         where T : class
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(schema);
         return MapTableCore(schema, table, configure);
     }
 
-    private IdempotentWritesBuilder MapTableCore<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(string? schema, string table, Action<TableMappingBuilder<T>> configure)
+    private IdempotentWritesBuilder MapTableCore<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(
+        string? schema,
+        string table,
+        Action<TableMappingBuilder<T>> configure)
         where T : class
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
@@ -68,10 +76,13 @@ public sealed class IdempotentWritesBuilder
 
         // One row type, one table: a second mapping would silently replace the first.
         var display = schema is null ? table : schema + "." + table;
-        if (Services.Where(d => !d.IsKeyedService && d.ServiceType == typeof(MappedRowType)).Select(d => d.ImplementationInstance).OfType<MappedRowType>().FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)
+        if (Services.Where(d => !d.IsKeyedService && d.ServiceType == typeof(MappedRowType))
+            .Select(d => d.ImplementationInstance).OfType<MappedRowType>()
+            .FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)
         {
             throw new InvalidOperationException(
-                $"{typeof(T).Name} is already mapped to {earlier.Table}; it cannot also map to {display}. A row type maps to exactly one table: give the second table a row type of its own.");
+                $"{typeof(T).Name} is already mapped to {earlier.Table}; it cannot also map to {display}. A row " +
+                "type maps to exactly one table: give the second table a row type of its own.");
         }
 
         var builder = new TableMappingBuilder<T>(schema, table);

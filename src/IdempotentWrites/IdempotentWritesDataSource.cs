@@ -48,8 +48,10 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
             : services.GetKeyedService<NpgsqlDataSource>(value.DataSourceServiceKey))
             ?? throw new InvalidOperationException(
                 value.DataSourceServiceKey is null
-                    ? "IdempotentWritesOptions.ConnectionString is not set and no NpgsqlDataSource is registered; set the option or call services.AddNpgsqlDataSource(...)."
-                    : $"IdempotentWritesOptions.DataSourceServiceKey is '{value.DataSourceServiceKey}', but no NpgsqlDataSource is registered under that key.");
+                    ? "IdempotentWritesOptions.ConnectionString is not set and no NpgsqlDataSource is registered; " +
+                        "set the option or call services.AddNpgsqlDataSource(...)."
+                    : $"IdempotentWritesOptions.DataSourceServiceKey is '{value.DataSourceServiceKey}', but no " +
+                        "NpgsqlDataSource is registered under that key.");
     }
 
     /// <summary>

@@ -29,13 +29,15 @@ public static class IdempotentWritesEventId
     /// <summary>A drifted sequence was repaired by the writer's self-healing and the insert retried (Warning).</summary>
     public const int SequenceHealed = 1006;
 
-    /// <summary>The database was unreachable when the host started: the host starts anyway and the mappings are checked in the background (Warning).</summary>
+    /// <summary>The database was unreachable when the host started: the host starts anyway and the mappings are checked
+    /// in the background (Warning).</summary>
     public const int DatabaseUnavailableAtStartup = 1007;
 
     /// <summary>The background check reached the database and every table mapping is valid (Information).</summary>
     public const int MappingsValidated = 1008;
 
-    /// <summary>A table mapping does not match the database (missing table or column, no unique index, ...); every call for it fails with the same message (Error).</summary>
+    /// <summary>A table mapping does not match the database (missing table or column, no unique index, ...); every call
+    /// for it fails with the same message (Error).</summary>
     public const int MappingInvalid = 1009;
 
     /// <summary>A sequence drift check finished (Debug: health checks run it often).</summary>

@@ -27,7 +27,8 @@ public static class IdempotentWritesHealthChecksBuilderExtensions
     /// </summary>
     /// <param name="builder">The health checks builder.</param>
     /// <param name="name">The health check's name.</param>
-    /// <param name="failureStatus">The status reported when the database is unreachable or a mapping is invalid; <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
+    /// <param name="failureStatus">The status reported when the database is unreachable or a mapping is invalid;
+    /// <see langword="null"/> for <see cref="HealthStatus.Unhealthy"/>.</param>
     /// <param name="tags">Tags to filter health checks by (for example <c>"ready"</c>), or <see langword="null"/>.</param>
     /// <param name="timeout">The check's timeout, or <see langword="null"/> for none.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>

@@ -11,7 +11,9 @@ namespace OpenTelemetry.Metrics;
 public static class IdempotentWritesMeterProviderBuilderExtensions
 {
     /// <summary>
-    /// Subscribes to the <see cref="IdempotentWritesTelemetry.MeterName"/> meter (and the ASP.NET Core package's <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): operations, conflicts, retries, durations and HTTP idempotency results.
+    /// Subscribes to the <see cref="IdempotentWritesTelemetry.MeterName"/> meter (and the ASP.NET Core package's
+    /// <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): operations, conflicts, retries, durations and HTTP
+    /// idempotency results.
     /// </summary>
     /// <param name="builder">The meter provider builder.</param>
     /// <returns>The value of <paramref name="builder"/>.</returns>

@@ -71,8 +71,8 @@ public sealed class IdempotentWritesOptions
     /// <summary>
     /// Gets or sets a value indicating whether the writer's statements are prepared on each physical connection.
     /// <para/>
-    /// Prepared statements skip parsing and planning on every call. Turn it off behind a pooler that cannot track them, such as PgBouncer in transaction mode
-    /// before version 1.21 or without <c>max_prepared_statements</c>.
+    /// Prepared statements skip parsing and planning on every call. Turn it off behind a pooler that cannot track them,
+    /// such as PgBouncer in transaction mode before version 1.21 or without <c>max_prepared_statements</c>.
     /// </summary>
     /// <value>The default value is <see langword="true"/>.</value>
     public bool PrepareStatements { get; set; } = true;

@@ -36,7 +36,8 @@ public static class IdempotentWritesServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures <see cref="IdempotentWritesOptions"/>.</param>
     /// <returns>A builder to map tables with.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="services"/> or <paramref name="configure"/>
+    /// is <see langword="null"/>.</exception>
     public static IdempotentWritesBuilder AddIdempotentWrites(this IServiceCollection services, Action<IdempotentWritesOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(services);

@@ -14,7 +14,8 @@ public static class IdempotentWritesTelemetry
     /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
     public const string MeterName = "IdempotentWrites";
 
-    /// <summary>The name of the activity source and meter of the <c>IdempotentWrites.AspNetCore</c> package, which <c>AddIdempotentWritesInstrumentation()</c> also subscribes to.</summary>
+    /// <summary>The name of the activity source and meter of the <c>IdempotentWrites.AspNetCore</c> package, which
+    /// <c>AddIdempotentWritesInstrumentation()</c> also subscribes to.</summary>
     public const string AspNetCoreName = "IdempotentWrites.AspNetCore";
 
     /// <summary>Counter of completed operations, tagged with operation, table and outcome (or <c>error.type</c>).</summary>

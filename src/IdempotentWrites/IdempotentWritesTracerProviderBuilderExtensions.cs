@@ -11,7 +11,8 @@ namespace OpenTelemetry.Trace;
 public static class IdempotentWritesTracerProviderBuilderExtensions
 {
     /// <summary>
-    /// Subscribes to the <see cref="IdempotentWritesTelemetry.ActivitySourceName"/> activity source (and the ASP.NET Core package's <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): one span per operation,
+    /// Subscribes to the <see cref="IdempotentWritesTelemetry.ActivitySourceName"/> activity source (and the ASP.NET
+    /// Core package's <see cref="IdempotentWritesTelemetry.AspNetCoreName"/>): one span per operation,
     /// the parent of Npgsql's own database spans.
     /// </summary>
     /// <param name="builder">The tracer provider builder.</param>

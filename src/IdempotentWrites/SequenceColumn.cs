@@ -10,7 +10,14 @@ namespace IdempotentWrites;
 /// </summary>
 public sealed class SequenceColumn
 {
-    internal SequenceColumn(string schema, string table, string column, SequenceColumnKind kind, string dataType, bool isPartitioned, string? notComparedReason)
+    internal SequenceColumn(
+        string schema,
+        string table,
+        string column,
+        SequenceColumnKind kind,
+        string dataType,
+        bool isPartitioned,
+        string? notComparedReason)
     {
         Schema = schema;
         Table = table;

@@ -47,7 +47,8 @@ public sealed class SequenceDoctor
     /// <param name="dataSource">The database to check and repair.</param>
     /// <param name="options">The options; copied, so later changes have no effect.</param>
     /// <param name="logger">The logger, or <see langword="null"/> for none.</param>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="dataSource"/> or <paramref name="options"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="dataSource"/> or <paramref name="options"/>
+    /// is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">Thrown when <paramref name="options"/> are invalid.</exception>
     public SequenceDoctor(NpgsqlDataSource dataSource, SequenceDoctorOptions options, ILogger? logger = null)
     {
@@ -101,7 +102,8 @@ public sealed class SequenceDoctor
         foreach (var finding in check.Findings.Where(NeedsRepair))
         {
             var sequence = sequences.First(s => s.Schema == finding.Schema && s.Name == finding.Name);
-            repairs.Add(await SequenceRepairer.RepairAsync(_dataSource, sequence, finding, _options, _logger, cancellationToken).ConfigureAwait(false));
+            repairs.Add(
+                await SequenceRepairer.RepairAsync(_dataSource, sequence, finding, _options, _logger, cancellationToken).ConfigureAwait(false));
         }
 
         return new SequenceRepairReport(false, check, repairs);
@@ -115,7 +117,8 @@ public sealed class SequenceDoctor
     public Task<SequenceRepairReport> PlanFixAsync(CancellationToken cancellationToken = default) => PlanFixAsync(null, cancellationToken);
 
     /// <summary>
-    /// A dry run of <see cref="FixAsync(CancellationToken)"/>, reporting progress: checks, and returns the statements each repair would run. Changes nothing.
+    /// A dry run of <see cref="FixAsync(CancellationToken)"/>, reporting progress: checks, and returns the statements
+    /// each repair would run. Changes nothing.
     /// </summary>
     /// <param name="progress">Receives the number of reads done by the check, or <see langword="null"/>.</param>
     /// <param name="cancellationToken">The token to cancel the check.</param>
@@ -139,7 +142,11 @@ public sealed class SequenceDoctor
     /// <param name="cancellationToken">The token to cancel the repair.</param>
     /// <returns>One repair per sequence feeding the column; empty when the table or column does not exist or no sequence feeds it.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="table"/> or <paramref name="column"/> is blank.</exception>
-    public Task<IReadOnlyList<SequenceRepair>> RepairColumnAsync(string? schema, string table, string column, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<SequenceRepair>> RepairColumnAsync(
+        string? schema,
+        string table,
+        string column,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         ArgumentException.ThrowIfNullOrWhiteSpace(column);
@@ -147,7 +154,11 @@ public sealed class SequenceDoctor
     }
 
     // Repairs the sequences behind any of the given columns of one table (after a bulk write with explicit values).
-    internal Task<IReadOnlyList<SequenceRepair>> RepairColumnsAsync(string? schema, string table, IReadOnlyCollection<string> columns, CancellationToken cancellationToken)
+    internal Task<IReadOnlyList<SequenceRepair>> RepairColumnsAsync(
+        string? schema,
+        string table,
+        IReadOnlyCollection<string> columns,
+        CancellationToken cancellationToken)
         => SequenceRepairer.RepairColumnsAsync(_dataSource, _options, _logger, schema, table, columns, cancellationToken);
 
     /// <summary>
@@ -162,15 +173,21 @@ public sealed class SequenceDoctor
     /// <param name="cancellationToken">The token to cancel the conversion.</param>
     /// <returns>The conversion, with the statements it ran.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="table"/> is blank or the table or column does not exist.</exception>
-    /// <exception cref="InvalidOperationException">Thrown when the column is not a serial column (an identity already, a sequence it does not own, a sequence shared with other columns).</exception>
-    public Task<IdentityConversion> ConvertToIdentityAsync(string? schema, string table, string? column, CancellationToken cancellationToken = default)
+    /// <exception cref="InvalidOperationException">Thrown when the column is not a serial column (an identity already,
+    /// a sequence it does not own, a sequence shared with other columns).</exception>
+    public Task<IdentityConversion> ConvertToIdentityAsync(
+        string? schema,
+        string table,
+        string? column,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         return IdentityConverter.ConvertAsync(_dataSource, schema, table, column, apply: true, _options, _logger, cancellationToken);
     }
 
     /// <summary>
-    /// A dry run of <see cref="ConvertToIdentityAsync(string, string, string, CancellationToken)"/>: returns the statements it would run. Changes nothing.
+    /// A dry run of <see cref="ConvertToIdentityAsync(string, string, string, CancellationToken)"/>: returns the
+    /// statements it would run. Changes nothing.
     /// </summary>
     /// <param name="schema">The table's schema, or <see langword="null"/> for the first match on the <c>search_path</c>.</param>
     /// <param name="table">The table, taken literally (case-sensitive).</param>
@@ -179,7 +196,11 @@ public sealed class SequenceDoctor
     /// <returns>The planned conversion (<see cref="IdentityConversion.Applied"/> is <see langword="false"/>).</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="table"/> is blank or the table or column does not exist.</exception>
     /// <exception cref="InvalidOperationException">Thrown when the column is not a serial column.</exception>
-    public Task<IdentityConversion> PlanIdentityConversionAsync(string? schema, string table, string? column, CancellationToken cancellationToken = default)
+    public Task<IdentityConversion> PlanIdentityConversionAsync(
+        string? schema,
+        string table,
+        string? column,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(table);
         return IdentityConverter.ConvertAsync(_dataSource, schema, table, column, apply: false, _options, _logger, cancellationToken);
@@ -190,11 +211,13 @@ public sealed class SequenceDoctor
     /// conflict, or a race. Reads the catalog, the sequences feeding the key and, when the text holds the key values
     /// (<c>Key (id)=(42) already exists.</c>), whether that row exists. Changes nothing.
     /// </summary>
-    /// <param name="errorTextOrConstraint">The pasted error text (any <c>lc_messages</c> language), or a constraint or unique index name, optionally <c>schema.name</c>.</param>
+    /// <param name="errorTextOrConstraint">The pasted error text (any <c>lc_messages</c> language), or a constraint or
+    /// unique index name, optionally <c>schema.name</c>.</param>
     /// <param name="cancellationToken">The token to cancel the diagnosis.</param>
     /// <returns>The diagnosis, or <see langword="null"/> when no unique constraint or index named in the text exists.</returns>
     /// <exception cref="ArgumentException">Thrown when <paramref name="errorTextOrConstraint"/> is blank.</exception>
-    /// <exception cref="InvalidOperationException">Thrown when the name matches constraints in several schemas, none on the <c>search_path</c>.</exception>
+    /// <exception cref="InvalidOperationException">Thrown when the name matches constraints in several schemas, none on
+    /// the <c>search_path</c>.</exception>
     public Task<DuplicateKeyDiagnosis?> DiagnoseAsync(string errorTextOrConstraint, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(errorTextOrConstraint);
@@ -207,7 +230,9 @@ public sealed class SequenceDoctor
         => finding.Status == SequenceStatus.Drifted
         || (finding.Status == SequenceStatus.Skipped && finding.Columns.Any(c => c.NotComparedReason is null));
 
-    private async Task<(List<SequenceInfo> Sequences, SequenceCheckReport Report)> CheckCoreAsync(IProgress<SequenceCheckProgress>? progress, CancellationToken cancellationToken)
+    private async Task<(
+        List<SequenceInfo> Sequences,
+        SequenceCheckReport Report)> CheckCoreAsync(IProgress<SequenceCheckProgress>? progress, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         List<SequenceInfo> sequences;
@@ -236,7 +261,12 @@ public sealed class SequenceDoctor
             _logger.SequenceNearlyExhausted(finding.DisplayName, finding.UsedFraction * 100);
         }
 
-        _logger.SequenceCheckCompleted(findings.Count, stopwatch.ElapsedMilliseconds, report.Drifted.Count, report.Skipped.Count, report.NearlyExhausted.Count);
+        _logger.SequenceCheckCompleted(
+            findings.Count,
+            stopwatch.ElapsedMilliseconds,
+            report.Drifted.Count,
+            report.Skipped.Count,
+            report.NearlyExhausted.Count);
         return (sequences, report);
     }
 }

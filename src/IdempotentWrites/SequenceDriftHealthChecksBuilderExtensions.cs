@@ -23,7 +23,8 @@ public static class SequenceDriftHealthChecksBuilderExtensions
 
     /// <summary>
     /// Adds a health check that runs <see cref="SequenceDoctor.CheckAsync(CancellationToken)"/> on the writer's data source
-    /// (<c>AddIdempotentWrites</c>), else the <c>NpgsqlDataSource</c> registered in DI, and reports <see cref="HealthStatus.Degraded"/> while any sequence is behind its data (naming each one)
+    /// (<c>AddIdempotentWrites</c>), else the <c>NpgsqlDataSource</c> registered in DI, and reports
+    /// <see cref="HealthStatus.Degraded"/> while any sequence is behind its data (naming each one)
     /// or nearly exhausted. It changes nothing.
     /// <para/>
     /// A check reads one <c>MAX</c> per sequence-fed column (an index lookup for key columns); on databases with thousands of
@@ -67,7 +68,9 @@ public static class SequenceDriftHealthChecksBuilderExtensions
                         ? sp.GetService<IdempotentWritesDataSource>()?.DataSource ?? sp.GetService<NpgsqlDataSource>()
                         : sp.GetKeyedService<NpgsqlDataSource>(dataSourceServiceKey);
                 }
-                catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or Microsoft.Extensions.Options.OptionsValidationException)
+                catch (Exception ex) when (ex is InvalidOperationException
+                    or ArgumentException
+                    or Microsoft.Extensions.Options.OptionsValidationException)
                 {
                     return new FailedHealthCheck($"The sequence drift check has no database: {ex.Message}");
                 }
@@ -75,7 +78,8 @@ public static class SequenceDriftHealthChecksBuilderExtensions
                 if (dataSource is null)
                 {
                     return new FailedHealthCheck(dataSourceServiceKey is null
-                        ? "The sequence drift check has no database: register AddIdempotentWrites(o => o.ConnectionString = ...) or an NpgsqlDataSource (AddNpgsqlDataSource)."
+                        ? "The sequence drift check has no database: register AddIdempotentWrites(o => " +
+                            "o.ConnectionString = ...) or an NpgsqlDataSource (AddNpgsqlDataSource)."
                         : $"The sequence drift check has no database: no NpgsqlDataSource is registered with the key '{dataSourceServiceKey}'.");
                 }
 

@@ -10,7 +10,16 @@ namespace IdempotentWrites;
 /// </summary>
 public sealed class SequenceFinding
 {
-    internal SequenceFinding(SequenceInfo sequence, IReadOnlyList<SequenceColumn> columns, SequenceStatus status, long? nextValue, long? dataExtreme, long? requiredNextValue, double usedFraction, bool isNearlyExhausted, string? reason)
+    internal SequenceFinding(
+        SequenceInfo sequence,
+        IReadOnlyList<SequenceColumn> columns,
+        SequenceStatus status,
+        long? nextValue,
+        long? dataExtreme,
+        long? requiredNextValue,
+        double usedFraction,
+        bool isNearlyExhausted,
+        string? reason)
     {
         Schema = sequence.Schema;
         Name = sequence.Name;
@@ -118,5 +127,6 @@ public sealed class SequenceFinding
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"{DisplayName}: {Status} (next {SequenceText.Value(NextValue)}, data {SequenceText.Value(DataExtreme)}, required {SequenceText.Value(RequiredNextValue)})";
+        => $"{DisplayName}: {Status} (next {SequenceText.Value(NextValue)}, data {SequenceText.Value(DataExtreme)}, " +
+            $"required {SequenceText.Value(RequiredNextValue)})";
 }

@@ -10,7 +10,17 @@ namespace IdempotentWrites;
 /// </summary>
 public sealed class SequenceRepair
 {
-    internal SequenceRepair(string schema, string name, IReadOnlyList<SequenceColumn> columns, SequenceRepairOutcome outcome, long? nextValueBefore, long? nextValueAfter, long? dataExtreme, long? requiredNextValue, string? reason, IReadOnlyList<string> statements)
+    internal SequenceRepair(
+        string schema,
+        string name,
+        IReadOnlyList<SequenceColumn> columns,
+        SequenceRepairOutcome outcome,
+        long? nextValueBefore,
+        long? nextValueAfter,
+        long? dataExtreme,
+        long? requiredNextValue,
+        string? reason,
+        IReadOnlyList<string> statements)
     {
         Schema = schema;
         Name = name;
@@ -81,5 +91,6 @@ public sealed class SequenceRepair
 
     /// <inheritdoc/>
     public override string ToString()
-        => $"{DisplayName}: {Outcome} (next {SequenceText.Value(NextValueBefore)} -> {SequenceText.Value(NextValueAfter)}){(Reason is null ? string.Empty : ": " + Reason)}";
+        => $"{DisplayName}: {Outcome} (next {SequenceText.Value(NextValueBefore)} -> " +
+            $"{SequenceText.Value(NextValueAfter)}){(Reason is null ? string.Empty : ": " + Reason)}";
 }

@@ -17,9 +17,11 @@ public enum SequenceRepairOutcome
     /// <summary>A dry run: the repair's statements were planned, nothing was changed.</summary>
     Planned = 2,
 
-    /// <summary>The sequence was not repaired (for example the role cannot read a table or update the sequence); <see cref="SequenceRepair.Reason"/> says why.</summary>
+    /// <summary>The sequence was not repaired (for example the role cannot read a table or update the sequence);
+    /// <see cref="SequenceRepair.Reason"/> says why.</summary>
     Skipped = 3,
 
-    /// <summary>The repair failed with an error; <see cref="SequenceRepair.Reason"/> holds it, and the run went on with the other sequences.</summary>
+    /// <summary>The repair failed with an error; <see cref="SequenceRepair.Reason"/> holds it, and the run went on with
+    /// the other sequences.</summary>
     Failed = 4,
 }

@@ -17,7 +17,8 @@ public sealed class StatementTimeoutException : IdempotentWritesException
     /// <param name="innerException">The exception that caused this one.</param>
     public StatementTimeoutException(string? tableName, Exception? innerException)
         : base(
-            $"A statement on {tableName ?? "the table"} ran longer than statement_timeout and was cancelled by the server; it was waiting on a lock or too slow.",
+            $"A statement on {tableName ?? "the table"} ran longer than statement_timeout and was cancelled by the " +
+            "server; it was waiting on a lock or too slow.",
             "57014",
             innerException)
     {

@@ -51,7 +51,8 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
     /// Uses the unique index or constraint on the given column(s) as the conflict arbiter.
     /// </summary>
     /// <typeparam name="TKey">The key type.</typeparam>
-    /// <param name="columns">One property (<c>u =&gt; u.Email</c>) or several as an anonymous type (<c>o =&gt; new { o.TenantId, o.Number }</c>).</param>
+    /// <param name="columns">One property (<c>u =&gt; u.Email</c>) or several as an anonymous type (<c>o =&gt; new {
+    /// o.TenantId, o.Number }</c>).</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentNullException">Thrown when <paramref name="columns"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">Thrown when the expression does not select properties of <typeparamref name="T"/>.</exception>
@@ -163,7 +164,8 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
     /// </summary>
     /// <param name="convention">The naming convention.</param>
     /// <returns>This builder.</returns>
-    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="convention"/> is not a defined <see cref="ColumnNamingConvention"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">Thrown when <paramref name="convention"/> is not a defined
+    /// <see cref="ColumnNamingConvention"/>.</exception>
     public TableMappingBuilder<T> ColumnNaming(ColumnNamingConvention convention)
     {
         if (!Enum.IsDefined(convention))
@@ -274,19 +276,25 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
 
         if (_conflictProperties.Count == 0 && _conflictExpressions.Count == 0 && _constraint is null)
         {
-            throw new TableMappingException(display, "no conflict target: call ConflictOn(...), ConflictOnExpressions(...) or ConflictOnConstraint(...).");
+            throw new TableMappingException(
+                display,
+                "no conflict target: call ConflictOn(...), ConflictOnExpressions(...) or ConflictOnConstraint(...).");
         }
 
         if (_predicate is not null && _constraint is not null)
         {
-            throw new TableMappingException(display, "Where(...) applies to a partial unique index and cannot be combined with ConflictOnConstraint(...).");
+            throw new TableMappingException(
+                display,
+                "Where(...) applies to a partial unique index and cannot be combined with ConflictOnConstraint(...).");
         }
 
         foreach (var key in _conflictProperties)
         {
             if (_generated.Contains(key))
             {
-                throw new TableMappingException(display, $"conflict key property {key} is marked Generated: an insert-or-get needs the key value before the insert.");
+                throw new TableMappingException(
+                    display,
+                    $"conflict key property {key} is marked Generated: an insert-or-get needs the key value before the insert.");
             }
         }
 
@@ -298,7 +306,9 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
         var duplicate = columns.GroupBy(c => c.ColumnName, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null)
         {
-            throw new TableMappingException(display, $"properties {string.Join(" and ", duplicate.Select(c => c.Property.Name))} both map to column \"{duplicate.Key}\".");
+            throw new TableMappingException(
+                display,
+                $"properties {string.Join(" and ", duplicate.Select(c => c.Property.Name))} both map to column \"{duplicate.Key}\".");
         }
 
         var target = new ConflictSpec(
@@ -309,7 +319,10 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
         var generatedUpdate = _updateProperties.FirstOrDefault(_generated.Contains);
         if (generatedUpdate is not null)
         {
-            throw new TableMappingException(display, $"UpdateOnConflict lists {generatedUpdate}, which is marked Generated; the database fills generated columns, an upsert cannot overwrite them.");
+            throw new TableMappingException(
+                display,
+                $"UpdateOnConflict lists {generatedUpdate}, which is marked Generated; the database fills generated " +
+                "columns, an upsert cannot overwrite them.");
         }
 
         var updates = _updateProperties.Count == 0
@@ -322,7 +335,8 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
     {
         if (_conflictProperties.Count > 0 || _conflictExpressions.Count > 0 || _constraint is not null)
         {
-            throw new InvalidOperationException($"The conflict target of {Table} is already set; call one of ConflictOn, ConflictOnExpressions or ConflictOnConstraint once.");
+            throw new InvalidOperationException(
+                $"The conflict target of {Table} is already set; call one of ConflictOn, ConflictOnExpressions or ConflictOnConstraint once.");
         }
     }
 }

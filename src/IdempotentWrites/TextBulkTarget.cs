@@ -19,8 +19,10 @@ public sealed class TextBulkTarget
     /// The conflict key: some of <paramref name="columns"/>, exactly the columns (in any order) of a unique index or constraint
     /// of the table without a predicate, checked immediately (not <c>DEFERRABLE</c>).
     /// </param>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="tableName"/>, <paramref name="columns"/> or <paramref name="keyColumns"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentException">Thrown when a name is empty or blank, or <paramref name="columns"/> or <paramref name="keyColumns"/> is empty.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="tableName"/>, <paramref name="columns"/> or
+    /// <paramref name="keyColumns"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">Thrown when a name is empty or blank, or <paramref name="columns"/> or
+    /// <paramref name="keyColumns"/> is empty.</exception>
     public TextBulkTarget(string? schemaName, string tableName, IEnumerable<string> columns, IEnumerable<string> keyColumns)
     {
         if (schemaName is not null)

@@ -33,7 +33,8 @@ namespace IdempotentWrites;
 /// </summary>
 public sealed class TextBulkWriter
 {
-    private const string ReturnRowsUnsupported = "BulkWriteOptions.ReturnRows is not supported for text rows: there is no mapped type to read the stored rows into. Leave it off.";
+    private const string ReturnRowsUnsupported = "BulkWriteOptions.ReturnRows is not supported for text rows: " +
+        "there is no mapped type to read the stored rows into. Leave it off.";
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly ILogger _logger;
@@ -64,7 +65,8 @@ public sealed class TextBulkWriter
     /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops the import cleanly after the chunk in flight (see <see cref="BulkWriteCanceledException"/>).</param>
     /// <returns>The report: inserted, existing and duplicate counts, chunks, elapsed time, and the rows skipped.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is
+    /// <see langword="null"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException">Thrown when an option is out of range (the message names it).</exception>
     /// <exception cref="ArgumentException">
     /// Thrown before any row is read when <see cref="BulkWriteOptions.ReturnRows"/> is set, or the target does not fit the
@@ -78,7 +80,11 @@ public sealed class TextBulkWriter
     /// <see cref="BulkValueException"/> for a field PostgreSQL cannot convert, a typed violation such as
     /// <see cref="UniqueViolationException"/> on another unique constraint, or the <c>PostgresException</c>.
     /// </exception>
-    public Task<BulkWriteReport<TRow>> InsertManyAsync<TRow>(TextBulkTarget target, IAsyncEnumerable<TRow> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<TRow>> InsertManyAsync<TRow>(
+        TextBulkTarget target,
+        IAsyncEnumerable<TRow> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where TRow : IReadOnlyList<string?>
         => RunAsync(BulkMode.Insert, target, rows, options, cancellationToken);
 
@@ -95,11 +101,17 @@ public sealed class TextBulkWriter
     /// <param name="options">The chunk size, progress receiver and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">Stops the operation cleanly after the chunk in flight.</param>
     /// <returns>The report: inserted, updated, unchanged and duplicate counts.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is
+    /// <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">Thrown before any row is read when the target does not fit the table.</exception>
     /// <exception cref="BulkWriteCanceledException">Thrown when canceled; carries the totals of the committed chunks.</exception>
-    /// <exception cref="BulkWriteException">Thrown when a chunk fails or the input cannot be read; carries the committed totals and the cause.</exception>
-    public Task<BulkWriteReport<TRow>> UpsertManyAsync<TRow>(TextBulkTarget target, IAsyncEnumerable<TRow> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    /// <exception cref="BulkWriteException">Thrown when a chunk fails or the input cannot be read; carries the
+    /// committed totals and the cause.</exception>
+    public Task<BulkWriteReport<TRow>> UpsertManyAsync<TRow>(
+        TextBulkTarget target,
+        IAsyncEnumerable<TRow> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where TRow : IReadOnlyList<string?>
         => RunAsync(BulkMode.Upsert, target, rows, options, cancellationToken);
 
@@ -114,14 +126,24 @@ public sealed class TextBulkWriter
     /// <param name="options">The chunk size and report options; <see langword="null"/> for the defaults.</param>
     /// <param name="cancellationToken">A token that cancels the preview.</param>
     /// <returns>A report with <see cref="BulkWriteReport.IsPreview"/> set, the existing rows and the duplicates.</returns>
-    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentNullException">Thrown when <paramref name="target"/> or <paramref name="rows"/> is
+    /// <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException">Thrown before any row is read when the target does not fit the table.</exception>
     /// <exception cref="BulkWriteException">Thrown when a field cannot be converted or the input cannot be read.</exception>
-    public Task<BulkWriteReport<TRow>> PreviewConflictsAsync<TRow>(TextBulkTarget target, IAsyncEnumerable<TRow> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<TRow>> PreviewConflictsAsync<TRow>(
+        TextBulkTarget target,
+        IAsyncEnumerable<TRow> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where TRow : IReadOnlyList<string?>
         => RunAsync(BulkMode.Preview, target, rows, options, cancellationToken);
 
-    private async Task<BulkWriteReport<TRow>> RunAsync<TRow>(BulkMode mode, TextBulkTarget target, IAsyncEnumerable<TRow> rows, BulkWriteOptions? options, CancellationToken cancellationToken)
+    private async Task<BulkWriteReport<TRow>> RunAsync<TRow>(
+        BulkMode mode,
+        TextBulkTarget target,
+        IAsyncEnumerable<TRow> rows,
+        BulkWriteOptions? options,
+        CancellationToken cancellationToken)
         where TRow : IReadOnlyList<string?>
     {
         ArgumentNullException.ThrowIfNull(target);
@@ -134,7 +156,13 @@ public sealed class TextBulkWriter
         }
 
         var resolved = await TextTarget.ResolveAsync(
-            _dataSource, target.SchemaName, target.TableName, target.Columns, target.KeyColumns, TextTarget.Api, cancellationToken).ConfigureAwait(false);
+            _dataSource,
+            target.SchemaName,
+            target.TableName,
+            target.Columns,
+            target.KeyColumns,
+            TextTarget.Api,
+            cancellationToken).ConfigureAwait(false);
         var table = new BulkTable
         {
             Schema = resolved.Schema,
@@ -160,7 +188,9 @@ public sealed class TextBulkWriter
             TranslateAsync = TranslateAsync,
             SequenceColumns = resolved.Columns,
         };
-        return await engine.RunAsync(TextStaging.CheckedAsync(rows, resolved.Columns.Count, cancellationToken), cancellationToken).ConfigureAwait(false);
+        return await engine.RunAsync(
+            TextStaging.CheckedAsync(rows, resolved.Columns.Count, cancellationToken),
+            cancellationToken).ConfigureAwait(false);
     }
 
     // A chunk's error names a constraint but no single row: translated without values, on its own connection.

@@ -25,7 +25,8 @@ public sealed class UniqueViolationException : ConstraintViolationException
     /// <param name="isPrimaryKey">Whether the constraint is the table's primary key.</param>
     /// <param name="values">The conflicting key values from the SDK's own parameters, keyed by column; <see langword="null"/> when unknown.</param>
     /// <param name="innerException">The exception that caused this one.</param>
-    /// <param name="isGeneratedKey">Whether every key column of the constraint was filled by the database (identity, serial), not by the caller.</param>
+    /// <param name="isGeneratedKey">Whether every key column of the constraint was filled by the database (identity,
+    /// serial), not by the caller.</param>
     public UniqueViolationException(
         string? schemaName,
         string? tableName,
@@ -36,7 +37,13 @@ public sealed class UniqueViolationException : ConstraintViolationException
         IReadOnlyDictionary<string, object?>? values,
         Exception? innerException,
         bool isGeneratedKey = false)
-        : base(BuildMessage(schemaName, tableName, constraintName, columns, expressions, isGeneratedKey), "23505", schemaName, tableName, constraintName, innerException)
+        : base(
+            BuildMessage(schemaName, tableName, constraintName, columns, expressions, isGeneratedKey),
+            "23505",
+            schemaName,
+            tableName,
+            constraintName,
+            innerException)
     {
         ArgumentNullException.ThrowIfNull(columns);
         ArgumentNullException.ThrowIfNull(expressions);
@@ -76,11 +83,19 @@ public sealed class UniqueViolationException : ConstraintViolationException
     /// </summary>
     public IReadOnlyDictionary<string, object?>? Values { get; }
 
-    private static string BuildMessage(string? schema, string? table, string? constraint, IReadOnlyList<string>? columns, IReadOnlyList<string>? expressions, bool isGeneratedKey)
+    private static string BuildMessage(
+        string? schema,
+        string? table,
+        string? constraint,
+        IReadOnlyList<string>? columns,
+        IReadOnlyList<string>? expressions,
+        bool isGeneratedKey)
     {
         if (isGeneratedKey)
         {
-            return $"Duplicate generated key: unique constraint \"{constraint ?? "(unknown)"}\" on ({string.Join(", ", columns ?? [])}) in table {(schema is null ? string.Empty : schema + ".")}{table} " +
+            return $"Duplicate generated key: unique constraint \"{constraint ?? "(unknown)"}\" on " +
+                $"({string.Join(", ", columns ?? [])}) in table " +
+                $"{(schema is null ? string.Empty : schema + ".")}{table} " +
                 "was violated by a value the database generated, so the column's sequence is behind the table's data (sequence drift). " +
                 "Repair it with `iw sequences fix`, or enable IdempotentWritesOptions.HealSequences.";
         }
@@ -90,7 +105,8 @@ public sealed class UniqueViolationException : ConstraintViolationException
         IReadOnlyList<string> keyExpressions = expressions ?? [];
         var on = keyExpressions.Count == 0
             ? keyColumns.Count == 0 ? string.Empty : $" on ({string.Join(", ", keyColumns)})"
-            : $" on ({string.Join(", ", keyExpressions)}){(keyColumns.Count == 0 ? string.Empty : $" over columns ({string.Join(", ", keyColumns)})")}";
+            : " on " +
+                $"({string.Join(", ", keyExpressions)}){(keyColumns.Count == 0 ? string.Empty : $" over columns ({string.Join(", ", keyColumns)})")}";
         var where = table is null ? string.Empty : $" in table {(schema is null ? string.Empty : schema + ".")}{table}";
         return $"Duplicate key: unique constraint \"{constraint ?? "(unknown)"}\"{on}{where} already holds a row with these values.";
     }

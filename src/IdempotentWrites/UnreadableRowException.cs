@@ -29,7 +29,10 @@ public sealed class UnreadableRowException : IdempotentWritesException
         IReadOnlyDictionary<string, object?> storedValues,
         Exception? innerException)
         : base(
-            $"The row was written to {tableName} or found there (outcome {outcome}), but {(columnName is null ? "it" : $"column \"{columnName}\"")} could not be read back into the mapped type: {innerException?.Message} The row is stored; do not retry the write to learn it. Fix the mapping (see StoredValues for the values as stored).",
+            $"The row was written to {tableName} or found there (outcome {outcome}), but " +
+            $"{(columnName is null ? "it" : $"column \"{columnName}\"")} could not be read back into the mapped " +
+            $"type: {innerException?.Message} The row is stored; do not retry the write to learn it. Fix the " +
+            "mapping (see StoredValues for the values as stored).",
             sqlState: null,
             innerException)
     {

@@ -14,7 +14,9 @@ internal sealed class ConflictDeveloperPageExceptionFilter(ConflictProblemMapper
     public async Task HandleExceptionAsync(ErrorContext errorContext, Func<ErrorContext, Task> next)
     {
         var context = errorContext.HttpContext;
-        var problem = context.Response.HasStarted ? null : await mapper.TryMapAsync(errorContext.Exception, context.RequestAborted).ConfigureAwait(false);
+        var problem = context.Response.HasStarted
+            ? null
+            : await mapper.TryMapAsync(errorContext.Exception, context.RequestAborted).ConfigureAwait(false);
         if (problem is null)
         {
             await next(errorContext).ConfigureAwait(false);

@@ -55,9 +55,21 @@ internal sealed class ConflictProblemMapper(
                 ForeignKeyViolationException e => CreateFrom(IdempotentWritesProblemCodes.ForeignKeyViolation, e, [], null),
                 ExclusionViolationException e => CreateFrom(IdempotentWritesProblemCodes.ExclusionViolation, e, [], null),
                 CheckViolationException e => CreateFrom(IdempotentWritesProblemCodes.CheckViolation, e, [], null),
-                NotNullViolationException e => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
+                NotNullViolationException e => Create(
+                    IdempotentWritesProblemCodes.NotNullViolation,
+                    e.SqlState,
+                    e.SchemaName,
+                    e.TableName,
+                    null,
+                    e.ColumnName is null ? [] : [e.ColumnName]),
                 CardinalityViolationException e => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
-                DatabaseUnavailableException e => Create(IdempotentWritesProblemCodes.DatabaseUnavailable, e.SqlState, null, null, null, []) with { StatusCode = StatusCodes.Status503ServiceUnavailable },
+                DatabaseUnavailableException e => Create(
+                    IdempotentWritesProblemCodes.DatabaseUnavailable,
+                    e.SqlState,
+                    null,
+                    null,
+                    null,
+                    []) with { StatusCode = StatusCodes.Status503ServiceUnavailable },
                 PostgresException e => FromPostgres(e),
                 _ => null,
             };
@@ -69,21 +81,62 @@ internal sealed class ConflictProblemMapper(
 
         return null;
 
-        static ConflictProblem Create(string code, string? sqlState, string? schema, string? table, string? constraint, IReadOnlyList<string> fields, IReadOnlyDictionary<string, object?>? values = null)
+        static ConflictProblem Create(
+            string code,
+            string? sqlState,
+            string? schema,
+            string? table,
+            string? constraint,
+            IReadOnlyList<string> fields,
+            IReadOnlyDictionary<string, object?>? values = null)
             => new(code, StatusCodes.Status409Conflict, schema, table, constraint, fields, values, sqlState ?? code);
 
-        static ConflictProblem CreateFrom(string code, ConstraintViolationException e, IReadOnlyList<string> fields, IReadOnlyDictionary<string, object?>? values)
+        static ConflictProblem CreateFrom(
+            string code,
+            ConstraintViolationException e,
+            IReadOnlyList<string> fields,
+            IReadOnlyDictionary<string, object?>? values)
             => Create(code, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, fields, values);
 
         // What the code means comes from the SDK's one SQLSTATE table (SqlStates, linked from the core), the fields from the error.
         static ConflictProblem? FromPostgres(PostgresException e) => SqlStates.Classify(e.SqlState) switch
         {
-            SqlStateKind.UniqueViolation => Create(IdempotentWritesProblemCodes.UniqueViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
+            SqlStateKind.UniqueViolation => Create(
+                IdempotentWritesProblemCodes.UniqueViolation,
+                e.SqlState,
+                e.SchemaName,
+                e.TableName,
+                e.ConstraintName,
+                []),
             SqlStateKind.TransientConflict => Create(IdempotentWritesProblemCodes.RetryableConflict, e.SqlState, null, null, null, []),
-            SqlStateKind.ForeignKeyViolation => Create(IdempotentWritesProblemCodes.ForeignKeyViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            SqlStateKind.ExclusionViolation => Create(IdempotentWritesProblemCodes.ExclusionViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            SqlStateKind.CheckViolation => Create(IdempotentWritesProblemCodes.CheckViolation, e.SqlState, e.SchemaName, e.TableName, e.ConstraintName, []),
-            SqlStateKind.NotNullViolation => Create(IdempotentWritesProblemCodes.NotNullViolation, e.SqlState, e.SchemaName, e.TableName, null, e.ColumnName is null ? [] : [e.ColumnName]),
+            SqlStateKind.ForeignKeyViolation => Create(
+                IdempotentWritesProblemCodes.ForeignKeyViolation,
+                e.SqlState,
+                e.SchemaName,
+                e.TableName,
+                e.ConstraintName,
+                []),
+            SqlStateKind.ExclusionViolation => Create(
+                IdempotentWritesProblemCodes.ExclusionViolation,
+                e.SqlState,
+                e.SchemaName,
+                e.TableName,
+                e.ConstraintName,
+                []),
+            SqlStateKind.CheckViolation => Create(
+                IdempotentWritesProblemCodes.CheckViolation,
+                e.SqlState,
+                e.SchemaName,
+                e.TableName,
+                e.ConstraintName,
+                []),
+            SqlStateKind.NotNullViolation => Create(
+                IdempotentWritesProblemCodes.NotNullViolation,
+                e.SqlState,
+                e.SchemaName,
+                e.TableName,
+                null,
+                e.ColumnName is null ? [] : [e.ColumnName]),
             SqlStateKind.CardinalityViolation => Create(IdempotentWritesProblemCodes.CardinalityViolation, e.SqlState, null, e.TableName, null, []),
             _ => null,
         };
@@ -99,9 +152,15 @@ internal sealed class ConflictProblemMapper(
         }
 
         if (problem.Fields.Count == 0 && problem.ConstraintName is not null
-            && problem.Code is IdempotentWritesProblemCodes.UniqueViolation or IdempotentWritesProblemCodes.ForeignKeyViolation or IdempotentWritesProblemCodes.ExclusionViolation)
+            && problem.Code is IdempotentWritesProblemCodes.UniqueViolation
+                or IdempotentWritesProblemCodes.ForeignKeyViolation
+                or IdempotentWritesProblemCodes.ExclusionViolation)
         {
-            var fields = await catalog.GetColumnsAsync(problem.SchemaName, problem.TableName, problem.ConstraintName, cancellationToken).ConfigureAwait(false);
+            var fields = await catalog.GetColumnsAsync(
+                problem.SchemaName,
+                problem.TableName,
+                problem.ConstraintName,
+                cancellationToken).ConfigureAwait(false);
             problem = problem with { Fields = fields };
         }
 
@@ -140,7 +199,10 @@ internal sealed class ConflictProblemMapper(
 
         if (value.IncludeValues && problem.Values is { Count: > 0 } values)
         {
-            details.Extensions["values"] = values.ToDictionary(v => v.Key, v => Convert.ToString(v.Value, CultureInfo.InvariantCulture), StringComparer.Ordinal);
+            details.Extensions["values"] = values.ToDictionary(
+                v => v.Key,
+                v => Convert.ToString(v.Value, CultureInfo.InvariantCulture),
+                StringComparer.Ordinal);
         }
 
         logger.ConflictMapped(problem.ErrorType, problem.ConstraintName, problem.StatusCode, problem.Code);

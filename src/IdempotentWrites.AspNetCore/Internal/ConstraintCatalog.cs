@@ -18,7 +18,11 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
 
     private readonly ConcurrentDictionary<(string Schema, string Table, string Constraint), string[]> _columns = new();
 
-    public async ValueTask<IReadOnlyList<string>> GetColumnsAsync(string? schema, string? table, string? constraint, CancellationToken cancellationToken)
+    public async ValueTask<IReadOnlyList<string>> GetColumnsAsync(
+        string? schema,
+        string? table,
+        string? constraint,
+        CancellationToken cancellationToken)
     {
         if (schema is null || table is null || constraint is null)
         {
@@ -48,7 +52,8 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
 
             return result;
         }
-        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or OperationCanceledException
+            && !cancellationToken.IsCancellationRequested)
         {
             // The violation matters more than its decoration: answer it without fields.
             logger.ConstraintLookupFailed(constraint, ex);

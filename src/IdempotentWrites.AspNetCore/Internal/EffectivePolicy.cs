@@ -3,4 +3,9 @@
 
 namespace IdempotentWrites.AspNetCore.Internal;
 
-internal sealed record EffectivePolicy(TimeSpan Lease, TimeSpan Retention, long MaxResponseBodySize, TimeSpan InProgressWaitTimeout, bool Transactional);
+internal sealed record EffectivePolicy(
+    TimeSpan Lease,
+    TimeSpan Retention,
+    long MaxResponseBodySize,
+    TimeSpan InProgressWaitTimeout,
+    bool Transactional);

@@ -14,13 +14,25 @@ internal sealed class HttpIdempotencyOptionsCustomValidator : IValidateOptions<H
         CheckRange(failures, "HttpIdempotencyOptions.Lease", options.Lease, TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
         CheckRange(failures, "HttpIdempotencyOptions.Retention", options.Retention, TimeSpan.FromSeconds(1), TimeSpan.FromDays(365));
         CheckRange(failures, "HttpIdempotencyOptions.InProgressWaitTimeout", options.InProgressWaitTimeout, TimeSpan.Zero, TimeSpan.FromMinutes(10));
-        CheckRange(failures, "HttpIdempotencyOptions.InProgressPollInterval", options.InProgressPollInterval, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        CheckRange(
+            failures,
+            "HttpIdempotencyOptions.InProgressPollInterval",
+            options.InProgressPollInterval,
+            TimeSpan.FromMilliseconds(10),
+            TimeSpan.FromMinutes(1));
         CheckRange(failures, "HttpIdempotencyOptions.StoreTimeout", options.StoreTimeout, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10));
-        CheckRange(failures, "HttpIdempotencyOptions.StoreUnavailableRetryAfter", options.StoreUnavailableRetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+        CheckRange(
+            failures,
+            "HttpIdempotencyOptions.StoreUnavailableRetryAfter",
+            options.StoreUnavailableRetryAfter,
+            TimeSpan.FromSeconds(1),
+            TimeSpan.FromHours(1));
         CheckRange(failures, "HttpIdempotencyOptions.PurgeInterval", options.PurgeInterval, TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
         if (options.Retention < options.Lease)
         {
-            failures.Add($"HttpIdempotencyOptions.Retention ({options.Retention}) is shorter than HttpIdempotencyOptions.Lease ({options.Lease}); a key must outlive its lease.");
+            failures.Add(
+                $"HttpIdempotencyOptions.Retention ({options.Retention}) is shorter than " +
+                $"HttpIdempotencyOptions.Lease ({options.Lease}); a key must outlive its lease.");
         }
 
         if (options.HeaderName is { } header && (header.Length == 0 || header.Any(c => c is <= ' ' or > '~' or ':')))
@@ -61,7 +73,9 @@ internal sealed class HttpIdempotencyOptionsCustomValidator : IValidateOptions<H
 
             if ((policy.Retention ?? options.Retention) < (policy.Lease ?? options.Lease))
             {
-                failures.Add($"{prefix}Retention ({policy.Retention ?? options.Retention}) is shorter than Lease ({policy.Lease ?? options.Lease}); a key must outlive its lease.");
+                failures.Add(
+                    $"{prefix}Retention ({policy.Retention ?? options.Retention}) is shorter than Lease " +
+                    $"({policy.Lease ?? options.Lease}); a key must outlive its lease.");
             }
 
             if (policy.InProgressWaitTimeout is { } wait)

@@ -30,7 +30,8 @@ internal sealed class IdempotencyApiDescriptionProvider(IOptions<HttpIdempotency
             }
 
             var header = options.Value.HeaderName;
-            if (!description.ParameterDescriptions.Any(p => string.Equals(p.Name, header, StringComparison.OrdinalIgnoreCase) && p.Source == BindingSource.Header))
+            if (!description.ParameterDescriptions.Any(p =>
+                string.Equals(p.Name, header, StringComparison.OrdinalIgnoreCase) && p.Source == BindingSource.Header))
             {
                 description.ParameterDescriptions.Add(new ApiParameterDescription
                 {
@@ -42,7 +43,10 @@ internal sealed class IdempotencyApiDescriptionProvider(IOptions<HttpIdempotency
                 });
             }
 
-            foreach (var status in (ReadOnlySpan<int>)[StatusCodes.Status400BadRequest, StatusCodes.Status409Conflict, StatusCodes.Status422UnprocessableEntity])
+            foreach (var status in (ReadOnlySpan<int>)[
+                StatusCodes.Status400BadRequest,
+                StatusCodes.Status409Conflict,
+                StatusCodes.Status422UnprocessableEntity])
             {
                 if (description.SupportedResponseTypes.Any(r => r.StatusCode == status))
                 {

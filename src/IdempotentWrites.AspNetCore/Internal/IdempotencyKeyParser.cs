@@ -35,7 +35,8 @@ internal static class IdempotencyKeyParser
             var parsed = ParseString(input, out var consumed);
             if (parsed is null)
             {
-                return KeyParseResult.Invalid("The key is not a valid structured-field string: printable ASCII between double quotes, with \\\" and \\\\ escapes.");
+                return KeyParseResult.Invalid(
+                    "The key is not a valid structured-field string: printable ASCII between double quotes, with \\\" and \\\\ escapes.");
             }
 
             if (consumed != input.Length)
@@ -51,7 +52,8 @@ internal static class IdempotencyKeyParser
             {
                 if (c is < '!' or > '~' or '"' or '\\' or ',')
                 {
-                    return KeyParseResult.Invalid("A bare key must be printable ASCII without spaces, quotes, backslashes or commas; send it as a quoted string.");
+                    return KeyParseResult.Invalid(
+                        "A bare key must be printable ASCII without spaces, quotes, backslashes or commas; send it as a quoted string.");
                 }
             }
 

@@ -62,7 +62,11 @@ internal sealed partial class IdempotencyMiddleware
             await using (buffer.ConfigureAwait(false))
             {
                 var capture = new ResponseCaptureStream(buffer, execution.Policy.MaxResponseBodySize);
-                var failure = await RunHandlerAsync(context, originalBody, capture, new IdempotencyTransactionFeature(connection, transaction)).ConfigureAwait(false);
+                var failure = await RunHandlerAsync(
+                    context,
+                    originalBody,
+                    capture,
+                    new IdempotencyTransactionFeature(connection, transaction)).ConfigureAwait(false);
                 var afterHandler = Stopwatch.GetTimestamp();
                 if (failure is not null)
                 {
@@ -85,7 +89,14 @@ internal sealed partial class IdempotencyMiddleware
                 try
                 {
                     using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-                    stored = await store.CompleteAsync(transaction, execution.Scope, execution.Key, execution.FencingToken, response, execution.Policy.Retention, timeout.Token).ConfigureAwait(false);
+                    stored = await store.CompleteAsync(
+                        transaction,
+                        execution.Scope,
+                        execution.Key,
+                        execution.FencingToken,
+                        response,
+                        execution.Policy.Retention,
+                        timeout.Token).ConfigureAwait(false);
                     if (stored)
                     {
                         await transaction.CommitAsync(timeout.Token).ConfigureAwait(false);
@@ -120,7 +131,11 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private async Task<Exception?> RunHandlerAsync(HttpContext context, IHttpResponseBodyFeature originalBody, ResponseCaptureStream capture, IIdempotencyTransactionFeature? transaction)
+    private async Task<Exception?> RunHandlerAsync(
+        HttpContext context,
+        IHttpResponseBodyFeature originalBody,
+        ResponseCaptureStream capture,
+        IIdempotencyTransactionFeature? transaction)
     {
         var captureBody = new StreamResponseBodyFeature(capture, originalBody);
         context.Features.Set<IHttpResponseBodyFeature>(captureBody);
@@ -144,7 +159,12 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private async Task HandleFailureAsync(HttpContext context, Execution execution, IHttpResponseBodyFeature originalBody, Exception failure, long afterHandler)
+    private async Task HandleFailureAsync(
+        HttpContext context,
+        Execution execution,
+        IHttpResponseBodyFeature originalBody,
+        Exception failure,
+        long afterHandler)
     {
         // Thrown by the handler's own request reading (minimal APIs throw it for malformed JSON when ThrowOnBadRequest is on,
         // as in Development): the client's fault, answered with its status and never stored, so the key is released.
@@ -215,7 +235,13 @@ internal sealed partial class IdempotencyMiddleware
         try
         {
             using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-            if (await _store.CompleteAsync(execution.Scope, execution.Key, execution.FencingToken, response, execution.Policy.Retention, timeout.Token).ConfigureAwait(false))
+            if (await _store.CompleteAsync(
+                execution.Scope,
+                execution.Key,
+                execution.FencingToken,
+                response,
+                execution.Policy.Retention,
+                timeout.Token).ConfigureAwait(false))
             {
                 Finish(execution.Activity, "stored", execution.Overhead(afterHandler));
             }
@@ -289,7 +315,14 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private sealed record Execution(string Scope, string Key, long FencingToken, byte[] Fingerprint, EffectivePolicy Policy, Activity? Activity, TimeSpan PreHandler)
+    private sealed record Execution(
+        string Scope,
+        string Key,
+        long FencingToken,
+        byte[] Fingerprint,
+        EffectivePolicy Policy,
+        Activity? Activity,
+        TimeSpan PreHandler)
     {
         public TimeSpan Overhead(long afterHandler) => PreHandler + Stopwatch.GetElapsedTime(afterHandler);
     }

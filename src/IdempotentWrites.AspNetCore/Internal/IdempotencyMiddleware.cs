@@ -52,7 +52,9 @@ internal sealed partial class IdempotencyMiddleware
         if (policies.AnyTransactional && _transactionalStore is null)
         {
             throw new InvalidOperationException(
-                $"Transactional idempotency needs a key store that implements {nameof(IIdempotencyTransactionalStore)} (the PostgreSQL key store does), but IIdempotencyStore is {store.GetType().FullName}, which does not; "
+                "Transactional idempotency needs a key store that implements " +
+                $"{nameof(IIdempotencyTransactionalStore)} (the PostgreSQL key store does), but IIdempotencyStore " +
+                $"is {store.GetType().FullName}, which does not; "
                 + $"turn Transactional off, implement {nameof(IIdempotencyTransactionalStore)} in the custom store, or remove it.");
         }
     }
@@ -94,14 +96,20 @@ internal sealed partial class IdempotencyMiddleware
                 StatusCodes.Status400BadRequest,
                 IdempotentWritesProblemCodes.MissingKey,
                 "An Idempotency-Key header is required.",
-                $"This endpoint requires an {_options.HeaderName} header: a unique key per operation, reused when the request is retried.").ConfigureAwait(false);
+                $"This endpoint requires an {_options.HeaderName} header: a unique key per operation, reused when " +
+                "the request is retried.").ConfigureAwait(false);
             return;
         }
 
         if (parsed.Status == KeyParseStatus.Invalid)
         {
             _metrics.Request("invalid_key");
-            await WriteProblemAsync(context, StatusCodes.Status400BadRequest, IdempotentWritesProblemCodes.InvalidKey, "The Idempotency-Key header is invalid.", parsed.Error).ConfigureAwait(false);
+            await WriteProblemAsync(
+                context,
+                StatusCodes.Status400BadRequest,
+                IdempotentWritesProblemCodes.InvalidKey,
+                "The Idempotency-Key header is invalid.",
+                parsed.Error).ConfigureAwait(false);
             return;
         }
 
@@ -126,7 +134,9 @@ internal sealed partial class IdempotencyMiddleware
             return;
         }
 
-        var waitUntil = policy.InProgressWaitTimeout > TimeSpan.Zero ? _timeProvider.GetTimestamp() + (long)(policy.InProgressWaitTimeout.TotalSeconds * _timeProvider.TimestampFrequency) : 0;
+        var waitUntil = policy.InProgressWaitTimeout > TimeSpan.Zero
+            ? _timeProvider.GetTimestamp() + (long)(policy.InProgressWaitTimeout.TotalSeconds * _timeProvider.TimestampFrequency)
+            : 0;
         while (true)
         {
             IdempotencyClaim claim;
@@ -170,7 +180,8 @@ internal sealed partial class IdempotencyMiddleware
                     StatusCodes.Status422UnprocessableEntity,
                     IdempotentWritesProblemCodes.FingerprintMismatch,
                     "The Idempotency-Key was already used for a different request.",
-                    "Use a new key for a new request. A retry of the original request with this key gets the original response.").ConfigureAwait(false);
+                    "Use a new key for a new request. A retry of the original request with this key gets the " +
+                    "original response.").ConfigureAwait(false);
                 return;
             }
 

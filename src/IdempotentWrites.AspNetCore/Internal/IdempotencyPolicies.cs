@@ -40,6 +40,7 @@ internal sealed class IdempotencyPolicies
         return _named.TryGetValue(name, out var policy)
             ? policy
             : throw new InvalidOperationException(
-                $"The endpoint requires the idempotency policy '{name}', but no policy has that name; add it with options.AddPolicy(\"{name}\", ...) in AddHttpIdempotency.");
+                $"The endpoint requires the idempotency policy '{name}', but no policy has that name; add it with " +
+                $"options.AddPolicy(\"{name}\", ...) in AddHttpIdempotency.");
     }
 }

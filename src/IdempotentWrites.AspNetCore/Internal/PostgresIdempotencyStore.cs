@@ -30,7 +30,13 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
 
     public StoreSql Sql { get; }
 
-    public async ValueTask<IdempotencyClaim> ClaimAsync(string scope, string key, ReadOnlyMemory<byte> fingerprint, TimeSpan lease, TimeSpan retention, CancellationToken cancellationToken)
+    public async ValueTask<IdempotencyClaim> ClaimAsync(
+        string scope,
+        string key,
+        ReadOnlyMemory<byte> fingerprint,
+        TimeSpan lease,
+        TimeSpan retention,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(key);
@@ -80,13 +86,21 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
 
             if (record is not null)
             {
-                var takeover = expired || (!record.IsCompleted && record.LeaseRemaining <= TimeSpan.Zero && record.Fingerprint.Span.SequenceEqual(fingerprintBytes));
+                var takeover = expired
+                    || (!record.IsCompleted && record.LeaseRemaining <= TimeSpan.Zero && record.Fingerprint.Span.SequenceEqual(fingerprintBytes));
                 if (!takeover)
                 {
                     return IdempotencyClaim.Exists(record);
                 }
 
-                var token = await TryTakeOverAsync(scope, key, fingerprintBytes, lease, retention, record.FencingToken, cancellationToken).ConfigureAwait(false);
+                var token = await TryTakeOverAsync(
+                    scope,
+                    key,
+                    fingerprintBytes,
+                    lease,
+                    retention,
+                    record.FencingToken,
+                    cancellationToken).ConfigureAwait(false);
                 if (token is { } acquired)
                 {
                     return IdempotencyClaim.Acquired(acquired, isTakeover: true);
@@ -97,12 +111,19 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
             // look again, a bounded number of times.
             if (attempt == MaxClaimAttempts)
             {
-                throw new InvalidOperationException($"The idempotency key could not be claimed or read after {MaxClaimAttempts} attempts; it is changing too fast.");
+                throw new InvalidOperationException(
+                    $"The idempotency key could not be claimed or read after {MaxClaimAttempts} attempts; it is changing too fast.");
             }
         }
     }
 
-    public async ValueTask<bool> CompleteAsync(string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    public async ValueTask<bool> CompleteAsync(
+        string scope,
+        string key,
+        long fencingToken,
+        IdempotencyResponse response,
+        TimeSpan retention,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(response);
         for (var reconnected = false; ; reconnected = Reconnect())
@@ -112,7 +133,15 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
                 var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
-                    return await CompleteOnAsync(connection, null, scope, key, fencingToken, response, retention, cancellationToken).ConfigureAwait(false);
+                    return await CompleteOnAsync(
+                        connection,
+                        null,
+                        scope,
+                        key,
+                        fencingToken,
+                        response,
+                        retention,
+                        cancellationToken).ConfigureAwait(false);
                 }
             }
             catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
@@ -136,7 +165,14 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         }
     }
 
-    public ValueTask<bool> CompleteAsync(NpgsqlTransaction transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    public ValueTask<bool> CompleteAsync(
+        NpgsqlTransaction transaction,
+        string scope,
+        string key,
+        long fencingToken,
+        IdempotencyResponse response,
+        TimeSpan retention,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(transaction);
         ArgumentNullException.ThrowIfNull(response);
@@ -144,7 +180,15 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         return CompleteOnAsync(connection, transaction, scope, key, fencingToken, response, retention, cancellationToken);
     }
 
-    private async ValueTask<bool> CompleteOnAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
+    private async ValueTask<bool> CompleteOnAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction? transaction,
+        string scope,
+        string key,
+        long fencingToken,
+        IdempotencyResponse response,
+        TimeSpan retention,
+        CancellationToken cancellationToken)
     {
         var names = new string[response.Headers.Count];
         var values = new string[response.Headers.Count];
@@ -251,7 +295,9 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
     }
 
-    private static async ValueTask<(IdempotencyRecord? Record, bool Expired)> ReadRecordAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    private static async ValueTask<(
+        IdempotencyRecord? Record,
+        bool Expired)> ReadRecordAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
     {
         if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -285,7 +331,14 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         return (new IdempotencyRecord(fingerprint, token, leaseRemaining, response), expired);
     }
 
-    private async ValueTask<long?> TryTakeOverAsync(string scope, string key, byte[] fingerprint, TimeSpan lease, TimeSpan retention, long observedToken, CancellationToken cancellationToken)
+    private async ValueTask<long?> TryTakeOverAsync(
+        string scope,
+        string key,
+        byte[] fingerprint,
+        TimeSpan lease,
+        TimeSpan retention,
+        long observedToken,
+        CancellationToken cancellationToken)
     {
         var command = _dataSource.CreateCommand(Sql.Takeover);
         await using (command.ConfigureAwait(false))

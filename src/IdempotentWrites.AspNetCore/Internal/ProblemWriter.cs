@@ -36,7 +36,8 @@ internal sealed class ProblemWriter(IProblemDetailsService? problemDetailsServic
     {
         context.Response.StatusCode = problem.Status ?? StatusCodes.Status500InternalServerError;
         if (problemDetailsService is not null
-            && await problemDetailsService.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception }).ConfigureAwait(false))
+            && await problemDetailsService.TryWriteAsync(
+                new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception }).ConfigureAwait(false))
         {
             return;
         }

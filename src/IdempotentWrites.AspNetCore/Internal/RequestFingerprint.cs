@@ -48,7 +48,10 @@ internal static class RequestFingerprint
         {
             foreach (var value in query[key])
             {
-                builder.Append(builder.Length == 0 ? string.Empty : "&").Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value ?? string.Empty));
+                builder.Append(
+                    builder.Length == 0
+                        ? string.Empty
+                        : "&").Append(Uri.EscapeDataString(key)).Append('=').Append(Uri.EscapeDataString(value ?? string.Empty));
             }
         }
 

@@ -65,7 +65,9 @@ internal static class CliConnection
                 return string.Empty;
             }
 
-            foreach (var key in generic.Keys.Cast<string>().Where(k => k.Equals("password", StringComparison.OrdinalIgnoreCase) || k.Equals("psw", StringComparison.OrdinalIgnoreCase)).ToList())
+            foreach (var key in generic.Keys.Cast<string>()
+                .Where(k => k.Equals("password", StringComparison.OrdinalIgnoreCase) || k.Equals("psw", StringComparison.OrdinalIgnoreCase))
+                .ToList())
             {
                 generic.Remove(key);
             }
@@ -136,7 +138,8 @@ internal static class CliConnection
         }
         catch (ArgumentException)
         {
-            throw new ArgumentException("--connection is neither a connection string (Host=…;Port=…;Username=…;Database=…) nor a postgres:// or postgresql:// URI.");
+            throw new ArgumentException(
+                "--connection is neither a connection string (Host=…;Port=…;Username=…;Database=…) nor a postgres:// or postgresql:// URI.");
         }
 
         var builder = new NpgsqlConnectionStringBuilder();
@@ -146,7 +149,8 @@ internal static class CliConnection
             var shown = IsPasswordKey(key) ? "********" : value;
             if (!builder.ContainsKey(key))
             {
-                throw new ArgumentException($"--connection: unknown keyword '{key}' (for example Host, Port, Username, Password, Database, SSL Mode, Timeout).");
+                throw new ArgumentException(
+                    $"--connection: unknown keyword '{key}' (for example Host, Port, Username, Password, Database, SSL Mode, Timeout).");
             }
 
             try
@@ -163,7 +167,8 @@ internal static class CliConnection
 
         if (builder.Port is < 1 or > 65535)
         {
-            throw new ArgumentException($"--connection: Port '{builder.Port.ToString(CultureInfo.InvariantCulture)}' is not a port number (1-65535).");
+            throw new ArgumentException(
+                $"--connection: Port '{builder.Port.ToString(CultureInfo.InvariantCulture)}' is not a port number (1-65535).");
         }
 
         return builder;
@@ -260,7 +265,9 @@ internal static class CliConnection
                 var number = ParsePort(portText) ?? throw new ArgumentException($"--connection: port '{portText}' is not a port number (1-65535).");
                 if (hostList.Contains(',', StringComparison.Ordinal))
                 {
-                    host = host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{number.ToString(CultureInfo.InvariantCulture)}" : $"{host}:{number.ToString(CultureInfo.InvariantCulture)}";
+                    host = host.Contains(':', StringComparison.Ordinal)
+                        ? $"[{host}]:{number.ToString(CultureInfo.InvariantCulture)}"
+                        : $"{host}:{number.ToString(CultureInfo.InvariantCulture)}";
                 }
                 else
                 {
@@ -309,7 +316,8 @@ internal static class CliConnection
                     ?? throw new ArgumentException($"--connection: sslmode '{value}' is not one of {string.Join(", ", SslModes)}.");
                 break;
             case "connect_timeout":
-                builder.Timeout = ParseSeconds(value) ?? throw new ArgumentException($"--connection: connect_timeout '{value}' is not a number of seconds.");
+                builder.Timeout = ParseSeconds(value) ?? throw new ArgumentException(
+                    $"--connection: connect_timeout '{value}' is not a number of seconds.");
                 break;
             case "application_name":
                 builder.ApplicationName = value;
@@ -333,7 +341,10 @@ internal static class CliConnection
                 builder.TargetSessionAttributes = value;
                 break;
             default:
-                throw new ArgumentException($"--connection: unsupported URI query parameter '{name}' (supported: host, port, user, password, dbname, sslmode, connect_timeout, application_name, options, passfile, sslrootcert, sslcert, sslkey, target_session_attrs).");
+                throw new ArgumentException(
+                    $"--connection: unsupported URI query parameter '{name}' (supported: host, port, user, " +
+                    "password, dbname, sslmode, connect_timeout, application_name, options, passfile, sslrootcert, " +
+                    "sslcert, sslkey, target_session_attrs).");
         }
     }
 

@@ -17,29 +17,37 @@ internal static class CliErrors
         var message = exception switch
         {
             PostgresException { SqlState: PostgresErrorCodes.InvalidPassword or PostgresErrorCodes.InvalidAuthorizationSpecification } pg
-                => $"authentication failed for user \"{connection?.Username}\" at {where} ({pg.SqlState}: {pg.MessageText}); check --connection or PGUSER / PGPASSWORD",
+                => $"authentication failed for user \"{connection?.Username}\" at {where} ({pg.SqlState}: " +
+                    $"{pg.MessageText}); check --connection or PGUSER / PGPASSWORD",
             PostgresException { SqlState: PostgresErrorCodes.InvalidCatalogName } pg
                 => $"database \"{connection?.Database}\" does not exist at {where} ({pg.SqlState}); check --connection or PGDATABASE",
             PostgresException { SqlState: PostgresErrorCodes.InvalidColumnReference } pg
-                => $"{pg.MessageText}: no unique index or constraint is on exactly the conflict columns; create one, or name the columns of an existing one",
+                => $"{pg.MessageText}: no unique index or constraint is on exactly the conflict columns; create " +
+                    "one, or name the columns of an existing one",
             PostgresException { SqlState: PostgresErrorCodes.UndefinedTable } pg
                 => $"{pg.MessageText} (names are case-sensitive; check the table name and --schema)",
             PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } pg
                 => $"{pg.MessageText}; connect as a role that has the privilege, or have it granted",
             PostgresException { SqlState: PostgresErrorCodes.InvalidSchemaName } pg
                 => $"{pg.MessageText} (names are case-sensitive; check --schema, or create the schema first)",
-            PostgresException pg => $"{pg.MessageText} ({pg.SqlState}; {(pg.Hint is { Length: > 0 } hint ? "hint: " + hint : GenericHint(pg.SqlState))})",
+            PostgresException pg => $"{pg.MessageText} ({pg.SqlState}; " +
+                $"{(pg.Hint is { Length: > 0 } hint ? "hint: " + hint : GenericHint(pg.SqlState))})",
             NpgsqlException { InnerException: SocketException socket }
-                => $"cannot connect to PostgreSQL at {where}: {socket.Message}; is the server running and accepting TCP connections? (check --connection or PGHOST / PGPORT)",
+                => $"cannot connect to PostgreSQL at {where}: {socket.Message}; is the server running and accepting " +
+                    "TCP connections? (check --connection or PGHOST / PGPORT)",
             NpgsqlException { InnerException: TimeoutException }
                 => $"timed out connecting to PostgreSQL at {where}; check --connection or PGHOST / PGPORT",
             NpgsqlException npgsql when IsNotPostgres(npgsql)
-                => $"the server at {where} is not PostgreSQL (it answered the PostgreSQL handshake with something else, e.g. an HTTP server does); check the host and port in --connection or PGHOST / PGPORT",
+                => $"the server at {where} is not PostgreSQL (it answered the PostgreSQL handshake with something " +
+                    "else, e.g. an HTTP server does); check the host and port in --connection or PGHOST / PGPORT",
             NpgsqlException { InnerException: EndOfStreamException }
-                => $"the server at {where} closed the connection unexpectedly: is it PostgreSQL? (a server that is not, such as an HTTP server, answers this way when SSL is disabled); check the host and port in --connection or PGHOST / PGPORT",
+                => $"the server at {where} closed the connection unexpectedly: is it PostgreSQL? (a server that is " +
+                    "not, such as an HTTP server, answers this way when SSL is disabled); check the host and port " +
+                    "in --connection or PGHOST / PGPORT",
             NpgsqlException { Message: var text } when text.Contains("password", StringComparison.OrdinalIgnoreCase)
                 => $"authentication failed for user \"{connection?.Username}\" at {where}: {text}; check --connection or PGPASSWORD",
-            NpgsqlException npgsql => $"{npgsql.Message}{(npgsql.InnerException is { } inner ? ": " + FirstLine(inner.Message) : string.Empty)} ({where})",
+            NpgsqlException npgsql => $"{npgsql.Message}{(npgsql.InnerException is { } inner ? ": " + FirstLine(inner.Message) : string.Empty)} " +
+                $"({where})",
             ArgumentException { ParamName: { } name } argument => WithoutParameter(argument.Message, name),
             ArgumentException or InvalidOperationException or FormatException or IdempotentWritesException => exception.Message,
             _ => $"{exception.GetType().Name}: {exception.Message}",

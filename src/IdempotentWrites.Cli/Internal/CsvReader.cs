@@ -72,7 +72,10 @@ internal sealed class CsvReader(TextReader reader)
                 var next = reader.Peek();
                 if (next is not (',' or '\n' or '\r' or -1))
                 {
-                    throw new CsvFormatException(_line, $"unexpected character '{(char)next}' after a closing quote (the quoted field opened on line {opened}; a quote inside a quoted field is written as \"\")");
+                    throw new CsvFormatException(
+                        _line,
+                        $"unexpected character '{(char)next}' after a closing quote (the quoted field opened on " +
+                        $"line {opened}; a quote inside a quoted field is written as \"\")");
                 }
 
                 fields.Add(_field.ToString());

@@ -26,7 +26,9 @@ internal static class IdempotencyCommands
     {
         var (schema, table) = TableOptions();
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the SQL; change nothing." };
-        var command = new Command("migrate", "Create the key store table and its index if they do not exist (idempotent, advisory-locked).") { schema, table, dryRun };
+        var command = new Command(
+            "migrate",
+            "Create the key store table and its index if they do not exist (idempotent, advisory-locked).") { schema, table, dryRun };
         command.SetAction((result, cancellationToken) =>
         {
             if (result.GetValue(dryRun))
@@ -37,8 +39,13 @@ internal static class IdempotencyCommands
 
             return CliCommands.RunAsync(context, result.GetValue(connection), async dataSource =>
             {
-                await IdempotencyStoreSchema.MigrateAsync(dataSource, result.GetValue(schema), result.GetValue(table)!, cancellationToken).ConfigureAwait(false);
-                await context.Output.WriteLineAsync($"idempotency key store {Display(result.GetValue(schema), result.GetValue(table)!)} is ready").ConfigureAwait(false);
+                await IdempotencyStoreSchema.MigrateAsync(
+                    dataSource,
+                    result.GetValue(schema),
+                    result.GetValue(table)!,
+                    cancellationToken).ConfigureAwait(false);
+                await context.Output.WriteLineAsync(
+                    $"idempotency key store {Display(result.GetValue(schema), result.GetValue(table)!)} is ready").ConfigureAwait(false);
                 return ExitCodes.Ok;
             });
         });
@@ -55,25 +62,36 @@ internal static class IdempotencyCommands
             var size = result.GetValue(batch);
             if (size <= 0)
             {
-                await context.Error.WriteLineAsync($"iw: error: --batch-size must be positive; it is {size.ToString(CultureInfo.InvariantCulture)}.").ConfigureAwait(false);
+                await context.Error.WriteLineAsync(
+                    $"iw: error: --batch-size must be positive; it is {size.ToString(CultureInfo.InvariantCulture)}.").ConfigureAwait(false);
                 return ExitCodes.Error;
             }
 
             long purged;
             try
             {
-                purged = await IdempotencyStoreSchema.PurgeExpiredAsync(dataSource, result.GetValue(schema), result.GetValue(table)!, size, cancellationToken).ConfigureAwait(false);
+                purged = await IdempotencyStoreSchema.PurgeExpiredAsync(
+                    dataSource,
+                    result.GetValue(schema),
+                    result.GetValue(table)!,
+                    size,
+                    cancellationToken).ConfigureAwait(false);
             }
             catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.InvalidSchemaName)
             {
                 var arguments = (result.GetValue(schema) is { } s ? " --schema " + Shell.Quote(s) : string.Empty)
                     + (result.GetValue(table) is { } t && t != DefaultTable ? " --table " + Shell.Quote(t) : string.Empty)
                     + CliConnection.Arguments(result.GetValue(connection));
-                await context.Error.WriteLineAsync($"iw: error: the idempotency key store {Display(result.GetValue(schema), result.GetValue(table)!)} does not exist; create it first with: iw idempotency migrate{arguments}").ConfigureAwait(false);
+                await context.Error.WriteLineAsync(
+                    "iw: error: the idempotency key store " +
+                    $"{Display(result.GetValue(schema), result.GetValue(table)!)} does not exist; create it first " +
+                    $"with: iw idempotency migrate{arguments}").ConfigureAwait(false);
                 return ExitCodes.Error;
             }
 
-            await context.Output.WriteLineAsync($"purged {Shell.Count(purged, "expired key")} from {Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
+            await context.Output.WriteLineAsync(
+                $"purged {Shell.Count(purged, "expired key")} from " +
+                $"{Display(result.GetValue(schema), result.GetValue(table)!)}").ConfigureAwait(false);
             return ExitCodes.Ok;
         }));
         return command;

@@ -20,14 +20,32 @@ internal static class ImportCommand
 
     public static Command Build(CliContext context, Option<string?> connection)
     {
-        var file = new Argument<FileInfo>("file") { Description = "The CSV file (UTF-8, RFC 4180). The first line names the columns. An unquoted empty field is NULL, \"\" is an empty string." };
+        var file = new Argument<FileInfo>("file")
+        {
+            Description = "The CSV file (UTF-8, RFC 4180). The first line names the columns. An unquoted empty field is NULL, " +
+                "\"\" is an empty string.",
+        };
         var table = new Option<string>("--table") { Description = "The target table: name or schema.name (case-sensitive).", Required = true };
         var schema = new Option<string?>("--schema") { Description = "The table's schema, for names that contain a dot (default: the search_path)." };
-        var conflictOn = new Option<string>("--conflict-on") { Description = "The conflict key: column[,column...] of a unique index or constraint.", Required = true };
-        var upsert = new Option<bool>("--upsert") { Description = "Update rows whose key exists (the last row of a key in a chunk wins) instead of skipping them." };
+        var conflictOn = new Option<string>("--conflict-on")
+        {
+            Description = "The conflict key: column[,column...] of a unique index or constraint.",
+            Required = true,
+        };
+        var upsert = new Option<bool>("--upsert")
+        {
+            Description = "Update rows whose key exists (the last row of a key in a chunk wins) instead of skipping them.",
+        };
         var dryRun = new Option<bool>("--dry-run") { Description = "Count what the import would do; write nothing." };
-        var chunkSize = new Option<int>("--chunk-size") { Description = "Rows per transaction.", DefaultValueFactory = _ => BulkWriteOptions.DefaultChunkSize };
-        var command = new Command("import", "Import a CSV file idempotently: rows whose key exists are skipped (or updated with --upsert) and reported; re-running an interrupted import is safe. Exit code 0: imported, 2: error.")
+        var chunkSize = new Option<int>("--chunk-size")
+        {
+            Description = "Rows per transaction.",
+            DefaultValueFactory = _ => BulkWriteOptions.DefaultChunkSize,
+        };
+        var command = new Command(
+            "import",
+            "Import a CSV file idempotently: rows whose key exists are skipped (or updated with --upsert) and " +
+            "reported; re-running an interrupted import is safe. Exit code 0: imported, 2: error.")
         {
             file, table, schema, conflictOn, upsert, dryRun, chunkSize,
         };
@@ -49,14 +67,28 @@ internal static class ImportCommand
             var size = result.GetValue(chunkSize);
             if (size is < 1 or > BulkWriteOptions.MaxChunkSize)
             {
-                await context.Error.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"iw: error: --chunk-size must be between 1 and {BulkWriteOptions.MaxChunkSize:N0} rows; it is {size}.")).ConfigureAwait(false);
+                await context.Error.WriteLineAsync(
+                    string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"iw: error: --chunk-size must be between 1 and {BulkWriteOptions.MaxChunkSize:N0} rows; it " +
+                        $"is {size}.")).ConfigureAwait(false);
                 return ExitCodes.Error;
             }
 
             var options = new BulkWriteOptions { ChunkSize = size, MaxReportedRows = 10 };
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
             var keys = result.GetValue(conflictOn)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-            return await RunAsync(context, dataSource, path, schemaName, tableName, keys, result.GetValue(dryRun), result.GetValue(upsert), options, cancellationToken).ConfigureAwait(false);
+            return await RunAsync(
+                context,
+                dataSource,
+                path,
+                schemaName,
+                tableName,
+                keys,
+                result.GetValue(dryRun),
+                result.GetValue(upsert),
+                options,
+                cancellationToken).ConfigureAwait(false);
         }));
         return command;
     }
@@ -73,10 +105,15 @@ internal static class ImportCommand
         BulkWriteOptions options,
         CancellationToken cancellationToken)
     {
-        using var stream = new StreamReader(path.FullName, new UTF8Encoding(false, true), detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
+        using var stream = new StreamReader(
+            path.FullName,
+            new UTF8Encoding(false, true),
+            detectEncodingFromByteOrderMarks: true,
+            new FileStreamOptions { BufferSize = 1 << 16 });
         var csv = new CsvReader(stream);
         var header = csv.Read(null) ?? throw new FormatException($"{path.Name} is empty: the first line must name the columns");
-        var columns = header.Fields.Select((name, i) => name ?? throw new FormatException($"{path.Name} line 1: header field {i + 1} is empty")).ToArray();
+        var columns = header.Fields.Select(
+            (name, i) => name ?? throw new FormatException($"{path.Name} line 1: header field {i + 1} is empty")).ToArray();
         await TextTarget.ResolveAsync(dataSource, schema, table, columns, keys, Wording, cancellationToken).ConfigureAwait(false);
         var target = new TextBulkTarget(schema, table, columns, keys);
         var writer = new TextBulkWriter(dataSource);
@@ -108,18 +145,28 @@ internal static class ImportCommand
             await context.Error.WriteLineAsync($"iw: error: {cause}").ConfigureAwait(false);
             await context.Error.WriteLineAsync(ex.Report.Chunks == 0
                 ? "iw: nothing was written."
-                : $"iw: the first {Shell.Count(ex.Report.RowsRead, "data row")} {(ex.Report.RowsRead == 1 ? "is" : "are")} imported ({Shell.Count(ex.Report.Chunks, "chunk")}: {ex.Report.Inserted:N0} inserted, {ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the file and run the same import again.").ConfigureAwait(false);
+                : $"iw: the first {Shell.Count(ex.Report.RowsRead, "data row")} " +
+                    $"{(ex.Report.RowsRead == 1 ? "is" : "are")} imported " +
+                    $"({Shell.Count(ex.Report.Chunks, "chunk")}: {ex.Report.Inserted:N0} inserted, " +
+                    $"{ex.Report.Existing:N0} already existed); nothing of the failed chunk was written. Fix the " +
+                    $"file and run the same import again.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
         catch (BulkWriteCanceledException ex)
         {
             progress?.Clear();
-            await context.Error.WriteLineAsync($"iw: error: cancelled after {Shell.Count(ex.Report.RowsRead, "data row")} ({Shell.Count(ex.Report.Chunks, "chunk")} committed); run the same import again to finish it.").ConfigureAwait(false);
+            await context.Error.WriteLineAsync(
+                $"iw: error: cancelled after {Shell.Count(ex.Report.RowsRead, "data row")} " +
+                $"({Shell.Count(ex.Report.Chunks, "chunk")} committed); run the same import again to finish it.").ConfigureAwait(false);
             return ExitCodes.Error;
         }
     }
 
-    private static async IAsyncEnumerable<CsvRecord> Records(CsvReader csv, string[] columns, int[] keyFields, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<CsvRecord> Records(
+        CsvReader csv,
+        string[] columns,
+        int[] keyFields,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await Task.CompletedTask.ConfigureAwait(false);
         while (csv.Read(columns.Length) is { } record)
@@ -129,7 +176,9 @@ internal static class ImportCommand
             // A NULL key matches no existing row (NULLs are distinct), so the row would be inserted again on every run.
             foreach (var field in keyFields.Where(f => record.Fields[f] is null))
             {
-                throw new CsvFormatException(record.Line, $"the key column \"{columns[field]}\" is empty (NULL); every row needs a value in the --conflict-on columns");
+                throw new CsvFormatException(
+                    record.Line,
+                    $"the key column \"{columns[field]}\" is empty (NULL); every row needs a value in the --conflict-on columns");
             }
 
             yield return record;
@@ -139,11 +188,17 @@ internal static class ImportCommand
     private static async Task WriteSummaryAsync(TextWriter output, string file, BulkWriteReport<CsvRecord> report, bool upsert)
     {
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: {Shell.Count(report.RowsRead, "data row")} in {Shell.Count(report.Chunks, "chunk")}, {report.Elapsed.TotalSeconds:0.00} s");
+        sb.AppendLine(
+            CultureInfo.InvariantCulture,
+            $"{(report.IsPreview ? "dry run, nothing written: " : "imported ")}{file} into {report.Table}: " +
+            $"{Shell.Count(report.RowsRead, "data row")} in {Shell.Count(report.Chunks, "chunk")}, " +
+            $"{report.Elapsed.TotalSeconds:0.00} s");
         if (report.IsPreview)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  would insert        {report.Inserted,12:N0}");
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  {(upsert ? "would update or keep" : "already exist"),-20}{report.Existing,12:N0}{Lines(report.ExistingRows, report.Existing)}");
+            sb.AppendLine(
+                CultureInfo.InvariantCulture,
+                $"  {(upsert ? "would update or keep" : "already exist"),-20}{report.Existing,12:N0}{Lines(report.ExistingRows, report.Existing)}");
         }
         else
         {
@@ -155,11 +210,15 @@ internal static class ImportCommand
             }
             else
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"  already existed     {report.Existing,12:N0}{Lines(report.ExistingRows, report.Existing)}");
+                sb.AppendLine(
+                    CultureInfo.InvariantCulture,
+                    $"  already existed     {report.Existing,12:N0}{Lines(report.ExistingRows, report.Existing)}");
             }
         }
 
-        sb.AppendLine(CultureInfo.InvariantCulture, $"  duplicates in file  {report.DuplicatesInInput,12:N0}{Lines(report.DuplicateRows, report.DuplicatesInInput)}");
+        sb.AppendLine(
+            CultureInfo.InvariantCulture,
+            $"  duplicates in file  {report.DuplicatesInInput,12:N0}{Lines(report.DuplicateRows, report.DuplicatesInInput)}");
         if (report.SequencesSynchronized > 0)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  sequences moved past the imported ids: {report.SequencesSynchronized}");
@@ -169,12 +228,22 @@ internal static class ImportCommand
     }
 
     private static string Lines(IReadOnlyList<CsvRecord> records, long total)
-        => records.Count == 0 ? string.Empty : $"   (line {string.Join(", ", records.Select(r => r.Line.ToString(CultureInfo.InvariantCulture)))}{(total > records.Count ? ", …" : string.Empty)})";
+        => records.Count == 0
+            ? string.Empty
+            : $"   (line " +
+                string.Join(", ", records.Select(r => r.Line.ToString(CultureInfo.InvariantCulture))) +
+                (total > records.Count ? ", …" : string.Empty) +
+                ")";
 
     // The running totals, redrawn after each chunk.
     private sealed class ImportProgress(TextWriter writer) : TerminalLine(writer), IProgress<BulkWriteReport>
     {
         public void Report(BulkWriteReport value)
-            => Draw(string.Create(CultureInfo.InvariantCulture, $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, {value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, {value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s"));
+            => Draw(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"importing: {Shell.Count(value.RowsRead, "row")}, {Shell.Count(value.Chunks, "chunk")}, " +
+                    $"{value.Inserted + value.Updated:N0} written, {value.Existing:N0} existed, " +
+                    $"{value.RowsRead / Math.Max(value.Elapsed.TotalSeconds, 0.001):N0} rows/s"));
     }
 }

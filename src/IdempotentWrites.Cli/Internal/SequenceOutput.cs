@@ -37,16 +37,27 @@ internal static class SequenceOutput
 
         foreach (var finding in report.NearlyExhausted)
         {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warning: {finding.DisplayName} is nearly exhausted: {finding.UsedFraction * 100:0.0}% of its range is used ({(finding.IsDescending ? "MINVALUE " + Value(finding.MinValue) : "MAXVALUE " + Value(finding.MaxValue))}; a smaller column type ends it sooner)."));
+            output.WriteLine(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"warning: {finding.DisplayName} is nearly exhausted: {finding.UsedFraction * 100:0.0}% of its " +
+                    $"range is used " +
+                    $"({(finding.IsDescending ? "MINVALUE " + Value(finding.MinValue) : "MAXVALUE " + Value(finding.MaxValue))}; " +
+                    $"a smaller column type ends it sooner)."));
         }
 
         var counts = report.Findings.GroupBy(f => f.Status).ToDictionary(g => g.Key, g => g.Count());
         output.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"{Shell.Count(report.Findings.Count, "sequence")}{SchemaNote(schemas)}: {Count(counts, SequenceStatus.Drifted)} drifted, {Count(counts, SequenceStatus.Healthy)} healthy, {Count(counts, SequenceStatus.Ahead)} ahead, {Count(counts, SequenceStatus.Skipped)} skipped ({report.Elapsed.TotalSeconds:0.00} s)."));
+            $"{Shell.Count(report.Findings.Count, "sequence")}{SchemaNote(schemas)}: " +
+            $"{Count(counts, SequenceStatus.Drifted)} drifted, {Count(counts, SequenceStatus.Healthy)} healthy, " +
+            $"{Count(counts, SequenceStatus.Ahead)} ahead, {Count(counts, SequenceStatus.Skipped)} skipped " +
+            $"({report.Elapsed.TotalSeconds:0.00} s)."));
         if (report.HasDrift)
         {
-            output.WriteLine($"Repair: iw sequences fix{SchemaArguments(schemas)}{connectionArguments}   (iw sequences fix --dry-run{SchemaArguments(schemas)}{connectionArguments} prints the SQL first)");
+            output.WriteLine(
+                $"Repair: iw sequences fix{SchemaArguments(schemas)}{connectionArguments}   (iw sequences fix " +
+                $"--dry-run{SchemaArguments(schemas)}{connectionArguments} prints the SQL first)");
         }
     }
 
@@ -58,7 +69,9 @@ internal static class SequenceOutput
             switch (repair.Outcome)
             {
                 case SequenceRepairOutcome.Planned:
-                    output.WriteLine($"-- {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} -> {Value(repair.NextValueAfter)}, data {Value(repair.DataExtreme)}");
+                    output.WriteLine(
+                        $"-- {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} -> " +
+                        $"{Value(repair.NextValueAfter)}, data {Value(repair.DataExtreme)}");
                     foreach (var statement in repair.Statements)
                     {
                         output.WriteLine(statement);
@@ -67,13 +80,19 @@ internal static class SequenceOutput
                     output.WriteLine();
                     break;
                 case SequenceRepairOutcome.Repaired:
-                    output.WriteLine($"repaired   {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} -> {Value(repair.NextValueAfter)} (data {Value(repair.DataExtreme)})");
+                    output.WriteLine(
+                        $"repaired   {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} -> " +
+                        $"{Value(repair.NextValueAfter)} (data {Value(repair.DataExtreme)})");
                     break;
                 case SequenceRepairOutcome.Unchanged:
-                    output.WriteLine($"unchanged  {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} is not behind the data ({Value(repair.DataExtreme)}) any more");
+                    output.WriteLine(
+                        $"unchanged  {repair.DisplayName} ({columns}): next {Value(repair.NextValueBefore)} is not " +
+                        $"behind the data ({Value(repair.DataExtreme)}) any more");
                     break;
                 default:
-                    output.WriteLine($"{(repair.Outcome == SequenceRepairOutcome.Failed ? "failed " : "skipped")}    {repair.DisplayName} ({columns}): {repair.Reason}");
+                    output.WriteLine(
+                        $"{(repair.Outcome == SequenceRepairOutcome.Failed ? "failed " : "skipped")}    " +
+                        $"{repair.DisplayName} ({columns}): {repair.Reason}");
                     break;
             }
         }
@@ -81,15 +100,24 @@ internal static class SequenceOutput
         var untouched = report.Check.Findings.Count(f => f.Status is SequenceStatus.Healthy or SequenceStatus.Ahead);
         if (report.Repairs.Count == 0)
         {
-            output.WriteLine($"Nothing to repair: {Shell.Count(report.Check.Findings.Count, "sequence")} checked{SchemaNote(schemas)}, none behind its data.");
+            output.WriteLine(
+                $"Nothing to repair: {Shell.Count(report.Check.Findings.Count, "sequence")} checked{SchemaNote(schemas)}, none behind its data.");
         }
         else if (report.IsDryRun)
         {
-            output.WriteLine($"Dry run: {Shell.Count(report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Planned), "sequence")} would be repaired, {report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Skipped)} skipped; {untouched} healthy or ahead left alone. Nothing was changed.");
+            output.WriteLine(
+                $"Dry run: " +
+                $"{Shell.Count(report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Planned), "sequence")} " +
+                $"would be repaired, {report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Skipped)} " +
+                $"skipped; {untouched} healthy or ahead left alone. Nothing was changed.");
         }
         else
         {
-            output.WriteLine($"Repaired {Shell.Count(report.RepairedCount, "sequence")}, {report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Skipped)} skipped, {report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Failed)} failed; {untouched} healthy or ahead left alone.");
+            output.WriteLine(
+                $"Repaired {Shell.Count(report.RepairedCount, "sequence")}, " +
+                $"{report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Skipped)} skipped, " +
+                $"{report.Repairs.Count(r => r.Outcome == SequenceRepairOutcome.Failed)} failed; {untouched} " +
+                $"healthy or ahead left alone.");
         }
     }
 
@@ -156,7 +184,8 @@ internal static class SequenceOutput
         var column = $"{conversion.Schema}.{conversion.Table}.{conversion.Column}";
         if (!conversion.Applied)
         {
-            output.WriteLine($"-- {column}: serial -> GENERATED BY DEFAULT AS IDENTITY, next value {Value(conversion.NextValue)} (dry run: nothing was changed)");
+            output.WriteLine(
+                $"-- {column}: serial -> GENERATED BY DEFAULT AS IDENTITY, next value {Value(conversion.NextValue)} (dry run: nothing was changed)");
             foreach (var statement in conversion.Statements)
             {
                 output.WriteLine(statement);
@@ -165,12 +194,17 @@ internal static class SequenceOutput
             return;
         }
 
-        output.WriteLine($"Converted {column} to GENERATED BY DEFAULT AS IDENTITY (sequence {conversion.SequenceSchema}.{conversion.SequenceName}); the next default insert gets {Value(conversion.NextValue)}.");
+        output.WriteLine(
+            $"Converted {column} to GENERATED BY DEFAULT AS IDENTITY (sequence " +
+            $"{conversion.SequenceSchema}.{conversion.SequenceName}); the next default insert gets " +
+            $"{Value(conversion.NextValue)}.");
     }
 
     public static void WriteDiagnosis(TextWriter output, DuplicateKeyDiagnosis diagnosis, bool showValues, string connectionArguments = "")
     {
-        output.WriteLine($"Constraint: {(diagnosis.IsPrimaryKey ? "primary key" : "unique")} {diagnosis.Constraint} on {diagnosis.Schema}.{diagnosis.Table} ({string.Join(", ", diagnosis.KeyColumns)})");
+        output.WriteLine(
+            $"Constraint: {(diagnosis.IsPrimaryKey ? "primary key" : "unique")} {diagnosis.Constraint} on " +
+            $"{diagnosis.Schema}.{diagnosis.Table} ({string.Join(", ", diagnosis.KeyColumns)})");
         output.WriteLine($"Cause:      {Cause(diagnosis.Cause)}");
         if (diagnosis.KeyValues is { } values)
         {
@@ -188,7 +222,10 @@ internal static class SequenceOutput
         output.WriteLine(diagnosis.Explanation);
         if (diagnosis.Cause == DuplicateKeyCause.SequenceDrift)
         {
-            output.WriteLine($"Fix:        iw sequences fix --schema {Shell.Quote(diagnosis.Schema)}{connectionArguments}   (iw sequences fix --dry-run --schema {Shell.Quote(diagnosis.Schema)}{connectionArguments} prints the SQL first)");
+            output.WriteLine(
+                $"Fix:        iw sequences fix --schema {Shell.Quote(diagnosis.Schema)}{connectionArguments}   (iw " +
+                $"sequences fix --dry-run --schema {Shell.Quote(diagnosis.Schema)}{connectionArguments} prints the " +
+                $"SQL first)");
         }
     }
 

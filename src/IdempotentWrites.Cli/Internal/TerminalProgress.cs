@@ -19,6 +19,9 @@ internal sealed class TerminalProgress(TextWriter writer) : TerminalLine(writer)
         }
 
         _sinceLastDraw.Restart();
-        Draw(string.Create(CultureInfo.InvariantCulture, $"scanning: {value.Completed}/{value.Total} reads ({100.0 * value.Completed / value.Total:0}%)"));
+        Draw(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"scanning: {value.Completed}/{value.Total} reads ({100.0 * value.Completed / value.Total:0}%)"));
     }
 }

@@ -84,7 +84,12 @@ internal sealed class BulkEngine<TRow>
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         // The rows read since the last chunk are discarded, never half-written.
-                        throw await FailedAsync(state, started, $"Reading the input failed after row {state.Report.RowsRead:N0}: {ex.Message}", null, ex).ConfigureAwait(false);
+                        throw await FailedAsync(
+                            state,
+                            started,
+                            $"Reading the input failed after row {state.Report.RowsRead:N0}: {ex.Message}",
+                            null,
+                            ex).ConfigureAwait(false);
                     }
 
                     if (buffer.Count == 0)
@@ -114,8 +119,15 @@ internal sealed class BulkEngine<TRow>
                         // Whatever failed (the server, a value the driver cannot write, the staging callback), the chunk's
                         // transaction rolled back: report the committed chunks with the cause.
                         var cause = ex is PostgresException postgres ? await TranslateChunkErrorAsync(postgres).ConfigureAwait(false) : ex;
-                        var message = $"Chunk {state.Report.Chunks + 1:N0} (input rows {first:N0} to {first + buffer.Count - 1:N0}) failed and was rolled back: {cause.Message}";
-                        throw await FailedAsync(state, started, message, (ex as PostgresException)?.SqlState ?? (cause as IdempotentWritesException)?.SqlState, cause, first).ConfigureAwait(false);
+                        var message = $"Chunk {state.Report.Chunks + 1:N0} (input rows {first:N0} to " +
+                            $"{first + buffer.Count - 1:N0}) failed and was rolled back: {cause.Message}";
+                        throw await FailedAsync(
+                            state,
+                            started,
+                            message,
+                            (ex as PostgresException)?.SqlState ?? (cause as IdempotentWritesException)?.SqlState,
+                            cause,
+                            first).ConfigureAwait(false);
                     }
 
                     Apply(state, result, buffer);
@@ -132,7 +144,15 @@ internal sealed class BulkEngine<TRow>
             await SynchronizeSequencesAsync(state, CancellationToken.None).ConfigureAwait(false);
             state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
             state.Finish();
-            Logger.BulkCompleted(Table.DisplayName, Mode.ToString(), state.Report.RowsRead, state.Report.Inserted, state.Report.Updated, state.Report.Existing, state.Report.DuplicatesInInput, (long)state.Report.Elapsed.TotalMilliseconds);
+            Logger.BulkCompleted(
+                Table.DisplayName,
+                Mode.ToString(),
+                state.Report.RowsRead,
+                state.Report.Inserted,
+                state.Report.Updated,
+                state.Report.Existing,
+                state.Report.DuplicatesInInput,
+                (long)state.Report.Elapsed.TotalMilliseconds);
             return state.Report;
         }
         finally
@@ -176,7 +196,12 @@ internal sealed class BulkEngine<TRow>
         {
             // Not the caller's token: a chunk that started is finished (or rolled back by an error), never abandoned half-way.
             return await Pipeline.ExecuteAsync(
-                static async (context, s) => await s.Engine.WriteChunkOnceAsync(s.Buffer, s.First, s.Earlier, s.ReturnRows, context.CancellationToken).ConfigureAwait(false),
+                static async (context, s) => await s.Engine.WriteChunkOnceAsync(
+                    s.Buffer,
+                    s.First,
+                    s.Earlier,
+                    s.ReturnRows,
+                    context.CancellationToken).ConfigureAwait(false),
                 context,
                 (Engine: this, Buffer: buffer, First: first, Earlier: earlier, ReturnRows: returnRows)).ConfigureAwait(false);
         }
@@ -186,7 +211,12 @@ internal sealed class BulkEngine<TRow>
         }
     }
 
-    private async Task<ChunkResult> WriteChunkOnceAsync(List<TRow> buffer, long first, long[] earlier, bool returnRows, CancellationToken cancellationToken)
+    private async Task<ChunkResult> WriteChunkOnceAsync(
+        List<TRow> buffer,
+        long first,
+        long[] earlier,
+        bool returnRows,
+        CancellationToken cancellationToken)
     {
         var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -203,7 +233,8 @@ internal sealed class BulkEngine<TRow>
                 var write = new NpgsqlBatchCommand(sql);
                 if (!upsert && earlier.Length > 0)
                 {
-                    write.Parameters.Add(new NpgsqlParameter { Value = earlier, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
+                    write.Parameters.Add(
+                        new NpgsqlParameter { Value = earlier, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
                 }
 
                 batch.BatchCommands.Add(write);
@@ -224,7 +255,12 @@ internal sealed class BulkEngine<TRow>
         }
     }
 
-    private async Task<ChunkResult> PreviewChunkAsync(NpgsqlConnection connection, RunState state, List<TRow> buffer, long first, CancellationToken cancellationToken)
+    private async Task<ChunkResult> PreviewChunkAsync(
+        NpgsqlConnection connection,
+        RunState state,
+        List<TRow> buffer,
+        long first,
+        CancellationToken cancellationToken)
     {
         // The staging table lives as long as the preview's transaction; each chunk replaces its rows.
         if (state.Report.Chunks == 0)
@@ -330,12 +366,22 @@ internal sealed class BulkEngine<TRow>
 
     private async Task SynchronizeSequencesAsync(RunState state, CancellationToken cancellationToken)
     {
-        if (!Options.SynchronizeSequences || Mode == BulkMode.Preview || state.Report.Inserted + state.Report.Updated == 0 || SequenceColumns.Count == 0)
+        if (!Options.SynchronizeSequences
+            || Mode == BulkMode.Preview
+            || state.Report.Inserted + state.Report.Updated == 0
+            || SequenceColumns.Count == 0)
         {
             return;
         }
 
-        var repairs = await SequenceRepairer.RepairColumnsAsync(DataSource, new SequenceDoctorOptions(), Logger, Table.Schema, Table.Table, SequenceColumns, cancellationToken).ConfigureAwait(false);
+        var repairs = await SequenceRepairer.RepairColumnsAsync(
+            DataSource,
+            new SequenceDoctorOptions(),
+            Logger,
+            Table.Schema,
+            Table.Table,
+            SequenceColumns,
+            cancellationToken).ConfigureAwait(false);
         state.Report.SequencesSynchronized = repairs.Count(r => r.Outcome == SequenceRepairOutcome.Repaired);
     }
 
@@ -348,7 +394,13 @@ internal sealed class BulkEngine<TRow>
         return new BulkWriteCanceledException(state.Report, cancellationToken);
     }
 
-    private async Task<BulkWriteException> FailedAsync(RunState state, long started, string message, string? sqlState, Exception cause, long? firstFailedRow = null)
+    private async Task<BulkWriteException> FailedAsync(
+        RunState state,
+        long started,
+        string message,
+        string? sqlState,
+        Exception cause,
+        long? firstFailedRow = null)
     {
         await TrySynchronizeSequencesAsync(state).ConfigureAwait(false);
         state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
@@ -356,7 +408,8 @@ internal sealed class BulkEngine<TRow>
         Logger.BulkStopped(Table.DisplayName, state.Report.Chunks, state.Report.RowsRead, cause.GetType().Name);
         var full = state.Report.Chunks == 0
             ? message + " Nothing was written."
-            : message + $" The {state.Report.Chunks:N0} chunk(s) before it are committed ({state.Report.RowsRead:N0} input rows); running the same import again is safe.";
+            : message + $" The {state.Report.Chunks:N0} chunk(s) before it are committed " +
+                $"({state.Report.RowsRead:N0} input rows); running the same import again is safe.";
         return new BulkWriteException(full, state.Report, firstFailedRow ?? state.Report.RowsRead, sqlState, cause);
     }
 

@@ -28,7 +28,8 @@ internal static class BulkSql
 
     // SET LOCAL lasts until the chunk's transaction ends: the one sort of a chunk stays in memory instead of spilling to disk.
     public static string CreateStage(BulkTable table)
-        => $"SET LOCAL work_mem = '64MB'; CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT NULL::bigint AS iw_ord, {ColumnList(table)} FROM {table.QualifiedName} WITH NO DATA";
+        => $"SET LOCAL work_mem = '64MB'; CREATE TEMP TABLE {Stage} ON COMMIT DROP AS SELECT NULL::bigint AS " +
+            $"iw_ord, {ColumnList(table)} FROM {table.QualifiedName} WITH NO DATA";
 
     public static string CopyBinary(BulkTable table) => $"COPY {Stage} (iw_ord, {ColumnList(table)}) FROM STDIN (FORMAT BINARY)";
 
@@ -49,7 +50,8 @@ internal static class BulkSql
         var skipped = hasEarlierChunks
             ? $"CASE WHEN {TargetHas(table, "r", "t.xmin::text::bigint = ANY($1)")} THEN {KindDuplicate} ELSE {KindExisting} END"
             : KindExisting.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sb.Append(", f AS MATERIALIZED (SELECT r.*, ").Append(skipped).Append(" AS iw_kind FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM ins i WHERE ")
+        sb.Append(", f AS MATERIALIZED (SELECT r.*, ").Append(skipped)
+            .Append(" AS iw_kind FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM ins i WHERE ")
             .Append(KeyMatch(table, "i", "r")).Append("))");
 
         sb.Append(' ').Append(returnRows
@@ -81,8 +83,10 @@ internal static class BulkSql
         sb.Append(')');
 
         sb.Append(' ').Append(returnRows
-            ? $"SELECT CASE WHEN iw_inserted THEN {KindInsertedRow} ELSE {KindUpdatedRow} END AS iw_kind, NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM up"
-            : $"SELECT {KindInsertedCount} AS iw_kind, count(*) FILTER (WHERE iw_inserted) AS iw_ord FROM up UNION ALL SELECT {KindUpdatedCount}, count(*) FILTER (WHERE NOT iw_inserted) FROM up");
+            ? $"SELECT CASE WHEN iw_inserted THEN {KindInsertedRow} ELSE {KindUpdatedRow} END AS iw_kind, " +
+                $"NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM up"
+            : $"SELECT {KindInsertedCount} AS iw_kind, count(*) FILTER (WHERE iw_inserted) AS iw_ord FROM up UNION " +
+                $"ALL SELECT {KindUpdatedCount}, count(*) FILTER (WHERE NOT iw_inserted) FROM up");
         sb.Append(" UNION ALL SELECT ").Append(KindUnchanged).Append(", r.iw_ord").Append(Nulls(table, returnRows))
             .Append(" FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM up u WHERE ").Append(KeyMatch(table, "u", "r")).Append(')');
         sb.Append(" UNION ALL SELECT ").Append(KindDuplicate).Append(", r.iw_ord").Append(Nulls(table, returnRows))
@@ -106,13 +110,16 @@ internal static class BulkSql
         AppendRanked(sb, table, lastWins: false);
         sb.Append(", e AS MATERIALIZED (SELECT r.*, ")
             .Append(HasPartition(table) ? "r.iw_p = 0 AND " : string.Empty).Append(TargetHas(table, "r", null)).Append(" AS iw_exists, ")
-            .Append("EXISTS (SELECT 1 FROM ").Append(Seen).Append(" p WHERE ").Append(KeyMatch(table, "p", "r")).Append(") AS iw_seen FROM r WHERE r.iw_rn = 1)");
+            .Append("EXISTS (SELECT 1 FROM ").Append(Seen).Append(" p WHERE ").Append(KeyMatch(table, "p", "r"))
+            .Append(") AS iw_seen FROM r WHERE r.iw_rn = 1)");
         sb.Append(", seen AS (INSERT INTO ").Append(Seen).Append(" SELECT ").Append(keys).Append(" FROM e WHERE NOT e.iw_exists AND NOT e.iw_seen)");
-        sb.Append(", f AS MATERIALIZED (SELECT e.*, CASE WHEN e.iw_exists THEN ").Append(KindExisting).Append(" WHEN e.iw_seen THEN ").Append(KindDuplicate)
+        sb.Append(", f AS MATERIALIZED (SELECT e.*, CASE WHEN e.iw_exists THEN ").Append(KindExisting)
+            .Append(" WHEN e.iw_seen THEN ").Append(KindDuplicate)
             .Append(" ELSE ").Append(KindInsertedRow).Append(" END AS iw_kind FROM e)");
         sb.Append(" SELECT ").Append(KindInsertedCount).Append(" AS iw_kind, count(*) AS iw_ord FROM f WHERE f.iw_kind = ").Append(KindInsertedRow);
         sb.Append(" UNION ALL SELECT f.iw_kind, f.iw_ord FROM f WHERE f.iw_kind <> ").Append(KindInsertedRow);
-        sb.Append(" UNION ALL SELECT CASE WHEN f.iw_kind = ").Append(KindExisting).Append(" THEN ").Append(KindExisting).Append(" ELSE ").Append(KindDuplicate)
+        sb.Append(" UNION ALL SELECT CASE WHEN f.iw_kind = ").Append(KindExisting).Append(" THEN ").Append(KindExisting)
+            .Append(" ELSE ").Append(KindDuplicate)
             .Append(" END, d.iw_ord FROM r d JOIN f ON ").Append(KeyMatch(table, "f", "d"))
             .Append(" WHERE d.iw_rn > 1");
         return sb.ToString();
@@ -172,7 +179,8 @@ internal static class BulkSql
         var columns = ColumnList(table);
         var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
         var select = string.Join(", ", table.Columns.Select(c => "r." + c.Quoted));
-        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT {select} FROM r WHERE r.iw_rn = 1 ON CONFLICT {table.ArbiterClause}";
+        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT " +
+            $"{select} FROM r WHERE r.iw_rn = 1 ON CONFLICT {table.ArbiterClause}";
     }
 
     private static string KeyReturning(BulkTable table)

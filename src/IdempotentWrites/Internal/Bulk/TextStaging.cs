@@ -14,7 +14,12 @@ namespace IdempotentWrites.Internal.Bulk;
 // the error's "line N" names the chunk's row, reported as a BulkValueException.
 internal static partial class TextStaging
 {
-    public static async Task StageAsync<TRow>(NpgsqlConnection connection, string copy, IReadOnlyList<TRow> chunk, long first, CancellationToken cancellationToken)
+    public static async Task StageAsync<TRow>(
+        NpgsqlConnection connection,
+        string copy,
+        IReadOnlyList<TRow> chunk,
+        long first,
+        CancellationToken cancellationToken)
         where TRow : IReadOnlyList<string?>
     {
         try
@@ -49,7 +54,8 @@ internal static partial class TextStaging
             var position = first + record - 1;
             var column = match.Groups[2].Success ? match.Groups[2].Value : null;
             throw new BulkValueException(
-                $"PostgreSQL refused {(column is null ? "a value" : $"the value of column \"{column}\"")} in input row {position:N0} ({ex.SqlState}); the server's message is in the inner exception.",
+                $"PostgreSQL refused {(column is null ? "a value" : $"the value of column \"{column}\"")} in input " +
+                $"row {position:N0} ({ex.SqlState}); the server's message is in the inner exception.",
                 position,
                 chunk[record - 1],
                 column,
@@ -59,7 +65,10 @@ internal static partial class TextStaging
     }
 
     // Every row must be there and have one field per column; otherwise the run stops before the row's chunk is written.
-    public static async IAsyncEnumerable<TRow> CheckedAsync<TRow>(IAsyncEnumerable<TRow> rows, int columns, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public static async IAsyncEnumerable<TRow> CheckedAsync<TRow>(
+        IAsyncEnumerable<TRow> rows,
+        int columns,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
         where TRow : IReadOnlyList<string?>
     {
         long position = 0;

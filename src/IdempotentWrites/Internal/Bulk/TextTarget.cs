@@ -23,7 +23,13 @@ internal sealed record TextTarget(
         "TextBulkTarget.Columns", "TextBulkTarget.KeyColumns", "set TextBulkTarget.SchemaName for a table in another schema");
 
     public static async Task<TextTarget> ResolveAsync(
-        NpgsqlDataSource dataSource, string? schema, string table, IReadOnlyList<string> columns, IReadOnlyList<string> keys, Wording wording, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource,
+        string? schema,
+        string table,
+        IReadOnlyList<string> columns,
+        IReadOnlyList<string> keys,
+        Wording wording,
+        CancellationToken cancellationToken)
     {
         if (keys.Count == 0)
         {
@@ -40,7 +46,8 @@ internal sealed record TextTarget(
                 await NameCatalog.EnsureSchemasAsync(dataSource, [schema], cancellationToken).ConfigureAwait(false);
             }
 
-            throw new ArgumentException(await NameCatalog.DescribeMissingTableAsync(dataSource, schema, table, wording.SchemaHint, cancellationToken).ConfigureAwait(false));
+            throw new ArgumentException(
+                await NameCatalog.DescribeMissingTableAsync(dataSource, schema, table, wording.SchemaHint, cancellationToken).ConfigureAwait(false));
         }
 
         foreach (var column in columns.Where(c => !catalog.TryGetValue(c, out var kind) || kind == "s"))
@@ -74,7 +81,12 @@ internal sealed record TextTarget(
     // ON CONFLICT (keys) needs a unique index or constraint on exactly these columns, in any order, without a predicate
     // or expressions; otherwise PostgreSQL refuses the INSERT with 42P10. Checked up front, as the library's mapping check does.
     private static async Task EnsureArbiterAsync(
-        NpgsqlDataSource dataSource, string qualified, string display, IReadOnlyList<string> keys, Wording wording, CancellationToken cancellationToken)
+        NpgsqlDataSource dataSource,
+        string qualified,
+        string display,
+        IReadOnlyList<string> keys,
+        Wording wording,
+        CancellationToken cancellationToken)
     {
         var found = await WriteTargetCatalog.ReadUniqueKeysAsync(dataSource, qualified, cancellationToken).ConfigureAwait(false);
         var wanted = new HashSet<string>(keys, StringComparer.Ordinal);
@@ -97,7 +109,10 @@ internal sealed record TextTarget(
         var existing = found.Where(i => !i.Partial && i.Immediate).Select(i => "(" + string.Join(", ", i.Columns) + ")").ToList();
         throw new ArgumentException(
             $"{named}: {display} has no unique index or constraint on exactly these columns, so existing rows cannot be recognised. "
-            + (existing.Count == 0 ? $"{display} has no unique index at all; " : $"Its unique keys: {string.Join(", ", existing)}; pass one of them, or ")
+            + (
+                existing.Count == 0
+                    ? $"{display} has no unique index at all; "
+                    : $"Its unique keys: {string.Join(", ", existing)}; pass one of them, or ")
             + $"create one: {create}.");
     }
 

@@ -9,7 +9,11 @@ namespace IdempotentWrites.Internal.Catalog;
 // Catalog reads shared by mapping resolution and error translation. Every name is a parameter.
 internal static class CatalogQueries
 {
-    public static async Task<IndexDefinition?> ReadIndexAsync(NpgsqlConnection connection, string? schema, string indexName, CancellationToken cancellationToken)
+    public static async Task<IndexDefinition?> ReadIndexAsync(
+        NpgsqlConnection connection,
+        string? schema,
+        string indexName,
+        CancellationToken cancellationToken)
     {
         var nullsNotDistinct = connection.PostgreSqlVersion.Major >= 15 ? "i.indnullsnotdistinct" : "false";
         var sql = $"""
@@ -71,7 +75,8 @@ internal static class CatalogQueries
             """;
         using var command = new NpgsqlCommand(Sql, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = qualifiedTable, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
-        command.Parameters.Add(new NpgsqlParameter { Value = columns.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
+        command.Parameters.Add(
+            new NpgsqlParameter { Value = columns.ToArray(), NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text });
         return await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false) as string;
     }
 }

@@ -55,7 +55,12 @@ internal static class ConstraintColumns
 
     // Each column once, in its first place (an expression may read a key column again, or one column twice); empty when
     // nothing of that name exists.
-    public static async Task<string[]> ReadAsync(NpgsqlDataSource dataSource, string schema, string table, string constraint, CancellationToken cancellationToken)
+    public static async Task<string[]> ReadAsync(
+        NpgsqlDataSource dataSource,
+        string schema,
+        string table,
+        string constraint,
+        CancellationToken cancellationToken)
     {
         var command = dataSource.CreateCommand(Sql);
         await using (command.ConfigureAwait(false))

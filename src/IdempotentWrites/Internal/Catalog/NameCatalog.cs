@@ -38,12 +38,19 @@ internal static class NameCatalog
         if (missing.Count > 0)
         {
             throw new ArgumentException(
-                $"schema{(missing.Count == 1 ? string.Empty : "s")} {string.Join(", ", missing)} {(missing.Count == 1 ? "does" : "do")} not exist or this role may not use {(missing.Count == 1 ? "it" : "them")} "
+                $"schema{(missing.Count == 1 ? string.Empty : "s")} {string.Join(", ", missing)} " +
+                $"{(missing.Count == 1 ? "does" : "do")} not exist or this role may not use " +
+                $"{(missing.Count == 1 ? "it" : "them")} "
                 + $"(names are case-sensitive). Schemas this role can see: {Listing(visible)}.");
         }
     }
 
-    public static async Task EnsureTableAsync(NpgsqlDataSource dataSource, string? schema, string table, string schemaHint, CancellationToken cancellationToken)
+    public static async Task EnsureTableAsync(
+        NpgsqlDataSource dataSource,
+        string? schema,
+        string table,
+        string schemaHint,
+        CancellationToken cancellationToken)
     {
         if (schema is not null)
         {
@@ -57,7 +64,12 @@ internal static class NameCatalog
         }
     }
 
-    public static async Task<string> DescribeMissingTableAsync(NpgsqlDataSource dataSource, string? schema, string table, string schemaHint, CancellationToken cancellationToken)
+    public static async Task<string> DescribeMissingTableAsync(
+        NpgsqlDataSource dataSource,
+        string? schema,
+        string table,
+        string schemaHint,
+        CancellationToken cancellationToken)
         => MissingTable(schema, table, schemaHint, await ListAsync(dataSource, TablesSql, schema, cancellationToken).ConfigureAwait(false));
 
     private static string MissingTable(string? schema, string table, string schemaHint, List<string> tables)
@@ -68,7 +80,9 @@ internal static class NameCatalog
     }
 
     private static string Listing(List<string> names)
-        => names.Count == 0 ? "none" : string.Join(", ", names.Take(MaxListed)) + (names.Count > MaxListed ? $", … ({names.Count} in all)" : string.Empty);
+        => names.Count == 0
+            ? "none"
+            : string.Join(", ", names.Take(MaxListed)) + (names.Count > MaxListed ? $", … ({names.Count} in all)" : string.Empty);
 
     private static async Task<List<string>> ListAsync(NpgsqlDataSource dataSource, string sql, string? parameter, CancellationToken cancellationToken)
     {
@@ -78,7 +92,8 @@ internal static class NameCatalog
         {
             if (sql.Contains("$1", StringComparison.Ordinal))
             {
-                command.Parameters.Add(new NpgsqlParameter { Value = (object?)parameter ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
+                command.Parameters.Add(
+                    new NpgsqlParameter { Value = (object?)parameter ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text });
             }
 
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);

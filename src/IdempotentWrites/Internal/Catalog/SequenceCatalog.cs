@@ -70,11 +70,17 @@ internal static class SequenceCatalog
         ORDER BY sn.nspname, s.relname, tn.nspname, t.relname, l.attnum
         """;
 
-    public static async Task<List<SequenceInfo>> DiscoverAsync(NpgsqlConnection connection, IReadOnlyList<uint>? sequenceOids, IReadOnlyList<uint>? tableOids, CancellationToken cancellationToken)
+    public static async Task<List<SequenceInfo>> DiscoverAsync(
+        NpgsqlConnection connection,
+        IReadOnlyList<uint>? sequenceOids,
+        IReadOnlyList<uint>? tableOids,
+        CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand(DiscoverSql, connection);
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)sequenceOids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Oid });
-        command.Parameters.Add(new NpgsqlParameter { Value = (object?)tableOids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Oid });
+        command.Parameters.Add(
+            new NpgsqlParameter { Value = (object?)sequenceOids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Oid });
+        command.Parameters.Add(
+            new NpgsqlParameter { Value = (object?)tableOids?.ToArray() ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Oid });
         var sequences = new List<SequenceInfo>();
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))

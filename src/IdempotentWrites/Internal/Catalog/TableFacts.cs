@@ -34,7 +34,12 @@ internal sealed record TableFacts(
         """;
 
     public static async Task<TableFacts> ReadAsync(
-        NpgsqlConnection connection, uint tableOid, IEnumerable<string> insert, IEnumerable<string> select, IEnumerable<string> update, CancellationToken cancellationToken)
+        NpgsqlConnection connection,
+        uint tableOid,
+        IEnumerable<string> insert,
+        IEnumerable<string> select,
+        IEnumerable<string> update,
+        CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand(FactsSql, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = tableOid, NpgsqlDbType = NpgsqlDbType.Oid });
@@ -65,7 +70,9 @@ internal sealed record TableFacts(
         var causes = new List<string>();
         if (BeforeInsertTriggers.Count > 0)
         {
-            causes.Add($"a BEFORE INSERT trigger ({string.Join(", ", BeforeInsertTriggers)}) changes the key before it is stored, so the stored key differs from the one sent");
+            causes.Add(
+                $"a BEFORE INSERT trigger ({string.Join(", ", BeforeInsertTriggers)}) changes the key before it is " +
+                "stored, so the stored key differs from the one sent");
         }
 
         if (RowSecurity)

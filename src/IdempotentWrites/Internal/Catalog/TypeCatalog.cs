@@ -38,8 +38,12 @@ internal static class TypeCatalog
         NpgsqlConnection connection, IReadOnlyDictionary<uint, string> displays, CancellationToken cancellationToken)
     {
         var resolved = await ResolveAsync(connection, [.. displays.Keys], cancellationToken).ConfigureAwait(false);
-        var elements = await ResolveAsync(connection, [.. resolved.Values.Where(r => r.Base.Category == 'A' && r.Element != 0).Select(r => r.Element).Distinct()], cancellationToken).ConfigureAwait(false);
-        var enums = resolved.Values.Select(r => r.Base).Concat(elements.Values.Select(e => e.Base)).Where(t => t.IsEnum).Select(t => t.Oid).Distinct().ToArray();
+        var elements = await ResolveAsync(
+            connection,
+            [.. resolved.Values.Where(r => r.Base.Category == 'A' && r.Element != 0).Select(r => r.Element).Distinct()],
+            cancellationToken).ConfigureAwait(false);
+        var enums = resolved.Values.Select(r => r.Base).Concat(
+            elements.Values.Select(e => e.Base)).Where(t => t.IsEnum).Select(t => t.Oid).Distinct().ToArray();
         var labels = await ReadLabelsAsync(connection, enums, cancellationToken).ConfigureAwait(false);
 
         var result = new Dictionary<uint, ColumnType>();
@@ -70,7 +74,12 @@ internal static class TypeCatalog
             while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 var start = reader.GetFieldValue<uint>(0);
-                var baseType = new PgType(reader.GetFieldValue<uint>(1), reader.GetString(2), reader.GetString(3), reader.GetString(4)[0], reader.GetString(5)[0]);
+                var baseType = new PgType(
+                    reader.GetFieldValue<uint>(1),
+                    reader.GetString(2),
+                    reader.GetString(3),
+                    reader.GetString(4)[0],
+                    reader.GetString(5)[0]);
                 var declared = new PgType(start, reader.GetString(7), reader.GetString(8), reader.GetString(9)[0], reader.GetString(10)[0]);
                 result[start] = new Resolved(declared, baseType, reader.GetFieldValue<uint>(6));
             }
@@ -79,7 +88,10 @@ internal static class TypeCatalog
         return result;
     }
 
-    private static async Task<Dictionary<uint, IReadOnlyList<string>>> ReadLabelsAsync(NpgsqlConnection connection, uint[] enums, CancellationToken cancellationToken)
+    private static async Task<Dictionary<uint, IReadOnlyList<string>>> ReadLabelsAsync(
+        NpgsqlConnection connection,
+        uint[] enums,
+        CancellationToken cancellationToken)
     {
         var result = new Dictionary<uint, IReadOnlyList<string>>();
         if (enums.Length == 0)

@@ -23,16 +23,34 @@ internal static class WriteTargetCatalog
         + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid ORDER BY i.indexrelid";
 
     // Column name to its kind ("", "a", "d" or "s"), in table order; empty when the table does not exist.
-    public static async Task<Dictionary<string, string>> ReadColumnsAsync(NpgsqlDataSource dataSource, string qualifiedTable, CancellationToken cancellationToken)
+    public static async Task<Dictionary<string, string>> ReadColumnsAsync(
+        NpgsqlDataSource dataSource,
+        string qualifiedTable,
+        CancellationToken cancellationToken)
     {
-        var columns = await ReadAsync(dataSource, ColumnsSql, qualifiedTable, r => (Name: r.GetString(0), Kind: r.GetString(1)), cancellationToken).ConfigureAwait(false);
+        var columns = await ReadAsync(
+            dataSource,
+            ColumnsSql,
+            qualifiedTable,
+            r => (Name: r.GetString(0), Kind: r.GetString(1)),
+            cancellationToken).ConfigureAwait(false);
         return columns.ToDictionary(c => c.Name, c => c.Kind, StringComparer.Ordinal);
     }
 
     public static Task<List<UniqueKey>> ReadUniqueKeysAsync(NpgsqlDataSource dataSource, string qualifiedTable, CancellationToken cancellationToken)
-        => ReadAsync(dataSource, UniqueKeysSql, qualifiedTable, r => new UniqueKey(r.GetFieldValue<string[]>(0), r.GetBoolean(1), r.GetBoolean(2)), cancellationToken);
+        => ReadAsync(
+            dataSource,
+            UniqueKeysSql,
+            qualifiedTable,
+            r => new UniqueKey(r.GetFieldValue<string[]>(0), r.GetBoolean(1), r.GetBoolean(2)),
+            cancellationToken);
 
-    private static async Task<List<T>> ReadAsync<T>(NpgsqlDataSource dataSource, string sql, string qualifiedTable, Func<NpgsqlDataReader, T> read, CancellationToken cancellationToken)
+    private static async Task<List<T>> ReadAsync<T>(
+        NpgsqlDataSource dataSource,
+        string sql,
+        string qualifiedTable,
+        Func<NpgsqlDataReader, T> read,
+        CancellationToken cancellationToken)
     {
         var rows = new List<T>();
         var command = dataSource.CreateCommand(sql);

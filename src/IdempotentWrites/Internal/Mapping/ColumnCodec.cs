@@ -20,7 +20,14 @@ internal sealed class ColumnCodec
     private readonly Func<object, object>? _toWire;
     private readonly Func<object, object>? _fromDb;
 
-    private ColumnCodec(ColumnMapping column, ColumnType type, string? readCast, NpgsqlDbType? wireType, string copyType, Func<object, object>? toWire, Func<object, object>? fromDb)
+    private ColumnCodec(
+        ColumnMapping column,
+        ColumnType type,
+        string? readCast,
+        NpgsqlDbType? wireType,
+        string copyType,
+        Func<object, object>? toWire,
+        Func<object, object>? fromDb)
     {
         Column = column;
         Type = type;
@@ -35,7 +42,10 @@ internal sealed class ColumnCodec
     // System.Text.Json's reflection-based defaults, used only for property types stored as JSON. A type they cannot
     // serialize (reflection disabled in a trimmed or AOT app) is refused by the mapping check (GetTypeInfo throws there),
     // with a message that names IdempotentWritesOptions.JsonSerializerOptions; nothing fails silently after a write.
-    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Checked per type at mapping time; see comment.")]
+    [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2026",
+        Justification = "Checked per type at mapping time; see comment.")]
     [System.Diagnostics.CodeAnalysis.UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Checked per type at mapping time; see comment.")]
     public static JsonSerializerOptions DefaultJsonOptions => JsonSerializerOptions.Default;
 
@@ -112,7 +122,9 @@ internal sealed class ColumnCodec
             }
 
             var labels = clr.IsEnum ? EnumLabels.Create(clr, type.EnumLabels) : null;
-            return labels is null ? null : new(column, type, "pg_catalog.text", NpgsqlDbType.Text, "pg_catalog.text", labels.ToLabel, labels.ToMember);
+            return labels is null
+                ? null
+                : new(column, type, "pg_catalog.text", NpgsqlDbType.Text, "pg_catalog.text", labels.ToLabel, labels.ToMember);
         }
 
         if (clr == typeof(string))
@@ -128,7 +140,14 @@ internal sealed class ColumnCodec
         {
             // A CLR enum stored by member name in a text column.
             return clr.IsEnum
-                ? new(column, type, domainRead, NpgsqlDbType.Text, "pg_catalog.text", static v => v.ToString()!, v => Enum.Parse(clr, (string)v, ignoreCase: true))
+                ? new(
+                    column,
+                    type,
+                    domainRead,
+                    NpgsqlDbType.Text,
+                    "pg_catalog.text",
+                    static v => v.ToString()!,
+                    v => Enum.Parse(clr, (string)v, ignoreCase: true))
                 : null;
         }
 
@@ -260,7 +279,10 @@ internal sealed class ColumnCodec
         if (clr.IsEnum)
         {
             return pg.TypeName is "int2" or "int4" or "int8"
-                ? new(NpgsqlDbType.Bigint, static v => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture), v => Enum.ToObject(clr, v))
+                ? new(
+                    NpgsqlDbType.Bigint,
+                    static v => Convert.ToInt64(v, System.Globalization.CultureInfo.InvariantCulture),
+                    v => Enum.ToObject(clr, v))
                 : null;
         }
 
@@ -286,11 +308,20 @@ internal sealed class ColumnCodec
             ("uuid", _) when clr == typeof(Guid) => new(NpgsqlDbType.Uuid, null, null),
             ("bytea", _) when clr == typeof(byte[]) => new(NpgsqlDbType.Bytea, null, null),
             ("inet", _) when clr == typeof(IPAddress) => new(NpgsqlDbType.Inet, null, null),
-            ("timestamptz", _) when clr == typeof(DateTimeOffset) => new(NpgsqlDbType.TimestampTz, static v => ((DateTimeOffset)v).ToUniversalTime(), static v => v is DateTime d ? new DateTimeOffset(d) : v),
+            ("timestamptz", _) when clr == typeof(DateTimeOffset) => new(
+                NpgsqlDbType.TimestampTz,
+                static v => ((DateTimeOffset)v).ToUniversalTime(),
+                static v => v is DateTime d ? new DateTimeOffset(d) : v),
             ("timestamptz", _) when clr == typeof(DateTime) => new(NpgsqlDbType.TimestampTz, static v => UtcInstant((DateTime)v), null),
-            ("timestamp", _) when clr == typeof(DateTime) => new(NpgsqlDbType.Timestamp, static v => DateTime.SpecifyKind((DateTime)v, DateTimeKind.Unspecified), null),
+            ("timestamp", _) when clr == typeof(DateTime) => new(
+                NpgsqlDbType.Timestamp,
+                static v => DateTime.SpecifyKind((DateTime)v, DateTimeKind.Unspecified),
+                null),
             ("date", _) when clr == typeof(DateOnly) => new(NpgsqlDbType.Date, null, static v => v is DateTime d ? DateOnly.FromDateTime(d) : v),
-            ("date", _) when clr == typeof(DateTime) => new(NpgsqlDbType.Date, null, static v => v is DateOnly d ? d.ToDateTime(TimeOnly.MinValue) : v),
+            ("date", _) when clr == typeof(DateTime) => new(
+                NpgsqlDbType.Date,
+                null,
+                static v => v is DateOnly d ? d.ToDateTime(TimeOnly.MinValue) : v),
             ("time", _) when clr == typeof(TimeOnly) => new(NpgsqlDbType.Time, null, static v => v is TimeSpan t ? TimeOnly.FromTimeSpan(t) : v),
             ("time", _) when clr == typeof(TimeSpan) => new(NpgsqlDbType.Time, null, static v => v is TimeOnly t ? t.ToTimeSpan() : v),
             ("interval", _) when clr == typeof(TimeSpan) => new(NpgsqlDbType.Interval, null, null),
@@ -307,7 +338,8 @@ internal sealed class ColumnCodec
         DateTimeKind.Utc => value,
         DateTimeKind.Local => value.ToUniversalTime(),
         _ => throw new ArgumentException(
-            $"A DateTime with Kind=Unspecified ({value:O}) cannot be written to a timestamptz column: it names no instant. Use DateTime.SpecifyKind(value, DateTimeKind.Utc), a UTC DateTime, or a DateTimeOffset."),
+            $"A DateTime with Kind=Unspecified ({value:O}) cannot be written to a timestamptz column: it names no " +
+            "instant. Use DateTime.SpecifyKind(value, DateTimeKind.Utc), a UTC DateTime, or a DateTimeOffset."),
     };
 
     private static string Refusal(ColumnMapping column, Type clr, ColumnType type)
@@ -330,12 +362,15 @@ internal sealed class ColumnCodec
         var pg = type.Base;
         if (IsJson(pg))
         {
-            return "System.Text.Json cannot serialize this type with the configured options; set IdempotentWritesOptions.JsonSerializerOptions (for example with a source-generated JsonSerializerContext), or use string, JsonDocument, JsonElement or JsonNode.";
+            return "System.Text.Json cannot serialize this type with the configured options; set " +
+                "IdempotentWritesOptions.JsonSerializerOptions (for example with a source-generated " +
+                "JsonSerializerContext), or use string, JsonDocument, JsonElement or JsonNode.";
         }
 
         if (pg.IsEnum)
         {
-            return $"an enum column maps to string or to a CLR enum whose members match its labels ({string.Join(", ", type.EnumLabels)}), by exact name or snake_case.";
+            return "an enum column maps to string or to a CLR enum whose members match its labels " +
+                $"({string.Join(", ", type.EnumLabels)}), by exact name or snake_case.";
         }
 
         return pg.TypeName switch

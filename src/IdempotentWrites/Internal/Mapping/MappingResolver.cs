@@ -17,16 +17,25 @@ internal static class MappingResolver
 {
     private sealed record CatalogColumn(string Name, string Type, bool NotNull, string Identity, string Generated, uint TypeOid);
 
-    public static async Task<WritePlan> ResolveAsync(NpgsqlConnection connection, TableMapping mapping, JsonSerializerOptions json, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<WritePlan> ResolveAsync(
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        JsonSerializerOptions json,
+        ILogger logger,
+        CancellationToken cancellationToken)
     {
         var (tableOid, schema, table) = await ReadTableAsync(connection, mapping, cancellationToken).ConfigureAwait(false);
         var columns = await ReadColumnsAsync(connection, tableOid, cancellationToken).ConfigureAwait(false);
         CheckColumns(mapping, columns);
         var mapped = mapping.Columns.Select(c => columns[c.ColumnName]).ToList();
-        var types = await TypeCatalog.ReadAsync(connection, mapped.GroupBy(c => c.TypeOid).ToDictionary(g => g.Key, g => g.First().Type), cancellationToken).ConfigureAwait(false);
+        var types = await TypeCatalog.ReadAsync(
+            connection,
+            mapped.GroupBy(c => c.TypeOid).ToDictionary(g => g.Key, g => g.First().Type),
+            cancellationToken).ConfigureAwait(false);
 
         // Every pairing of property and column type is checked here, before anything is written.
-        var codecs = new ColumnCodecs([.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
+        var codecs = new ColumnCodecs(
+            [.. mapping.Columns.Select((c, i) => ColumnCodec.Create(c, types[mapped[i].TypeOid], json, mapping.DisplayName))]);
 
         IReadOnlyList<KeyElement> keys;
         string? predicate = mapping.Conflict.Predicate;
@@ -69,13 +78,23 @@ internal static class MappingResolver
 
             throw new TableMappingException(
                 mapping.DisplayName,
-                $"role \"{facts.Role}\" lacks privileges every write on this table needs (INSERT on the written columns, SELECT on the returned ones): {string.Join("; ", grants)};");
+                $"role \"{facts.Role}\" lacks privileges every write on this table needs (INSERT on the written " +
+                $"columns, SELECT on the returned ones): {string.Join("; ", grants)};");
         }
 
         var upsertDenied = facts.MissingUpdate.Count == 0
             ? null
-            : $"role \"{facts.Role}\" lacks UPDATE on {string.Join(", ", facts.MissingUpdate.Select(c => $"\"{c}\""))}, which UpsertAsync and UpsertManyAsync update on conflict (InsertOrGetAsync and InsertAsync need no UPDATE): {TableFacts.Grant("UPDATE", facts.MissingUpdate, qualified, facts.Role)};";
-        var arbiters = await ExplainArbitersAsync(connection, mapping, tableOid, draft.InsertOrGetSql, mapping.InsertColumns.Count, cancellationToken).ConfigureAwait(false);
+            : $"role \"{facts.Role}\" lacks UPDATE on " +
+                $"{string.Join(", ", facts.MissingUpdate.Select(c => $"\"{c}\""))}, which UpsertAsync and " +
+                "UpsertManyAsync update on conflict (InsertOrGetAsync and InsertAsync need no UPDATE): " +
+                $"{TableFacts.Grant("UPDATE", facts.MissingUpdate, qualified, facts.Role)};";
+        var arbiters = await ExplainArbitersAsync(
+            connection,
+            mapping,
+            tableOid,
+            draft.InsertOrGetSql,
+            mapping.InsertColumns.Count,
+            cancellationToken).ConfigureAwait(false);
         var nullsNotDistinct = arbiters.Count > 0;
         foreach (var name in arbiters)
         {
@@ -111,16 +130,25 @@ internal static class MappingResolver
         }
 
         var column = mapping.Columns.FirstOrDefault(c => c.ColumnName == key.Column)
-            ?? throw new TableMappingException(mapping.DisplayName, $"constraint \"{constraint}\" includes column \"{key.Column}\", which no property maps to; an insert-or-get needs every key value.");
+            ?? throw new TableMappingException(
+                mapping.DisplayName,
+                $"constraint \"{constraint}\" includes column \"{key.Column}\", which no property maps to; an insert-or-get needs every key value.");
         return column.IsGenerated
-            ? throw new TableMappingException(mapping.DisplayName, $"constraint \"{constraint}\" includes column \"{key.Column}\", which is marked Generated; an insert-or-get needs the key value before the insert (use a natural key as the conflict target).")
+            ? throw new TableMappingException(
+                mapping.DisplayName,
+                $"constraint \"{constraint}\" includes column \"{key.Column}\", which is marked Generated; an " +
+                "insert-or-get needs the key value before the insert (use a natural key as the conflict target).")
             : KeyElement.ForColumn(column);
     }
 
-    private static async Task<(uint Oid, string Schema, string Table)> ReadTableAsync(NpgsqlConnection connection, TableMapping mapping, CancellationToken cancellationToken)
+    private static async Task<(
+        uint Oid,
+        string Schema,
+        string Table)> ReadTableAsync(NpgsqlConnection connection, TableMapping mapping, CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand(
-            "SELECT c.oid, n.nspname, c.relname, c.relkind::text FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
+            "SELECT c.oid, n.nspname, c.relname, c.relkind::text FROM pg_catalog.pg_class c JOIN " +
+            "pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = pg_catalog.to_regclass($1)",
             connection);
         command.Parameters.Add(new NpgsqlParameter { Value = mapping.QualifiedName });
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -143,7 +171,10 @@ internal static class MappingResolver
         return (reader.GetFieldValue<uint>(0), reader.GetString(1), reader.GetString(2));
     }
 
-    private static async Task<Dictionary<string, CatalogColumn>> ReadColumnsAsync(NpgsqlConnection connection, uint tableOid, CancellationToken cancellationToken)
+    private static async Task<Dictionary<string, CatalogColumn>> ReadColumnsAsync(
+        NpgsqlConnection connection,
+        uint tableOid,
+        CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand(
             """
@@ -159,7 +190,13 @@ internal static class MappingResolver
         var columns = new Dictionary<string, CatalogColumn>(StringComparer.Ordinal);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            var column = new CatalogColumn(reader.GetString(0), reader.GetString(1), reader.GetBoolean(2), reader.GetString(3), reader.GetString(4), reader.GetFieldValue<uint>(5));
+            var column = new CatalogColumn(
+                reader.GetString(0),
+                reader.GetString(1),
+                reader.GetBoolean(2),
+                reader.GetString(3),
+                reader.GetString(4),
+                reader.GetFieldValue<uint>(5));
             columns[column.Name] = column;
         }
 
@@ -174,19 +211,35 @@ internal static class MappingResolver
             {
                 throw new TableMappingException(
                     mapping.DisplayName,
-                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column \"{column.ColumnName}\", which the table does not have (columns: {string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) it{(columns.ContainsKey(column.Property.Name) ? $", or map the table with ColumnNaming(ColumnNamingConvention.AsIs): it has a column named exactly \"{column.Property.Name}\", as EF Core creates them" : string.Empty)}.");
+                    $"property {mapping.RowType.Name}.{column.Property.Name} maps to column " +
+                    $"\"{column.ColumnName}\", which the table does not have (columns: " +
+                    $"{string.Join(", ", columns.Keys)}). Rename it with HasColumnName(...) or Ignore(...) " +
+                    "it" +
+                    (columns.ContainsKey(column.Property.Name)
+                        ? ", or map the table with ColumnNaming(ColumnNamingConvention.AsIs): it has a column named exactly " +
+                            $"\"{column.Property.Name}\", as EF Core creates them"
+                        : string.Empty) +
+                    ".");
             }
 
             if (!column.IsGenerated && (catalog.Identity == "a" || catalog.Generated == "s"))
             {
                 throw new TableMappingException(
                     mapping.DisplayName,
-                    $"column \"{column.ColumnName}\" is {(catalog.Identity == "a" ? "GENERATED ALWAYS AS IDENTITY" : "a generated column")}; mark {mapping.RowType.Name}.{column.Property.Name} with Generated(...).");
+                    $"column \"{column.ColumnName}\" is " +
+                    $"{(catalog.Identity == "a" ? "GENERATED ALWAYS AS IDENTITY" : "a generated column")}; mark " +
+                    $"{mapping.RowType.Name}.{column.Property.Name} with Generated(...).");
             }
         }
     }
 
-    private static async Task<IndexDefinition> ReadConstraintIndexAsync(NpgsqlConnection connection, TableMapping mapping, uint tableOid, string schema, string constraint, CancellationToken cancellationToken)
+    private static async Task<IndexDefinition> ReadConstraintIndexAsync(
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        uint tableOid,
+        string schema,
+        string constraint,
+        CancellationToken cancellationToken)
     {
         string? type = null;
         var deferrable = false;
@@ -217,13 +270,20 @@ internal static class MappingResolver
             throw new TableMappingException(
                 mapping.DisplayName,
                 index is not null && index.Table == mapping.Table
-                    ? $"\"{constraint}\" is a unique index, not a constraint; ON CONFLICT ON CONSTRAINT cannot name it. Use ConflictOn(...) with its columns ({string.Join(", ", index.Keys.Select(k => k.Definition))}){(index.Predicate is null ? string.Empty : $" and Where(\"{index.Predicate}\")")}."
+                    ? $"\"{constraint}\" is a unique index, not a constraint; ON CONFLICT ON CONSTRAINT cannot name " +
+                        "it. Use ConflictOn(...) with its columns " +
+                        $"({string.Join(", ", index.Keys.Select(k => k.Definition))})" +
+                        (index.Predicate is null ? string.Empty : $" and Where(\"{index.Predicate}\")") +
+                        "."
                     : $"the table has no constraint named \"{constraint}\" (names are case-sensitive).");
         }
 
         if (type is not ("u" or "p"))
         {
-            throw new TableMappingException(mapping.DisplayName, $"constraint \"{constraint}\" is not a unique or primary-key constraint (contype '{type}'); an insert-or-get can only re-select by equality.");
+            throw new TableMappingException(
+                mapping.DisplayName,
+                $"constraint \"{constraint}\" is not a unique or primary-key constraint (contype '{type}'); an " +
+                "insert-or-get can only re-select by equality.");
         }
 
         if (deferrable)
@@ -236,9 +296,17 @@ internal static class MappingResolver
     }
 
     private static string DeferrableMessage(string constraint)
-        => $"constraint \"{constraint}\" is DEFERRABLE, and PostgreSQL cannot use a deferrable constraint as an ON CONFLICT arbiter. Make it NOT DEFERRABLE, or add a non-deferrable unique index on the same columns and use ConflictOn(...).";
+        => $"constraint \"{constraint}\" is DEFERRABLE, and PostgreSQL cannot use a deferrable constraint as an ON " +
+            "CONFLICT arbiter. Make it NOT DEFERRABLE, or add a non-deferrable unique index on the same columns " +
+            "and use ConflictOn(...).";
 
-    private static async Task<IReadOnlyList<string>> ExplainArbitersAsync(NpgsqlConnection connection, TableMapping mapping, uint tableOid, string sql, int parameterCount, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<string>> ExplainArbitersAsync(
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        uint tableOid,
+        string sql,
+        int parameterCount,
+        CancellationToken cancellationToken)
     {
         string json;
         try
@@ -257,7 +325,12 @@ internal static class MappingResolver
             : [];
     }
 
-    private static async Task<TableMappingException?> DescribeArbiterErrorAsync(NpgsqlConnection connection, TableMapping mapping, uint tableOid, PostgresException error, CancellationToken cancellationToken)
+    private static async Task<TableMappingException?> DescribeArbiterErrorAsync(
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        uint tableOid,
+        PostgresException error,
+        CancellationToken cancellationToken)
     {
         var target = SqlGenerator.ArbiterClause(mapping.Conflict);
         var deferrable = new List<string>();
@@ -292,7 +365,8 @@ internal static class MappingResolver
         {
             var hint = partial.Count == 0
                 ? "Create a unique index or constraint on exactly these columns/expressions."
-                : $"Partial unique indexes exist: {string.Join(", ", partial)}; a partial index is only an arbiter when its predicate is given with Where(\"...\").";
+                : $"Partial unique indexes exist: {string.Join(", ", partial)}; a partial index is only an arbiter " +
+                    "when its predicate is given with Where(\"...\").";
             return new TableMappingException(mapping.DisplayName, $"no unique index or constraint matches ON CONFLICT {target}. {hint}", error);
         }
 
@@ -305,7 +379,12 @@ internal static class MappingResolver
     }
 
     // Plans the statement with every parameter NULL; EXPLAIN (without ANALYZE) never executes it.
-    private static async Task<string> ExplainAsync(NpgsqlConnection connection, TableMapping mapping, string sql, int parameterCount, CancellationToken cancellationToken)
+    private static async Task<string> ExplainAsync(
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        string sql,
+        int parameterCount,
+        CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand("EXPLAIN (FORMAT JSON, COSTS FALSE) " + sql, connection);
         for (var i = 0; i < parameterCount; i++)
@@ -320,7 +399,10 @@ internal static class MappingResolver
         catch (PostgresException ex) when (!ErrorClassifier.IsTransientSqlState(ex.SqlState))
         {
             // Transient failures (shutdown, deadlock, too many connections) are not mapping errors: they propagate as is.
-            throw new TableMappingException(mapping.DisplayName, $"PostgreSQL rejected the generated statement ({ex.SqlState}: {ex.MessageText}). Statement: {sql}", ex);
+            throw new TableMappingException(
+                mapping.DisplayName,
+                $"PostgreSQL rejected the generated statement ({ex.SqlState}: {ex.MessageText}). Statement: {sql}",
+                ex);
         }
     }
 }

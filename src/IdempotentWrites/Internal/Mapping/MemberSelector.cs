@@ -39,5 +39,7 @@ internal static class MemberSelector
     }
 
     private static ArgumentException Invalid(LambdaExpression selector)
-        => new($"'{selector}' must select a property of the row (x => x.Email) or several as an anonymous type (x => new {{ x.A, x.B }}).", nameof(selector));
+        => new(
+            $"'{selector}' must select a property of the row (x => x.Email) or several as an anonymous type (x => new {{ x.A, x.B }}).",
+            nameof(selector));
 }

@@ -9,7 +9,9 @@ namespace IdempotentWrites.Internal.Mapping;
 // Builds rows from column values: a parameterless constructor plus setters, or a positional record's constructor.
 internal static class RowFactory
 {
-    public static Func<object?[], object> Create<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(string table, IReadOnlyList<ColumnMapping> columns)
+    public static Func<object?[], object> Create<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(
+        string table,
+        IReadOnlyList<ColumnMapping> columns)
     {
         var type = typeof(T);
         var constructors = type.GetConstructors(BindingFlags.Public | BindingFlags.Instance);
@@ -20,7 +22,9 @@ internal static class RowFactory
             .Where(c => c.GetParameters().All(p => p.Name is not null && byProperty.ContainsKey(p.Name)))
             .OrderByDescending(c => c.GetParameters().Length)
             .FirstOrDefault()
-            ?? throw new TableMappingException(table, $"type {type.Name} needs a public parameterless constructor or one whose parameters are named after its mapped properties.");
+            ?? throw new TableMappingException(
+                table,
+                $"type {type.Name} needs a public parameterless constructor or one whose parameters are named after its mapped properties.");
 
         var parameters = constructor.GetParameters();
         var argumentIndexes = parameters.Select(p => byProperty[p.Name!]).ToArray();

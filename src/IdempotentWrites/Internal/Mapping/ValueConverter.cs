@@ -30,7 +30,8 @@ internal static class ValueConverter
 
         return (value, underlying) switch
         {
-            (DateTime dateTime, _) when underlying == typeof(DateTimeOffset) => new DateTimeOffset(dateTime.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(dateTime, DateTimeKind.Utc) : dateTime),
+            (DateTime dateTime, _) when underlying == typeof(DateTimeOffset) => new DateTimeOffset(
+                dateTime.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(dateTime, DateTimeKind.Utc) : dateTime),
             (DateTime dateTime, _) when underlying == typeof(DateOnly) => DateOnly.FromDateTime(dateTime),
             (TimeSpan span, _) when underlying == typeof(TimeOnly) => TimeOnly.FromTimeSpan(span),
             (_, { IsEnum: true }) when value is string text => Enum.Parse(underlying, text, ignoreCase: true),

@@ -12,7 +12,8 @@ internal static class ErrorClassifier
     {
         IdempotentWritesException iw => iw.IsTransient,
         PostgresException pg => IsTransientSqlState(pg.SqlState),
-        NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException,
+        NpgsqlException npgsql => npgsql.IsTransient
+            || npgsql.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException,
         TimeoutException => true,
         _ => false,
     };

@@ -17,7 +17,15 @@ internal sealed class ErrorTranslator(ILogger logger)
 
     public static Exception? TranslateWithoutCatalog(PostgresException error) => SqlStates.Classify(error.SqlState) switch
     {
-        SqlStateKind.UniqueViolation => new UniqueViolationException(error.SchemaName, error.TableName, error.ConstraintName, [], [], false, null, error),
+        SqlStateKind.UniqueViolation => new UniqueViolationException(
+            error.SchemaName,
+            error.TableName,
+            error.ConstraintName,
+            [],
+            [],
+            false,
+            null,
+            error),
         _ => TranslateOther(error, null, singleRowStatement: false),
     };
 
@@ -34,7 +42,12 @@ internal sealed class ErrorTranslator(ILogger logger)
 
     // insertValues is the one row of a single-row statement (InsertOrGet, Upsert, Insert); null for a multi-row statement
     // (a bulk chunk) or when no row is known. A future statement carrying several calls' rows must not pass one call's values.
-    public async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, TableMapping? mapping, object?[]? insertValues, CancellationToken cancellationToken)
+    public async Task<Exception> TranslateAsync(
+        PostgresException error,
+        NpgsqlConnection? connection,
+        TableMapping? mapping,
+        object?[]? insertValues,
+        CancellationToken cancellationToken)
     {
         var kind = SqlStates.Classify(error.SqlState);
         if (kind == SqlStateKind.GeneratedAlways && connection is not null && mapping is not null)
@@ -167,7 +180,11 @@ internal sealed class ErrorTranslator(ILogger logger)
 
     // A 428C9 names neither table nor column outside its localized text: the column is the first one the write gave a
     // value that the catalog now declares GENERATED ALWAYS (the schema changed after the mapping was resolved, typically).
-    private async Task<Exception> TranslateGeneratedAlwaysAsync(PostgresException error, NpgsqlConnection connection, TableMapping mapping, CancellationToken cancellationToken)
+    private async Task<Exception> TranslateGeneratedAlwaysAsync(
+        PostgresException error,
+        NpgsqlConnection connection,
+        TableMapping mapping,
+        CancellationToken cancellationToken)
     {
         string? column = null;
         try
@@ -183,7 +200,10 @@ internal sealed class ErrorTranslator(ILogger logger)
         return new GeneratedAlwaysViolationException(error.TableName ?? mapping.Table, error.ColumnName ?? column, error);
     }
 
-    private static IdempotentWritesException? TranslateOther(PostgresException error, TableMapping? mapping, bool singleRowStatement) => SqlStates.Classify(error.SqlState) switch
+    private static IdempotentWritesException? TranslateOther(
+        PostgresException error,
+        TableMapping? mapping,
+        bool singleRowStatement) => SqlStates.Classify(error.SqlState) switch
     {
         SqlStateKind.ForeignKeyViolation => new ForeignKeyViolationException(error.SchemaName, error.TableName, error.ConstraintName, error),
         SqlStateKind.NotNullViolation => new NotNullViolationException(error.SchemaName, error.TableName, error.ColumnName, error),

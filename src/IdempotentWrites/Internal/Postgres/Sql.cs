@@ -10,7 +10,9 @@ internal static class Sql
     {
         if (identifier.Contains('\0', StringComparison.Ordinal))
         {
-            throw new ArgumentException($"Identifier '{identifier.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a NUL character.", nameof(identifier));
+            throw new ArgumentException(
+                $"Identifier '{identifier.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a NUL character.",
+                nameof(identifier));
         }
 
         return "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

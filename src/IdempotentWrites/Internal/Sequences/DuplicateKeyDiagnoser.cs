@@ -33,7 +33,11 @@ internal static class DuplicateKeyDiagnoser
         WHERE i.indisunique AND ic.relname = ANY ($1)
         """;
 
-    public static async Task<DuplicateKeyDiagnosis?> DiagnoseAsync(NpgsqlDataSource dataSource, string text, SequenceDoctorOptions options, CancellationToken cancellationToken)
+    public static async Task<DuplicateKeyDiagnosis?> DiagnoseAsync(
+        NpgsqlDataSource dataSource,
+        string text,
+        SequenceDoctorOptions options,
+        CancellationToken cancellationToken)
     {
         var parsed = DuplicateKeyText.Parse(text);
         if (parsed.Candidates.Count == 0)
@@ -67,31 +71,54 @@ internal static class DuplicateKeyDiagnoser
         var findings = await SequenceScanner.ScanAsync(dataSource, sequences, options, null, cancellationToken).ConfigureAwait(false);
         var sequence = findings.FirstOrDefault(f => f.Status == SequenceStatus.Drifted) ?? findings.FirstOrDefault();
         var key = $"({string.Join(", ", index.Definitions)})";
-        var where = $"{(index.IsPrimaryKey ? "primary key" : "unique key")} {SequenceText.Ident(index.Name)} on {SequenceText.Name(index.TableSchema, index.Table)} {key}";
+        var where = $"{(index.IsPrimaryKey ? "primary key" : "unique key")} {SequenceText.Ident(index.Name)} on " +
+            $"{SequenceText.Name(index.TableSchema, index.Table)} {key}";
         DuplicateKeyCause cause;
         string explanation;
         if (sequence is { Status: SequenceStatus.Drifted })
         {
             cause = DuplicateKeyCause.SequenceDrift;
-            explanation = $"Sequence drift: {where} is fed by sequence {sequence.DisplayName}, which hands out {SequenceText.Value(sequence.NextValue)} next while the data already reaches {SequenceText.Value(sequence.DataExtreme)}, so default inserts collide with existing rows. The next default insert must get {SequenceText.Value(sequence.RequiredNextValue)}: repair the sequence.";
+            explanation = $"Sequence drift: {where} is fed by sequence {sequence.DisplayName}, which hands out " +
+                $"{SequenceText.Value(sequence.NextValue)} next while the data already reaches " +
+                $"{SequenceText.Value(sequence.DataExtreme)}, so default inserts collide with existing rows. The " +
+                $"next default insert must get {SequenceText.Value(sequence.RequiredNextValue)}: repair the sequence.";
         }
         else if (exists == false)
         {
             cause = DuplicateKeyCause.Race;
-            explanation = $"A race: no row with the conflicting {key} exists now, so a concurrent transaction inserted it and then rolled back or deleted it. Retry the write, or use InsertOrGetAsync / UpsertAsync, which turn a race into a result.";
+            explanation = $"A race: no row with the conflicting {key} exists now, so a concurrent transaction " +
+                "inserted it and then rolled back or deleted it. Retry the write, or use InsertOrGetAsync / " +
+                "UpsertAsync, which turn a race into a result.";
         }
         else if (sequence is not null)
         {
             cause = DuplicateKeyCause.ExplicitIdConflict;
-            explanation = $"An explicit-id conflict: {where} is fed by sequence {sequence.DisplayName}, which is {(sequence.Status == SequenceStatus.Skipped ? "not readable here (" + sequence.Reason + ")" : "not behind its data")}; a sequence never hands out a value twice, so the conflicting value was supplied explicitly (an import, a copied row, OVERRIDING SYSTEM VALUE). Let the database generate the key, or upsert on it.";
+            explanation = $"An explicit-id conflict: {where} is fed by sequence {sequence.DisplayName}, which is " +
+                $"{(sequence.Status == SequenceStatus.Skipped ? "not readable here (" + sequence.Reason + ")" : "not behind its data")}; " +
+                "a sequence never hands out a value twice, so the conflicting value was supplied explicitly (an " +
+                "import, a copied row, OVERRIDING SYSTEM VALUE). Let the database generate the key, or upsert on it.";
         }
         else
         {
             cause = DuplicateKeyCause.NaturalKeyDuplicate;
-            explanation = $"A natural-key duplicate: a row with the same {key} {(exists == true ? "exists" : "already existed")} in {SequenceText.Name(index.TableSchema, index.Table)}. Look the row up by {key} and update it, or use InsertOrGetAsync / UpsertAsync; if two requests inserted it at the same moment, that was a race, which those calls turn into a result.";
+            explanation = $"A natural-key duplicate: a row with the same {key} " +
+                $"{(exists == true ? "exists" : "already existed")} in " +
+                $"{SequenceText.Name(index.TableSchema, index.Table)}. Look the row up by {key} and update it, or " +
+                "use InsertOrGetAsync / UpsertAsync; if two requests inserted it at the same moment, that was a " +
+                "race, which those calls turn into a result.";
         }
 
-        return new DuplicateKeyDiagnosis(cause, index.TableSchema, index.Table, index.Name, index.IsPrimaryKey, index.Definitions, sequence, values, exists, explanation);
+        return new DuplicateKeyDiagnosis(
+            cause,
+            index.TableSchema,
+            index.Table,
+            index.Name,
+            index.IsPrimaryKey,
+            index.Definitions,
+            sequence,
+            values,
+            exists,
+            explanation);
     }
 
     private static async Task<UniqueIndex?> FindAsync(NpgsqlConnection connection, DuplicateKeyText parsed, CancellationToken cancellationToken)
@@ -99,7 +126,11 @@ internal static class DuplicateKeyDiagnoser
         var all = new List<UniqueIndex>();
         using (var command = new NpgsqlCommand(IndexSql, connection))
         {
-            command.Parameters.Add(new NpgsqlParameter { Value = parsed.Candidates.Select(c => c.Name).Distinct().ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+            command.Parameters.Add(new NpgsqlParameter
+            {
+                Value = parsed.Candidates.Select(c => c.Name).Distinct().ToArray(),
+                NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text,
+            });
             var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
@@ -138,17 +169,25 @@ internal static class DuplicateKeyDiagnoser
             // The same index name in several schemas: the error came from the one the application resolves first.
             var onPath = matches.Where(m => m.SearchPathPosition is not null).OrderBy(m => m.SearchPathPosition).FirstOrDefault();
             return onPath ?? throw new InvalidOperationException(
-                $"\"{name}\" names unique constraints in several schemas ({string.Join(", ", matches.Select(m => SequenceText.Ident(m.Schema)))}); pass it as schema.{SequenceText.Ident(name)}.");
+                $"\"{name}\" names unique constraints in several schemas " +
+                $"({string.Join(", ", matches.Select(m => SequenceText.Ident(m.Schema)))}); pass it as " +
+                $"schema.{SequenceText.Ident(name)}.");
         }
 
         return null;
     }
 
     // Casts each text value to its column's type, so an index on the key serves the lookup.
-    private static async Task<bool?> RowExistsAsync(NpgsqlConnection connection, UniqueIndex index, IReadOnlyDictionary<string, string?> values, CancellationToken cancellationToken)
+    private static async Task<bool?> RowExistsAsync(
+        NpgsqlConnection connection,
+        UniqueIndex index,
+        IReadOnlyDictionary<string, string?> values,
+        CancellationToken cancellationToken)
     {
         var conditions = index.Columns.Select((c, i) => $"{Sql.Quote(c!)} = CAST(${i + 1} AS {index.Types[i]})");
-        using var command = new NpgsqlCommand($"SELECT EXISTS (SELECT FROM {Sql.QualifiedName(index.TableSchema, index.Table)} WHERE {string.Join(" AND ", conditions)})", connection);
+        using var command = new NpgsqlCommand(
+            $"SELECT EXISTS (SELECT FROM {Sql.QualifiedName(index.TableSchema, index.Table)} WHERE {string.Join(" AND ", conditions)})",
+            connection);
         foreach (var definition in index.Definitions)
         {
             command.Parameters.Add(new NpgsqlParameter { Value = values[definition]!, NpgsqlDbType = NpgsqlDbType.Text });

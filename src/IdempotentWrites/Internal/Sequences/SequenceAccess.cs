@@ -23,12 +23,14 @@ internal static class SequenceAccess
         {
             if (!link.CanRead)
             {
-                return $"the role cannot read table {SequenceText.Name(link.Schema, link.Table)} (needs SELECT on column {SequenceText.Ident(link.Column)} and USAGE on schema {SequenceText.Ident(link.Schema)})";
+                return $"the role cannot read table {SequenceText.Name(link.Schema, link.Table)} (needs SELECT on " +
+                    $"column {SequenceText.Ident(link.Column)} and USAGE on schema {SequenceText.Ident(link.Schema)})";
             }
 
             if (link.RowSecurityActive)
             {
-                return $"row-level security is active on table {SequenceText.Name(link.Schema, link.Table)} for this role, so MAX would not see every row";
+                return $"row-level security is active on table {SequenceText.Name(link.Schema, link.Table)} for " +
+                    "this role, so MAX would not see every row";
             }
         }
 
@@ -50,6 +52,7 @@ internal static class SequenceAccess
         var unlockable = sequence.Links.FirstOrDefault(l => !l.CanLock);
         return unlockable is null
             ? null
-            : $"the role cannot lock table {SequenceText.Name(unlockable.Schema, unlockable.Table)} against inserts during the repair (needs UPDATE, DELETE or TRUNCATE on it)";
+            : $"the role cannot lock table {SequenceText.Name(unlockable.Schema, unlockable.Table)} against inserts " +
+                "during the repair (needs UPDATE, DELETE or TRUNCATE on it)";
     }
 }

@@ -11,11 +11,13 @@ internal sealed class SequenceDoctorOptionsCustomValidator : IValidateOptions<Se
     {
         if (options.LockTimeout <= TimeSpan.Zero || options.LockTimeout > SequenceDoctorConstants.MaxLockTimeout)
         {
-            return ValidateOptionsResult.Fail($"SequenceDoctorOptions.LockTimeout must be positive and at most one hour; it is {options.LockTimeout}.");
+            return ValidateOptionsResult.Fail(
+                $"SequenceDoctorOptions.LockTimeout must be positive and at most one hour; it is {options.LockTimeout}.");
         }
 
         return options.Schemas.Any(string.IsNullOrWhiteSpace)
-            ? ValidateOptionsResult.Fail($"SequenceDoctorOptions.Schemas contains a blank name (schemas: {string.Join(", ", options.Schemas.Select(s => $"'{s}'"))}).")
+            ? ValidateOptionsResult.Fail(
+                $"SequenceDoctorOptions.Schemas contains a blank name (schemas: {string.Join(", ", options.Schemas.Select(s => $"'{s}'"))}).")
             : ValidateOptionsResult.Success;
     }
 

@@ -27,23 +27,34 @@ internal sealed class SequenceDriftHealthCheck(SequenceDoctor doctor) : IHealthC
         {
             data[finding.DisplayName] = string.Create(
                 CultureInfo.InvariantCulture,
-                $"drifted: next value {SequenceText.Value(finding.NextValue)}, data {(finding.IsDescending ? "min" : "max")} {SequenceText.Value(finding.DataExtreme)}, required {SequenceText.Value(finding.RequiredNextValue)}; columns {string.Join(", ", finding.Columns.Select(c => c.DisplayName))}");
+                $"drifted: next value {SequenceText.Value(finding.NextValue)}, data " +
+                $"{(finding.IsDescending ? "min" : "max")} {SequenceText.Value(finding.DataExtreme)}, required " +
+                $"{SequenceText.Value(finding.RequiredNextValue)}; columns " +
+                $"{string.Join(", ", finding.Columns.Select(c => c.DisplayName))}");
         }
 
         foreach (var finding in report.NearlyExhausted.Where(f => f.Status != SequenceStatus.Drifted))
         {
-            data[finding.DisplayName] = string.Create(CultureInfo.InvariantCulture, $"nearly exhausted: {finding.UsedFraction * 100:0.0}% of its range used");
+            data[finding.DisplayName] = string.Create(
+                CultureInfo.InvariantCulture,
+                $"nearly exhausted: {finding.UsedFraction * 100:0.0}% of its range used");
         }
 
         if (report.HasDrift)
         {
             return HealthCheckResult.Degraded(
-                $"{report.Drifted.Count} of {report.Findings.Count} sequences are behind their data, so default inserts fail with duplicate-key errors: {string.Join(", ", report.Drifted.Select(f => f.DisplayName))}. Repair with `iw sequences fix` or SequenceDoctor.FixAsync.",
+                $"{report.Drifted.Count} of {report.Findings.Count} sequences are behind their data, so default " +
+                $"inserts fail with duplicate-key errors: " +
+                $"{string.Join(", ", report.Drifted.Select(f => f.DisplayName))}. Repair with `iw sequences fix` or " +
+                $"SequenceDoctor.FixAsync.",
                 data: data);
         }
 
         return report.NearlyExhausted.Count > 0
-            ? HealthCheckResult.Degraded($"{report.NearlyExhausted.Count} sequences are nearly exhausted: {string.Join(", ", report.NearlyExhausted.Select(f => f.DisplayName))}.", data: data)
+            ? HealthCheckResult.Degraded(
+                $"{report.NearlyExhausted.Count} sequences are nearly exhausted: " +
+                $"{string.Join(", ", report.NearlyExhausted.Select(f => f.DisplayName))}.",
+                data: data)
             : HealthCheckResult.Healthy($"{report.Findings.Count} sequences checked; none is behind its data.", data);
     }
 }

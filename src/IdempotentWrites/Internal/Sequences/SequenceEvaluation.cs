@@ -3,4 +3,9 @@
 
 namespace IdempotentWrites.Internal.Sequences;
 
-internal readonly record struct SequenceEvaluation(SequenceStatus Status, long? RequiredNextValue, double UsedFraction, bool IsNearlyExhausted, string? Reason);
+internal readonly record struct SequenceEvaluation(
+    SequenceStatus Status,
+    long? RequiredNextValue,
+    double UsedFraction,
+    bool IsNearlyExhausted,
+    string? Reason);

@@ -90,7 +90,12 @@ internal static class SequenceMath
 
         if (nextValue is not { } next)
         {
-            return new SequenceEvaluation(SequenceStatus.Skipped, required, 1, true, $"exhausted: the sequence reached its {(sequence.IsDescending ? "MINVALUE" : "MAXVALUE")} and does not cycle, so nextval() fails");
+            return new SequenceEvaluation(
+                SequenceStatus.Skipped,
+                required,
+                1,
+                true,
+                $"exhausted: the sequence reached its {(sequence.IsDescending ? "MINVALUE" : "MAXVALUE")} and does not cycle, so nextval() fails");
         }
 
         var behind = required is { } target && (sequence.IsDescending ? next > target : next < target);
@@ -99,7 +104,8 @@ internal static class SequenceMath
         string? reason = null;
         if (required is null)
         {
-            reason = $"the data reaches {SequenceText.Value(dataExtreme)}: the next free value is beyond the sequence's {(sequence.IsDescending ? "MINVALUE" : "MAXVALUE")} or the column type";
+            reason = $"the data reaches {SequenceText.Value(dataExtreme)}: the next free value is beyond the " +
+                $"sequence's {(sequence.IsDescending ? "MINVALUE" : "MAXVALUE")} or the column type";
         }
         else if (behind && dataExtreme is { } extreme && (sequence.IsDescending ? next < extreme : next > extreme))
         {
@@ -114,7 +120,9 @@ internal static class SequenceMath
         // No free value left in range (required is null) counts as fully used.
         var value = required is { } r && behind ? r : next;
         var span = (double)((Int128)effectiveMax - effectiveMin);
-        var used = required is null || span <= 0 ? 1 : (sequence.IsDescending ? (double)((Int128)effectiveMax - value) : (double)((Int128)value - effectiveMin)) / span;
+        var used = required is null || span <= 0
+            ? 1
+            : (sequence.IsDescending ? (double)((Int128)effectiveMax - value) : (double)((Int128)value - effectiveMin)) / span;
         used = Math.Clamp(used, 0, 1);
         return new SequenceEvaluation(status, required, used, used >= nearExhaustionThreshold, reason);
     }

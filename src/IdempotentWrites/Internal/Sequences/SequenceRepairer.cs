@@ -32,12 +32,28 @@ internal static class SequenceRepairer
             return Skip(sequence, finding.NextValue, finding.DataExtreme, finding.Reason!, []);
         }
 
-        var statements = new List<string> { SequenceSql.Begin, SequenceSql.SetLockTimeout(options.LockTimeout).Display, SequenceSql.Lock(sequence.Links).Display, SequenceSql.ReadState(sequence).Display };
+        var statements = new List<string>
+        {
+            SequenceSql.Begin,
+            SequenceSql.SetLockTimeout(options.LockTimeout).Display,
+            SequenceSql.Lock(sequence.Links).Display,
+            SequenceSql.ReadState(sequence).Display,
+        };
         statements.AddRange(sequence.Compared.Select(l => SequenceSql.ReadExtreme(l, sequence.IsDescending).Display));
         statements.Add(SequenceSql.SetValue(sequence, target).Display);
         statements.Add(SequenceSql.ReadState(sequence).Display);
         statements.Add(SequenceSql.Commit);
-        return new SequenceRepair(sequence.Schema, sequence.Name, columns, SequenceRepairOutcome.Planned, finding.NextValue, target, finding.DataExtreme, target, null, statements);
+        return new SequenceRepair(
+            sequence.Schema,
+            sequence.Name,
+            columns,
+            SequenceRepairOutcome.Planned,
+            finding.NextValue,
+            target,
+            finding.DataExtreme,
+            target,
+            null,
+            statements);
     }
 
     // Repairs the sequences behind any of the given columns of one table: after a bulk write with explicit values, or when
@@ -73,7 +89,13 @@ internal static class SequenceRepairer
         return repairs;
     }
 
-    public static async Task<SequenceRepair> RepairAsync(NpgsqlDataSource dataSource, SequenceInfo sequence, SequenceFinding? finding, SequenceDoctorOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static async Task<SequenceRepair> RepairAsync(
+        NpgsqlDataSource dataSource,
+        SequenceInfo sequence,
+        SequenceFinding? finding,
+        SequenceDoctorOptions options,
+        ILogger logger,
+        CancellationToken cancellationToken)
     {
         if (finding?.Status == SequenceStatus.Skipped)
         {
@@ -95,7 +117,11 @@ internal static class SequenceRepairer
                 var repair = await RepairOnceAsync(dataSource, sequence, options, statements, cancellationToken).ConfigureAwait(false);
                 if (repair.Outcome == SequenceRepairOutcome.Repaired)
                 {
-                    logger.SequenceRepaired(sequence.DisplayName, repair.NextValueBefore ?? 0, repair.NextValueAfter ?? 0, repair.DataExtreme?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
+                    logger.SequenceRepaired(
+                        sequence.DisplayName,
+                        repair.NextValueBefore ?? 0,
+                        repair.NextValueAfter ?? 0,
+                        repair.DataExtreme?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none");
                 }
                 else if (repair.Outcome == SequenceRepairOutcome.Skipped)
                 {
@@ -110,7 +136,8 @@ internal static class SequenceRepairer
             }
             catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.LockNotAvailable)
             {
-                var reason = $"could not lock the tables of sequence {sequence.DisplayName} within {options.LockTimeout.TotalSeconds:0.###} s (a long transaction or DDL holds a conflicting lock)";
+                var reason = $"could not lock the tables of sequence {sequence.DisplayName} within " +
+                    $"{options.LockTimeout.TotalSeconds:0.###} s (a long transaction or DDL holds a conflicting lock)";
                 logger.SequenceRepairSkipped(sequence.DisplayName, reason);
                 return Skip(sequence, null, null, reason, statements);
             }
@@ -124,12 +151,27 @@ internal static class SequenceRepairer
             {
                 logger.SequenceRepairFailed(sequence.DisplayName, ex);
                 var message = ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.Message;
-                return new SequenceRepair(sequence.Schema, sequence.Name, sequence.ToColumns(), SequenceRepairOutcome.Failed, null, null, null, null, message, statements);
+                return new SequenceRepair(
+                    sequence.Schema,
+                    sequence.Name,
+                    sequence.ToColumns(),
+                    SequenceRepairOutcome.Failed,
+                    null,
+                    null,
+                    null,
+                    null,
+                    message,
+                    statements);
             }
         }
     }
 
-    private static async Task<SequenceRepair> RepairOnceAsync(NpgsqlDataSource dataSource, SequenceInfo sequence, SequenceDoctorOptions options, List<string> statements, CancellationToken cancellationToken)
+    private static async Task<SequenceRepair> RepairOnceAsync(
+        NpgsqlDataSource dataSource,
+        SequenceInfo sequence,
+        SequenceDoctorOptions options,
+        List<string> statements,
+        CancellationToken cancellationToken)
     {
         var connection = await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
@@ -138,7 +180,12 @@ internal static class SequenceRepairer
             await using (transaction.ConfigureAwait(false))
             {
                 statements.Add(SequenceSql.Begin);
-                await ExecuteAsync(connection, transaction, SequenceSql.SetLockTimeout(options.LockTimeout), statements, cancellationToken).ConfigureAwait(false);
+                await ExecuteAsync(
+                    connection,
+                    transaction,
+                    SequenceSql.SetLockTimeout(options.LockTimeout),
+                    statements,
+                    cancellationToken).ConfigureAwait(false);
                 await ExecuteAsync(connection, transaction, SequenceSql.Lock(sequence.Links), statements, cancellationToken).ConfigureAwait(false);
                 var before = await ReadStateAsync(connection, transaction, sequence, statements, cancellationToken).ConfigureAwait(false);
                 var extremes = new List<long?>();
@@ -155,7 +202,13 @@ internal static class SequenceRepairer
                 if (before is not { } state)
                 {
                     statements.Add("ROLLBACK;");
-                    return Skip(sequence, null, extreme, $"the role sees sequence {sequence.DisplayName} only through USAGE and it was never called, so its next value is unknown (grant SELECT on it)", statements);
+                    return Skip(
+                        sequence,
+                        null,
+                        extreme,
+                        $"the role sees sequence {sequence.DisplayName} only through USAGE and it was never called, " +
+                        "so its next value is unknown (grant SELECT on it)",
+                        statements);
                 }
 
                 var next = state.NextValue(sequence);
@@ -166,7 +219,17 @@ internal static class SequenceRepairer
                     statements.Add(SequenceSql.Commit);
                     return evaluation.Status == SequenceStatus.Skipped
                         ? Skip(sequence, next, extreme, evaluation.Reason!, statements)
-                        : new SequenceRepair(sequence.Schema, sequence.Name, sequence.ToColumns(), SequenceRepairOutcome.Unchanged, next, next, extreme, evaluation.RequiredNextValue, null, statements);
+                        : new SequenceRepair(
+                            sequence.Schema,
+                            sequence.Name,
+                            sequence.ToColumns(),
+                            SequenceRepairOutcome.Unchanged,
+                            next,
+                            next,
+                            extreme,
+                            evaluation.RequiredNextValue,
+                            null,
+                            statements);
                 }
 
                 if (evaluation.RequiredNextValue is not { } target)
@@ -202,15 +265,26 @@ internal static class SequenceRepairer
         }
     }
 
-    private static async Task ExecuteAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, SqlStatement statement, List<string> statements, CancellationToken cancellationToken)
+    private static async Task ExecuteAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        SqlStatement statement,
+        List<string> statements,
+        CancellationToken cancellationToken)
     {
         statements.Add(statement.Display);
         using var command = statement.CreateCommand(connection, transaction);
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    // The sequence's state (last value, is_called, bounds), the statement recorded for the report. Also used by IdentityConverter.
-    public static async Task<SequenceState?> ReadStateAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, SequenceInfo sequence, List<string> statements, CancellationToken cancellationToken)
+    // The sequence's state (last value, is_called, bounds), with the statement recorded for the report. IdentityConverter
+    // reads it the same way.
+    public static async Task<SequenceState?> ReadStateAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction? transaction,
+        SequenceInfo sequence,
+        List<string> statements,
+        CancellationToken cancellationToken)
     {
         var statement = SequenceSql.ReadState(sequence);
         statements.Add(statement.Display);

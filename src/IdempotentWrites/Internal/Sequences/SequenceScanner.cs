@@ -64,13 +64,25 @@ internal static class SequenceScanner
 
         if (reads[0].State is not { } state)
         {
-            return Skipped(sequence, $"the role sees sequence {sequence.DisplayName} only through USAGE and it was never called, so its next value is unknown (grant SELECT on it)");
+            return Skipped(
+                sequence,
+                $"the role sees sequence {sequence.DisplayName} only through USAGE and it was never called, so its " +
+                "next value is unknown (grant SELECT on it)");
         }
 
         var next = state.NextValue(sequence);
         var extreme = SequenceMath.Extreme(reads.Skip(1).Select(r => r.Extreme), sequence.IsDescending);
         var evaluation = SequenceMath.Evaluate(sequence, next, extreme, threshold);
-        return new SequenceFinding(sequence, sequence.ToColumns(), evaluation.Status, next, extreme, evaluation.RequiredNextValue, evaluation.UsedFraction, evaluation.IsNearlyExhausted, evaluation.Reason);
+        return new SequenceFinding(
+            sequence,
+            sequence.ToColumns(),
+            evaluation.Status,
+            next,
+            extreme,
+            evaluation.RequiredNextValue,
+            evaluation.UsedFraction,
+            evaluation.IsNearlyExhausted,
+            evaluation.Reason);
     }
 
     private static async Task ExecuteAsync(NpgsqlDataSource dataSource, List<Read> chunk, TimeSpan lockTimeout, CancellationToken cancellationToken)
@@ -96,7 +108,11 @@ internal static class SequenceScanner
                 }
                 catch (PostgresException ex)
                 {
-                    read.Error = $"could not read {(read.Link is null ? "sequence " + read.Sequence.DisplayName : "table " + SequenceText.Name(read.Link.Schema, read.Link.Table))} ({ex.SqlState}: {ex.MessageText})";
+                    read.Error = "could not read " +
+                        (read.Link is null
+                            ? "sequence " + read.Sequence.DisplayName
+                            : "table " + SequenceText.Name(read.Link.Schema, read.Link.Table)) +
+                        $" ({ex.SqlState}: {ex.MessageText})";
                 }
             }
         }
@@ -104,7 +120,11 @@ internal static class SequenceScanner
 
     // A short transaction per batch: lock_timeout applies to it alone (SET LOCAL), and the locks it takes (ACCESS SHARE on
     // every table read) are released at its end instead of piling up over thousands of tables.
-    private static async Task ExecuteInTransactionAsync(NpgsqlConnection connection, List<Read> reads, TimeSpan lockTimeout, CancellationToken cancellationToken)
+    private static async Task ExecuteInTransactionAsync(
+        NpgsqlConnection connection,
+        List<Read> reads,
+        TimeSpan lockTimeout,
+        CancellationToken cancellationToken)
     {
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
@@ -121,7 +141,8 @@ internal static class SequenceScanner
             {
                 foreach (var read in reads)
                 {
-                    if (!await reader.NextResultAsync(cancellationToken).ConfigureAwait(false) || !await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                    if (!await reader.NextResultAsync(cancellationToken).ConfigureAwait(false)
+                        || !await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                     {
                         throw new InvalidOperationException($"No result for: {read.Statement.Text}");
                     }

@@ -39,7 +39,8 @@ internal static class SequenceSql
     // are not links of their own (SequenceCatalog drops them), so no row is read twice.
     public static SqlStatement ReadExtreme(SequenceLink link, bool descending)
     {
-        var sql = $"SELECT {(descending ? "min" : "max")}({Sql.Quote(link.Column)})::bigint FROM {(link.IsPartitioned ? string.Empty : "ONLY ")}{link.QualifiedTable}";
+        var sql = $"SELECT {(descending ? "min" : "max")}({Sql.Quote(link.Column)})::bigint FROM " +
+            $"{(link.IsPartitioned ? string.Empty : "ONLY ")}{link.QualifiedTable}";
         return new SqlStatement(sql, sql + ";");
     }
 
@@ -63,8 +64,11 @@ internal static class SequenceSql
         if (sequence.CanSelect && sequence.SchemaUsage)
         {
             return new SqlStatement(
-                $"SELECT pg_catalog.setval($1::regclass, $2, false) FROM {sequence.QualifiedName} WHERE CASE WHEN is_called THEN last_value {comparison} $3 ELSE last_value {comparison} $2 END",
-                $"SELECT pg_catalog.setval({RegClass(sequence)}, {Number(target)}, false) FROM {sequence.QualifiedName} WHERE CASE WHEN is_called THEN last_value {comparison} {Number(guard)} ELSE last_value {comparison} {Number(target)} END;",
+                $"SELECT pg_catalog.setval($1::regclass, $2, false) FROM {sequence.QualifiedName} WHERE CASE WHEN " +
+                $"is_called THEN last_value {comparison} $3 ELSE last_value {comparison} $2 END",
+                $"SELECT pg_catalog.setval({RegClass(sequence)}, {Number(target)}, false) FROM " +
+                $"{sequence.QualifiedName} WHERE CASE WHEN is_called THEN last_value {comparison} {Number(guard)} " +
+                $"ELSE last_value {comparison} {Number(target)} END;",
                 (sequence.Oid, NpgsqlDbType.Oid),
                 (target, NpgsqlDbType.Bigint),
                 (guard, NpgsqlDbType.Bigint));
@@ -72,7 +76,8 @@ internal static class SequenceSql
 
         return new SqlStatement(
             $"SELECT pg_catalog.setval($1::regclass, $2, false) WHERE pg_catalog.pg_sequence_last_value($1::regclass) {comparison} $3",
-            $"SELECT pg_catalog.setval({RegClass(sequence)}, {Number(target)}, false) WHERE pg_catalog.pg_sequence_last_value({RegClass(sequence)}) {comparison} {Number(guard)};",
+            $"SELECT pg_catalog.setval({RegClass(sequence)}, {Number(target)}, false) WHERE " +
+            $"pg_catalog.pg_sequence_last_value({RegClass(sequence)}) {comparison} {Number(guard)};",
             (sequence.Oid, NpgsqlDbType.Oid),
             (target, NpgsqlDbType.Bigint),
             (guard, NpgsqlDbType.Bigint));

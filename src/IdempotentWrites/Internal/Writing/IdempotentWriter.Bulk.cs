@@ -20,42 +20,62 @@ internal sealed partial class IdempotentWriter
 
     private readonly ConcurrentDictionary<WritePlan, BulkTable> _bulkTables = new();
 
-    public Task<BulkWriteReport<T>> InsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<T>> InsertManyAsync<T>(
+        IEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(rows);
         return BulkAsync(InsertManyOperation, BulkMode.Insert, FromEnumerable(rows, cancellationToken), options, cancellationToken);
     }
 
-    public Task<BulkWriteReport<T>> InsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<T>> InsertManyAsync<T>(
+        IAsyncEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(rows);
         return BulkAsync(InsertManyOperation, BulkMode.Insert, NotNull(rows, cancellationToken), options, cancellationToken);
     }
 
-    public Task<BulkWriteReport<T>> UpsertManyAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<T>> UpsertManyAsync<T>(
+        IEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(rows);
         return BulkAsync(UpsertManyOperation, BulkMode.Upsert, FromEnumerable(rows, cancellationToken), options, cancellationToken);
     }
 
-    public Task<BulkWriteReport<T>> UpsertManyAsync<T>(IAsyncEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<T>> UpsertManyAsync<T>(
+        IAsyncEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(rows);
         return BulkAsync(UpsertManyOperation, BulkMode.Upsert, NotNull(rows, cancellationToken), options, cancellationToken);
     }
 
-    public Task<BulkWriteReport<T>> PreviewConflictsAsync<T>(IEnumerable<T> rows, BulkWriteOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<BulkWriteReport<T>> PreviewConflictsAsync<T>(
+        IEnumerable<T> rows,
+        BulkWriteOptions? options = null,
+        CancellationToken cancellationToken = default)
         where T : class
     {
         ArgumentNullException.ThrowIfNull(rows);
         return BulkAsync(PreviewOperation, BulkMode.Preview, FromEnumerable(rows, cancellationToken), options, cancellationToken);
     }
 
-    private async Task<BulkWriteReport<T>> BulkAsync<T>(string operation, BulkMode mode, IAsyncEnumerable<T> rows, BulkWriteOptions? options, CancellationToken cancellationToken)
+    private async Task<BulkWriteReport<T>> BulkAsync<T>(
+        string operation,
+        BulkMode mode,
+        IAsyncEnumerable<T> rows,
+        BulkWriteOptions? options,
+        CancellationToken cancellationToken)
         where T : class
     {
         options ??= new BulkWriteOptions();
@@ -93,7 +113,9 @@ internal sealed partial class IdempotentWriter
         }
         catch (Exception ex) when (activity is not null)
         {
-            activity.SetTag("error.type", WriterTelemetry.ErrorType(ex.InnerException is not null && ex is BulkWriteException ? ex.InnerException : ex));
+            activity.SetTag(
+                "error.type",
+                WriterTelemetry.ErrorType(ex.InnerException is not null && ex is BulkWriteException ? ex.InnerException : ex));
             activity.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
             throw;
         }
@@ -137,7 +159,14 @@ internal sealed partial class IdempotentWriter
             .Where(c => !c.IsGenerated);
     }
 
-    private static async Task StageBinaryAsync<T>(NpgsqlConnection connection, string copy, BulkTable table, WritePlan plan, IReadOnlyList<T> chunk, long first, CancellationToken cancellationToken)
+    private static async Task StageBinaryAsync<T>(
+        NpgsqlConnection connection,
+        string copy,
+        BulkTable table,
+        WritePlan plan,
+        IReadOnlyList<T> chunk,
+        long first,
+        CancellationToken cancellationToken)
         where T : class
     {
         var columns = plan.Mapping.InsertColumns;

@@ -154,7 +154,9 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                     var connection = await OpenAsync(state.DataSource, context.CancellationToken).ConfigureAwait(false);
                     await using (connection.ConfigureAwait(false))
                     {
-                        var transaction = await connection.BeginTransactionAsync(state.IsolationLevel, context.CancellationToken).ConfigureAwait(false);
+                        var transaction = await connection.BeginTransactionAsync(
+                            state.IsolationLevel,
+                            context.CancellationToken).ConfigureAwait(false);
                         await using (transaction.ConfigureAwait(false))
                         {
                             var result = await state.Work(transaction, context.CancellationToken).ConfigureAwait(false);
@@ -166,7 +168,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
                             {
                                 // A deferred constraint (INITIALLY DEFERRED unique, foreign key, ...) is checked here, at COMMIT.
                                 // The transaction is over, so its connection can read the catalog for the typed error.
-                                var translated = await state.Errors.TranslateAsync(ex, connection, null, null, CancellationToken.None).ConfigureAwait(false);
+                                var translated = await state.Errors.TranslateAsync(
+                                    ex,
+                                    connection,
+                                    null,
+                                    null,
+                                    CancellationToken.None).ConfigureAwait(false);
                                 if (ReferenceEquals(translated, ex))
                                 {
                                     throw;
@@ -244,13 +251,18 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         var mapping = MappingOf(typeof(T));
-        return (TableWriter<T>)_tables.GetOrAdd(typeof(T), static (_, state) => new TableWriter<T>(state.Writer, state.Mapping, state.Writer.StrategyOf(state.Mapping)), (Writer: this, Mapping: mapping));
+        return (TableWriter<T>)_tables.GetOrAdd(
+            typeof(T),
+            static (_, state) => new TableWriter<T>(state.Writer, state.Mapping, state.Writer.StrategyOf(state.Mapping)),
+            (Writer: this, Mapping: mapping));
     }
 
     private TableMapping MappingOf(Type rowType)
         => _mappings.TryGetValue(rowType, out var mapping)
             ? mapping
-            : throw new InvalidOperationException($"Type {rowType.Name} has no table mapping; register it with services.AddIdempotentWrites(...).MapTable<{rowType.Name}>(\"table\", t => t.ConflictOn(...)).");
+            : throw new InvalidOperationException(
+                $"Type {rowType.Name} has no table mapping; register it with " +
+                $"services.AddIdempotentWrites(...).MapTable<{rowType.Name}>(\"table\", t => t.ConflictOn(...)).");
 
     private async Task<WritePlan> AwaitPlanAsync(Type rowType, Lazy<Task<WritePlan>> lazy, CancellationToken cancellationToken)
     {
@@ -286,7 +298,14 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         var repaired = 0;
         foreach (var column in violation.Columns)
         {
-            var repairs = await SequenceRepairer.RepairColumnsAsync(_dataSource, _sequenceOptions, _logger, violation.SchemaName, violation.TableName!, [column], cancellationToken).ConfigureAwait(false);
+            var repairs = await SequenceRepairer.RepairColumnsAsync(
+                _dataSource,
+                _sequenceOptions,
+                _logger,
+                violation.SchemaName,
+                violation.TableName!,
+                [column],
+                cancellationToken).ConfigureAwait(false);
             repaired += repairs.Count(r => r.Outcome == SequenceRepairOutcome.Repaired);
             _logger.SequenceHealed(mapping.DisplayName, column, violation.ConstraintName, repairs.Count);
         }
@@ -304,7 +323,8 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         CancellationToken cancellationToken)
     {
         using var remaining = deadline == 0 ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        remaining?.CancelAfter(Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline) is var left && left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
+        remaining?.CancelAfter(
+            Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline) is var left && left > TimeSpan.Zero ? left : TimeSpan.FromTicks(1));
         var context = ResilienceContextPool.Shared.Get(operation, remaining?.Token ?? cancellationToken);
         try
         {
@@ -335,7 +355,8 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
             var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
             var reason = ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.InnerException?.Message ?? ex.Message;
             throw new DatabaseUnavailableException(
-                $"Cannot connect to PostgreSQL at {builder.Host}:{builder.Port} (database \"{builder.Database}\", user \"{builder.Username}\"): {reason}",
+                $"Cannot connect to PostgreSQL at {builder.Host}:{builder.Port} (database \"{builder.Database}\", " +
+                $"user \"{builder.Username}\"): {reason}",
                 ex);
         }
     }
@@ -344,7 +365,12 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         => transaction.Connection ?? throw new InvalidOperationException("The transaction has already been committed or rolled back.");
 
     // Catalog lookups for an error never run inside the caller's transaction: a failure there would abort it.
-    internal async Task<Exception> TranslateAsync(PostgresException error, NpgsqlConnection? connection, TableMapping mapping, object?[] values, CancellationToken cancellationToken)
+    internal async Task<Exception> TranslateAsync(
+        PostgresException error,
+        NpgsqlConnection? connection,
+        TableMapping mapping,
+        object?[] values,
+        CancellationToken cancellationToken)
     {
         if (connection is not null)
         {

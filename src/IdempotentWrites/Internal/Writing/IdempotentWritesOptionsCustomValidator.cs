@@ -18,7 +18,8 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
         if (!Enum.IsDefined(options.ColumnNaming))
         {
             return ValidateOptionsResult.Fail(
-                $"IdempotentWritesOptions.ColumnNaming must be {string.Join(" or ", Enum.GetNames<ColumnNamingConvention>())}; it is {options.ColumnNaming}.");
+                "IdempotentWritesOptions.ColumnNaming must be " +
+                $"{string.Join(" or ", Enum.GetNames<ColumnNamingConvention>())}; it is {options.ColumnNaming}.");
         }
 
         if (options.Retry is null)
@@ -34,7 +35,8 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
         if (string.IsNullOrWhiteSpace(options.ConnectionString))
         {
             return ValidateOptionsResult.Fail(
-                "IdempotentWritesOptions.ConnectionString is empty; set a connection string or leave it null to use the NpgsqlDataSource registered in DI.");
+                "IdempotentWritesOptions.ConnectionString is empty; set a connection string or leave it null to " +
+                "use the NpgsqlDataSource registered in DI.");
         }
 
         try
@@ -49,6 +51,7 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
 
         return options.DataSourceServiceKey is null
             ? ValidateOptionsResult.Success
-            : ValidateOptionsResult.Fail("IdempotentWritesOptions.ConnectionString and IdempotentWritesOptions.DataSourceServiceKey are both set; set one of them.");
+            : ValidateOptionsResult.Fail(
+                "IdempotentWritesOptions.ConnectionString and IdempotentWritesOptions.DataSourceServiceKey are both set; set one of them.");
     }
 }

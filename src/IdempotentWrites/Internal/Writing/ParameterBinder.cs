@@ -27,7 +27,9 @@ internal static class ParameterBinder
                 if (key.GetValue(row) is null)
                 {
                     throw new ArgumentException(
-                        $"{plan.Mapping.RowType.Name}.{key.Property.Name} is part of the conflict key of {plan.Mapping.DisplayName} and is null. The arbiter treats NULLs as distinct, so ON CONFLICT would never fire and every call would insert a new row.",
+                        $"{plan.Mapping.RowType.Name}.{key.Property.Name} is part of the conflict key of " +
+                        $"{plan.Mapping.DisplayName} and is null. The arbiter treats NULLs as distinct, so ON " +
+                        "CONFLICT would never fire and every call would insert a new row.",
                         "row");
                 }
             }

@@ -26,13 +26,20 @@ internal static class RowReader
             column = -1;
             return (T)plan.Mapping.Materialize(values);
         }
-        catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException or ArgumentException or OverflowException or NotSupportedException)
+        catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException
+            or ArgumentException or OverflowException or NotSupportedException)
         {
             throw Unreadable(plan, reader, offset, outcome, column < 0 ? null : codecs[column].Column.ColumnName, ex);
         }
     }
 
-    private static UnreadableRowException Unreadable(WritePlan plan, NpgsqlDataReader reader, int offset, WriteOutcome outcome, string? column, Exception error)
+    private static UnreadableRowException Unreadable(
+        WritePlan plan,
+        NpgsqlDataReader reader,
+        int offset,
+        WriteOutcome outcome,
+        string? column,
+        Exception error)
     {
         var stored = new Dictionary<string, object?>(StringComparer.Ordinal);
         var columns = plan.Mapping.Columns;

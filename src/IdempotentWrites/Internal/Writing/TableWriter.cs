@@ -182,7 +182,13 @@ internal sealed class TableWriter<T>
     // One attempt: a connection (or the caller's), then the strategy's round trips. A deadline (a Stopwatch timestamp, 0
     // for none) bounds each statement when the attempt runs outside the pipeline's timeout.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<WriteResult<T>> AttemptAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, bool upsert, long deadline, CancellationToken cancellationToken)
+    private async ValueTask<WriteResult<T>> AttemptAsync(
+        WritePlan plan,
+        T row,
+        NpgsqlTransaction? transaction,
+        bool upsert,
+        long deadline,
+        CancellationToken cancellationToken)
     {
         if (upsert && plan.UpsertDenied is not null)
         {
@@ -227,13 +233,21 @@ internal sealed class TableWriter<T>
                     // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
                     // re-select in one round trip): one more round trip on the update path, never a guess.
                     result = await BatchAsync(call, Statement.Insert(plan.InsertOrGetSql), null, cancellationToken).ConfigureAwait(false)
-                        ?? await BatchAsync(call, new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged), cancellationToken).ConfigureAwait(false);
+                        ?? await BatchAsync(
+                            call,
+                            new Statement(update, null, WriteOutcome.Updated, false),
+                            Statement.Reselect(plan, WriteOutcome.Unchanged),
+                            cancellationToken).ConfigureAwait(false);
                 }
                 else
                 {
                     // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the
                     // DO UPDATE's WHERE was false, nothing returned) needs the re-select.
-                    result = await BatchAsync(call, new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null, cancellationToken).ConfigureAwait(false)
+                    result = await BatchAsync(
+                        call,
+                        new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true),
+                        null,
+                        cancellationToken).ConfigureAwait(false)
                         ?? await BatchAsync(call, Statement.Reselect(plan, WriteOutcome.Unchanged), null, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -247,7 +261,8 @@ internal sealed class TableWriter<T>
                 {
                     // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
                     throw new TransientConflictException(
-                        $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this transaction's snapshot. Retry the whole transaction.",
+                        $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this " +
+                        "transaction's snapshot. Retry the whole transaction.",
                         PostgresErrorCodes.SerializationFailure,
                         null);
                 }
@@ -276,9 +291,14 @@ internal sealed class TableWriter<T>
             : IdempotentWriter.ConnectionOf(transaction);
         try
         {
-            var result = await BatchAsync(new RoundTrip(plan, values, connection, transaction, 1, 0), Statement.Insert(plan.InsertSql), null, cancellationToken).ConfigureAwait(false);
+            var result = await BatchAsync(
+                new RoundTrip(plan, values, connection, transaction, 1, 0),
+                Statement.Insert(plan.InsertSql),
+                null,
+                cancellationToken).ConfigureAwait(false);
             return result?.Row ?? throw new InvalidOperationException(
-                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger ({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
+                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger " +
+                $"({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
         }
         finally
         {
@@ -365,7 +385,12 @@ internal sealed class TableWriter<T>
                 await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
             }
 
-            throw await _writer.TranslateAsync(ex, transaction is null ? connection : null, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+            throw await _writer.TranslateAsync(
+                ex,
+                transaction is null ? connection : null,
+                plan.Mapping,
+                values,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
         {
@@ -375,7 +400,10 @@ internal sealed class TableWriter<T>
         }
     }
 
-    private static async Task<bool> IsReadCommittedAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, CancellationToken cancellationToken)
+    private static async Task<bool> IsReadCommittedAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        CancellationToken cancellationToken)
     {
         using var command = new NpgsqlCommand("SELECT pg_catalog.current_setting('transaction_isolation')", connection, transaction);
         var level = (string?)await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
@@ -413,7 +441,13 @@ internal sealed class TableWriter<T>
     }
 
     // What every round trip of one attempt shares.
-    private readonly record struct RoundTrip(WritePlan Plan, object?[] Values, NpgsqlConnection Connection, NpgsqlTransaction? Transaction, int Attempt, long Deadline);
+    private readonly record struct RoundTrip(
+        WritePlan Plan,
+        object?[] Values,
+        NpgsqlConnection Connection,
+        NpgsqlTransaction? Transaction,
+        int Attempt,
+        long Deadline);
 
     // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
     // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).

@@ -26,7 +26,8 @@ internal sealed class WriterHealthCheck(IdempotentWriter writer) : IHealthCheck
                 var data = failures.ToDictionary(f => f.Table, f => (object)f.Message, StringComparer.Ordinal);
                 return new HealthCheckResult(
                     context.Registration.FailureStatus,
-                    $"{failures.Count} of {writer.MappingCount} table mappings do not match the database: {string.Join(" | ", failures.Select(f => f.Message))}",
+                    $"{failures.Count} of {writer.MappingCount} table mappings do not match the database: " +
+                    $"{string.Join(" | ", failures.Select(f => f.Message))}",
                     data: data);
             }
 

@@ -33,7 +33,12 @@ internal static class WriterPipeline
             {
                 var operation = args.Context.OperationKey ?? "unknown";
                 var exception = args.Outcome.Exception;
-                logger.RetryingAfterTransientFault(operation, args.AttemptNumber + 1, args.RetryDelay, exception is null ? "unknown" : WriterTelemetry.ErrorType(exception), Reason(exception));
+                logger.RetryingAfterTransientFault(
+                    operation,
+                    args.AttemptNumber + 1,
+                    args.RetryDelay,
+                    exception is null ? "unknown" : WriterTelemetry.ErrorType(exception),
+                    Reason(exception));
                 telemetry.Retried(operation, exception);
                 if (args.AttemptNumber >= 1 && IsConnectionLoss(exception))
                 {

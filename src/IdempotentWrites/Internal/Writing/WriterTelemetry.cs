@@ -12,7 +12,9 @@ namespace IdempotentWrites.Internal.Writing;
 // never a key or a value.
 internal sealed class WriterTelemetry : IDisposable
 {
-    public static readonly ActivitySource Source = new(IdempotentWritesTelemetry.ActivitySourceName, typeof(WriterTelemetry).Assembly.GetName().Version?.ToString());
+    public static readonly ActivitySource Source = new(
+        IdempotentWritesTelemetry.ActivitySourceName,
+        typeof(WriterTelemetry).Assembly.GetName().Version?.ToString());
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
@@ -27,15 +29,27 @@ internal sealed class WriterTelemetry : IDisposable
         // A factory owns (and disposes) the meters it creates; without one, this instance does.
         _ownsMeter = meterFactory is null;
         _meter = meterFactory?.Create(IdempotentWritesTelemetry.MeterName) ?? new Meter(IdempotentWritesTelemetry.MeterName);
-        _operations = _meter.CreateCounter<long>(IdempotentWritesTelemetry.OperationsCounter, "{operation}", "Completed IdempotentWrites operations.");
-        _conflicts = _meter.CreateCounter<long>(IdempotentWritesTelemetry.ConflictsCounter, "{conflict}", "Unique-key conflicts, resolved by the arbiter or raised as violations.");
+        _operations = _meter.CreateCounter<long>(
+            IdempotentWritesTelemetry.OperationsCounter,
+            "{operation}",
+            "Completed IdempotentWrites operations.");
+        _conflicts = _meter.CreateCounter<long>(
+            IdempotentWritesTelemetry.ConflictsCounter,
+            "{conflict}",
+            "Unique-key conflicts, resolved by the arbiter or raised as violations.");
         _retries = _meter.CreateCounter<long>(IdempotentWritesTelemetry.RetriesCounter, "{retry}", "Retries after transient faults.");
-        _sequenceRepairs = _meter.CreateCounter<long>(IdempotentWritesTelemetry.SequenceRepairsCounter, "{sequence}", "Sequences repaired by the writer's self-healing.");
+        _sequenceRepairs = _meter.CreateCounter<long>(
+            IdempotentWritesTelemetry.SequenceRepairsCounter,
+            "{sequence}",
+            "Sequences repaired by the writer's self-healing.");
         _duration = _meter.CreateHistogram<double>(
             IdempotentWritesTelemetry.DurationHistogram,
             "s",
             "Duration of IdempotentWrites operations, retries included.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+            advice: new InstrumentAdvice<double>
+            {
+                HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+            });
     }
 
     public static Activity? Start(string operation, TableMapping mapping) => Start(operation + " " + mapping.DisplayName, operation, mapping);
