@@ -3,6 +3,7 @@
 
 using System.Diagnostics.CodeAnalysis;
 using IdempotentWrites.Internal.Mapping;
+using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -75,7 +76,7 @@ public sealed class IdempotentWritesBuilder
         ArgumentNullException.ThrowIfNull(configure);
 
         // One row type, one table: a second mapping would silently replace the first.
-        var display = schema is null ? table : schema + "." + table;
+        var display = Sql.DisplayName(schema, table);
         if (Services.Where(d => !d.IsKeyedService && d.ServiceType == typeof(MappedRowType))
             .Select(d => d.ImplementationInstance).OfType<MappedRowType>()
             .FirstOrDefault(m => m.RowType == typeof(T)) is { } earlier)

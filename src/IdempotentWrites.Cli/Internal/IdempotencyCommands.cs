@@ -3,6 +3,7 @@
 
 using System.CommandLine;
 using System.Globalization;
+using IdempotentWrites.Internal.Postgres;
 using Npgsql;
 
 namespace IdempotentWrites.Cli.Internal;
@@ -101,5 +102,5 @@ internal static class IdempotencyCommands
         => (new Option<string?>("--schema") { Description = "The store's schema (default: the search_path)." },
             new Option<string>("--table") { Description = "The store table.", DefaultValueFactory = _ => DefaultTable });
 
-    private static string Display(string? schema, string table) => schema is null ? table : schema + "." + table;
+    private static string Display(string? schema, string table) => Sql.DisplayName(schema, table);
 }

@@ -13,7 +13,7 @@ internal sealed class BulkTable
 
     public required string Table { get; init; }
 
-    public string DisplayName => Schema is null ? Table : Schema + "." + Table;
+    public string DisplayName => Sql.DisplayName(Schema, Table);
 
     public string QualifiedName => Sql.QualifiedName(Schema, Table);
 

@@ -38,7 +38,7 @@ internal sealed record TextTarget(
 
         var qualified = Sql.QualifiedName(schema, table);
         var catalog = await WriteTargetCatalog.ReadColumnsAsync(dataSource, qualified, cancellationToken).ConfigureAwait(false);
-        var display = schema is null ? table : schema + "." + table;
+        var display = Sql.DisplayName(schema, table);
         if (catalog.Count == 0)
         {
             if (schema is not null)

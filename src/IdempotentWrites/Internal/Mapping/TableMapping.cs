@@ -24,7 +24,7 @@ internal sealed class TableMapping(
 
     public string Table { get; } = table;
 
-    public string DisplayName { get; } = schema is null ? table : schema + "." + table;
+    public string DisplayName { get; } = Sql.DisplayName(schema, table);
 
     public string QualifiedName { get; } = Sql.QualifiedName(schema, table);
 
