@@ -27,6 +27,13 @@ if (args.Length > 0 && args[0] == "report")
     return Report.Run(args[1], args[2..]);
 }
 
+if (args.Length > 0 && args[0] == "profile")
+{
+    // LoadDriver profile <connection string> <sdk|raw> <calls> [fresh]: one scenario alone, sequential calls on hot keys
+    // (or fresh ones), for a CPU sampling trace (benchmarks/profile.sh).
+    return await Profile.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args.Length > 4 && args[4] == "fresh");
+}
+
 if (args.Length < 2)
 {
     Console.Error.WriteLine("usage: LoadDriver <connection string> <results.tsv> | LoadDriver report <dir> <results.tsv>...");
@@ -159,6 +166,12 @@ foreach (var section in sections)
         continue;
     }
 
+    if (section == "cpu")
+    {
+        await ClientCpuAsync();
+        continue;
+    }
+
     var (scenarios, sectionMixes, sectionCallers, pgbenchScenarios) = section switch
     {
         "insert-or-get" => (insertOrGet, mixes, callerCounts, new[] { "insert-first", "select-first", "do-nothing-then-select" }),
@@ -180,7 +193,9 @@ foreach (var section in sections)
             var results = all.ToDictionary(s => s.Name, _ => new List<double>());
             for (var run = 0; run < runs; run++)
             {
-                foreach (var scenario in all)
+                // Each round starts one scenario later than the previous one, so no scenario always runs first (right
+                // after the previous configuration) or last.
+                foreach (var scenario in all.Skip(run % all.Count).Concat(all.Take(run % all.Count)))
                 {
                     var opsPerSecond = scenario.PgBenchScript is { } script
                         ? await pgbench!.RunAsync(script, mix, callers, seconds)
@@ -308,6 +323,79 @@ async Task AllocationsAsync()
     }
 }
 
+// Client CPU per call, single caller, warm: N sequential awaited calls between two readings of this process's CPU time
+// (user + system, every thread), SDK and raw interleaved run by run. The server's time is not in it, so this is what the
+// SDK costs on the client beyond raw Npgsql sending the same statements (which, on a machine shared with the server, is
+// time the server does not get). The raw side reads the whole row into a BenchUser, as the SDK returns it.
+async Task ClientCpuAsync()
+{
+    var cpuWriter = NewWriter(connectionString, disposables);
+    var rawRows = new RawPatterns(rawNoReset, rows: true);
+    var serial = 0L;
+    string FreshKey(int _) => "c-" + runTag + "-" + (++serial).ToString(CultureInfo.InvariantCulture);
+    string HotKey(int i) => "hot-" + (i % 1000).ToString(CultureInfo.InvariantCulture);
+    var cases = new (string Name, Func<int, string> Key, (string Name, Func<string, Task> Call)[] Scenarios)[]
+    {
+        ("insert-or-get-fresh", FreshKey, [
+            ("sdk", k => cpuWriter.InsertOrGetAsync(new BenchUser { Email = k, Name = "x" })),
+            ("raw-do-nothing-then-select", k => rawRows.DoNothingThenSelectAsync(k)),
+        ]),
+        ("insert-or-get-50%", i => i % 2 == 0 ? FreshKey(i) : HotKey(i), [
+            ("sdk", k => cpuWriter.InsertOrGetAsync(new BenchUser { Email = k, Name = "x" })),
+            ("raw-insert-first", k => rawRows.InsertFirstAsync(k)),
+        ]),
+        ("insert-or-get-hot", HotKey, [
+            ("sdk", k => cpuWriter.InsertOrGetAsync(new BenchUser { Email = k, Name = "x" })),
+            ("raw-select-first", k => rawRows.SelectFirstAsync(k)),
+        ]),
+        ("upsert-hot", HotKey, [
+            ("sdk-upsert", k => cpuWriter.UpsertAsync(new BenchUser { Email = k, Name = k.Length % 2 == 0 ? "n0" : "n1" })),
+            ("raw-upsert", k => rawRows.UpsertAsync(k, k.Length % 2 == 0 ? "n0" : "n1")),
+        ]),
+    };
+
+    var process = Process.GetCurrentProcess();
+    Console.WriteLine($"cpu: {allocCalls} sequential calls per measurement, {runs} runs interleaved");
+    foreach (var (name, key, scenarios) in cases)
+    {
+        var cpu = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+        var wall = scenarios.ToDictionary(s => s.Name, _ => new List<double>());
+        for (var run = 0; run < runs; run++)
+        {
+            foreach (var (scenario, call) in scenarios)
+            {
+                for (var i = 0; i < Math.Min(allocCalls, 500); i++)
+                {
+                    await call(key(i));
+                }
+
+                var keys = Enumerable.Range(0, allocCalls).Select(key).ToArray();
+                process.Refresh();
+                var before = process.TotalProcessorTime;
+                var started = Stopwatch.GetTimestamp();
+                foreach (var k in keys)
+                {
+                    await call(k);
+                }
+
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                process.Refresh();
+                cpu[scenario].Add((process.TotalProcessorTime - before).TotalMicroseconds / allocCalls);
+                wall[scenario].Add(elapsed.TotalMicroseconds / allocCalls);
+            }
+        }
+
+        foreach (var (scenario, _) in scenarios)
+        {
+            var result = Result.Create("cpu", 0, 1, scenario, cpu[scenario]) with { Workload = name };
+            var latency = Result.Create("cpu", 0, 1, scenario, wall[scenario]) with { Workload = name + "-wall" };
+            await output.WriteLineAsync(result.ToTsv());
+            await output.WriteLineAsync(latency.ToTsv());
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"cpu            {name,-24} {scenario,-28} median {result.Median,7:F1} µs client CPU/call (min {result.Min:F1}, max {result.Max:F1})  {latency.Median,7:F1} µs/call wall"));
+        }
+    }
+}
+
 // The SDK's resilience pipeline alone (resolved from DI under its public key, run as the writer runs it: a pooled
 // ResilienceContext and a state argument) around a callback that does nothing, against ResiliencePipeline.Empty. Twice:
 // a callback that completes at once (no async state machine is ever boxed), and one that completes later (await
@@ -390,6 +478,7 @@ async Task<double> RunWindowAsync(Func<string, string, int, Task<long>> call, in
 {
     var stopAt = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
     var total = 0L;
+    var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
     var clock = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, callers).Select(w => Task.Run(async () =>
     {
@@ -404,6 +493,12 @@ async Task<double> RunWindowAsync(Func<string, string, int, Task<long>> call, in
         Interlocked.Add(ref total, count);
     })).ToArray();
     await Task.WhenAll(workers);
+    if (Environment.GetEnvironmentVariable("BENCH_CPU_TRACE") == "1" && duration >= 1)
+    {
+        var self = Process.GetCurrentProcess();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   window {total / clock.Elapsed.TotalSeconds,8:F0} ops/s  client cpu {(self.TotalProcessorTime - cpuBefore).TotalMicroseconds / total,6:F1} µs/op"));
+    }
+
     return total / clock.Elapsed.TotalSeconds;
 }
 

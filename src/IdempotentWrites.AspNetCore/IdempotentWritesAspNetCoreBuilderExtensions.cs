@@ -100,7 +100,8 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
         services.TryAddSingleton<IdempotencyPolicies>();
         services.TryAddSingleton<IIdempotencyStore>(static sp => new PostgresIdempotencyStore(
             sp.GetRequiredService<IdempotentWritesDataSource>(),
-            sp.GetRequiredService<IOptions<HttpIdempotencyOptions>>()));
+            sp.GetRequiredService<IOptions<HttpIdempotencyOptions>>(),
+            sp.GetRequiredService<IOptions<IdempotentWritesOptions>>()));
         services.TryAddSingleton<IIdempotencyScopeResolver, DefaultIdempotencyScopeResolver>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IdempotencyStoreInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IdempotencyPurgeService>());

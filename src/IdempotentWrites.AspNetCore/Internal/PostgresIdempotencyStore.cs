@@ -8,24 +8,33 @@ using NpgsqlTypes;
 
 namespace IdempotentWrites.AspNetCore.Internal;
 
-// The PostgreSQL key store. A claim is one round trip (INSERT ... ON CONFLICT DO NOTHING and a SELECT in one batch); no
-// lock is held between statements, and every time comes from the database clock. The statements are core's StoreSql (linked),
+// The PostgreSQL key store. A claim is one statement (the key's row when it exists, else the insert; see StoreSql.Claim),
+// so a replay is one round trip that writes nothing; no lock is held between statements, and every time comes from the database clock. The statements are core's StoreSql (linked),
 // the table IdempotencyStoreSchema creates.
 internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
 {
     private const int MaxClaimAttempts = 5;
 
     private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _prepare;
 
-    public PostgresIdempotencyStore(IdempotentWritesDataSource dataSource, IOptions<HttpIdempotencyOptions> options)
-        : this(dataSource.DataSource, new StoreSql(options.Value.SchemaName, options.Value.TableName))
+    public PostgresIdempotencyStore(
+        IdempotentWritesDataSource dataSource,
+        IOptions<HttpIdempotencyOptions> options,
+        IOptions<IdempotentWritesOptions> writerOptions)
+        : this(
+            dataSource.DataSource,
+            new StoreSql(options.Value.SchemaName, options.Value.TableName),
+            writerOptions.Value.PrepareStatements && !writerOptions.Value.TransactionPooling)
     {
     }
 
-    public PostgresIdempotencyStore(NpgsqlDataSource dataSource, StoreSql sql)
+    // prepare: the claim is prepared on each physical connection, as the writer's statements are (same options).
+    public PostgresIdempotencyStore(NpgsqlDataSource dataSource, StoreSql sql, bool prepare)
     {
         _dataSource = dataSource;
         Sql = sql;
+        _prepare = prepare;
     }
 
     public StoreSql Sql { get; }
@@ -44,44 +53,70 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         var reconnected = false;
         for (var attempt = 1; ; attempt++)
         {
-            IdempotencyRecord? record = null;
-            bool expired = false;
-            var batch = _dataSource.CreateBatch();
-            await using (batch.ConfigureAwait(false))
+            IdempotencyRecord? record;
+            bool expired;
+            try
             {
-                var insert = new NpgsqlBatchCommand(Sql.Insert);
-                AddKey(insert, scope, key);
-                insert.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = fingerprintBytes, NpgsqlDbType = NpgsqlDbType.Bytea });
-                insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease, NpgsqlDbType = NpgsqlDbType.Interval });
-                insert.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention, NpgsqlDbType = NpgsqlDbType.Interval });
-                var select = new NpgsqlBatchCommand(Sql.Select);
-                AddKey(select, scope, key);
-                batch.BatchCommands.Add(insert);
-                batch.BatchCommands.Add(select);
-
-                try
+                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using (connection.ConfigureAwait(false))
                 {
-                    var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
+                    var claim = new NpgsqlCommand(Sql.Claim, connection);
+                    await using (claim.ConfigureAwait(false))
                     {
-                        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                        AddKey(claim.Parameters, scope, key);
+                        claim.Parameters.Add(new NpgsqlParameter<byte[]> { TypedValue = fingerprintBytes, NpgsqlDbType = NpgsqlDbType.Bytea });
+                        claim.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = lease, NpgsqlDbType = NpgsqlDbType.Interval });
+                        claim.Parameters.Add(new NpgsqlParameter<TimeSpan> { TypedValue = retention, NpgsqlDbType = NpgsqlDbType.Interval });
+                        if (_prepare)
                         {
-                            return IdempotencyClaim.Acquired(reader.GetInt64(0), isTakeover: false);
+                            // A no-op once this physical connection has prepared it (Npgsql keeps them across pooled opens).
+                            await claim.PrepareAsync(cancellationToken).ConfigureAwait(false);
                         }
 
-                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                        (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
+                        var reader = await claim.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                        await using (reader.ConfigureAwait(false))
+                        {
+                            if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                            {
+                                (record, expired) = (null, false);
+                            }
+                            else if (reader.GetBoolean(0))
+                            {
+                                return IdempotencyClaim.Acquired(reader.GetInt64(2), isTakeover: false);
+                            }
+                            else
+                            {
+                                (record, expired) = ReadRecord(reader, 1);
+                            }
+                        }
+                    }
+
+                    if (record is null)
+                    {
+                        // A concurrent claim committed the key after the statement's snapshot: read it with a fresh one.
+                        var select = new NpgsqlCommand(Sql.Select, connection);
+                        await using (select.ConfigureAwait(false))
+                        {
+                            AddKey(select.Parameters, scope, key);
+                            var reader = await select.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                            await using (reader.ConfigureAwait(false))
+                            {
+                                (record, expired) = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                                    ? ReadRecord(reader, 0)
+                                    : (null, false);
+                            }
+                        }
                     }
                 }
-                catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
-                {
-                    // Sent again on a fresh connection. Should the first claim have committed after all, the retry finds
-                    // it as another request's claim in progress (409, then a takeover when its lease ends): never a
-                    // second run of the handler.
-                    reconnected = Reconnect();
-                    attempt--;
-                    continue;
-                }
+            }
+            catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
+            {
+                // Sent again on a fresh connection. Should the first claim have committed after all, the retry finds
+                // it as another request's claim in progress (409, then a takeover when its lease ends): never a
+                // second run of the handler.
+                reconnected = Reconnect();
+                attempt--;
+                continue;
             }
 
             if (record is not null)
@@ -208,6 +243,11 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = values, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
             command.Parameters.Add(new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = response.Body, NpgsqlDbType = NpgsqlDbType.Bytea });
             command.Parameters.Add(new NpgsqlParameter<bool> { TypedValue = response.IsBodyOmitted });
+            if (_prepare)
+            {
+                await command.PrepareAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
         }
     }
@@ -257,8 +297,9 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
                     var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
                     await using (reader.ConfigureAwait(false))
                     {
-                        var (record, expired) = await ReadRecordAsync(reader, cancellationToken).ConfigureAwait(false);
-                        return expired ? null : record;
+                        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadRecord(reader, 0) is (var record, false)
+                            ? record
+                            : null;
                     }
                 }
                 catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
@@ -295,25 +336,19 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         parameters.Add(new NpgsqlParameter<string> { TypedValue = key, NpgsqlDbType = NpgsqlDbType.Text });
     }
 
-    private static async ValueTask<(
-        IdempotencyRecord? Record,
-        bool Expired)> ReadRecordAsync(NpgsqlDataReader reader, CancellationToken cancellationToken)
+    // The key's row at the reader's current row, Select's columns from offset on.
+    private static (IdempotencyRecord Record, bool Expired) ReadRecord(NpgsqlDataReader reader, int offset)
     {
-        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-        {
-            return (null, false);
-        }
-
-        var fingerprint = reader.GetFieldValue<byte[]>(0);
-        var token = reader.GetInt64(1);
-        var completed = reader.GetBoolean(2);
-        var expired = reader.GetBoolean(3);
-        var leaseRemaining = reader.IsDBNull(4) ? TimeSpan.Zero : TimeSpan.FromSeconds(reader.GetDouble(4));
+        var fingerprint = reader.GetFieldValue<byte[]>(offset);
+        var token = reader.GetInt64(offset + 1);
+        var completed = reader.GetBoolean(offset + 2);
+        var expired = reader.GetBoolean(offset + 3);
+        var leaseRemaining = reader.IsDBNull(offset + 4) ? TimeSpan.Zero : TimeSpan.FromSeconds(reader.GetDouble(offset + 4));
         IdempotencyResponse? response = null;
         if (completed)
         {
-            var names = reader.IsDBNull(6) ? [] : reader.GetFieldValue<string[]>(6);
-            var values = reader.IsDBNull(7) ? [] : reader.GetFieldValue<string[]>(7);
+            var names = reader.IsDBNull(offset + 6) ? [] : reader.GetFieldValue<string[]>(offset + 6);
+            var values = reader.IsDBNull(offset + 7) ? [] : reader.GetFieldValue<string[]>(offset + 7);
             var headers = new KeyValuePair<string, string>[Math.Min(names.Length, values.Length)];
             for (var i = 0; i < headers.Length; i++)
             {
@@ -321,10 +356,10 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
             }
 
             response = new IdempotencyResponse(
-                reader.GetInt32(5),
+                reader.GetInt32(offset + 5),
                 headers,
-                reader.IsDBNull(8) ? ReadOnlyMemory<byte>.Empty : reader.GetFieldValue<byte[]>(8),
-                reader.GetBoolean(9));
+                reader.IsDBNull(offset + 8) ? ReadOnlyMemory<byte>.Empty : reader.GetFieldValue<byte[]>(offset + 8),
+                reader.GetBoolean(offset + 9));
             leaseRemaining = TimeSpan.Zero;
         }
 

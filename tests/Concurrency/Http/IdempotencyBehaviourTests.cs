@@ -38,6 +38,55 @@ public sealed class IdempotencyBehaviourTests(PostgresFixture db)
         Assert.Equal(["Content-Type", "Location", "ETag"], stored);
     }
 
+    // The claim reads the key's row and inserts only when there is none, in one statement. A claim whose snapshot predates
+    // another claim's commit finds no row, waits on the other's insert and inserts nothing: it must then read the committed
+    // row (a second, fresh-snapshot SELECT) and replay it, never run the handler.
+    [Fact]
+    public async Task ClaimWaitingOnAnUncommittedClaimOfTheSameKey_ReplaysItOnceCommitted_HandlerRunsOnce()
+    {
+        var (schema, app) = await StartAsync();
+        await using var running = app;
+        var first = await Http.SendAsync(app.Client, Http.Post("/ok", new { a = 1 }, key: "a"));
+        var columns = "scope, fingerprint, created_at, locked_until, expires_at, completed_at, status_code, header_names, " +
+            "header_values, body, body_omitted";
+
+        await using var other = await db.DataSource.OpenConnectionAsync();
+        await using var transaction = await other.BeginTransactionAsync();
+        await using (var copy = new NpgsqlCommand(
+            $"INSERT INTO {schema}.idempotency_keys (idempotency_key, {columns}) SELECT 'b', {columns} FROM {schema}.idempotency_keys WHERE idempotency_key = 'a'",
+            other,
+            transaction))
+        {
+            Assert.Equal(1, await copy.ExecuteNonQueryAsync());
+        }
+
+        string xid;
+        await using (var current = new NpgsqlCommand("SELECT txid_current()::text", other, transaction))
+        {
+            xid = (string)(await current.ExecuteScalarAsync())!;
+        }
+
+        var waiting = Http.SendAsync(app.Client, Http.Post("/ok", new { a = 1 }, key: "b"));
+        var deadline = DateTime.UtcNow + Waits.Timeout;
+        while (await db.ScalarAsync<long>(
+            $"SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted AND transactionid::text = '{xid}'") == 0)
+        {
+            Assert.False(waiting.IsCompleted, waiting.IsCompleted ? $"Answered without waiting: {(await waiting).Status} {(await waiting).Text}" : null);
+            Assert.True(DateTime.UtcNow < deadline, "The claim never waited on the uncommitted one.");
+            await Task.Delay(5); // polling a condition, not orchestrating the race
+        }
+
+        Assert.False(waiting.IsCompleted);
+        await transaction.CommitAsync();
+        var replay = await waiting.WaitAsync(Waits.Timeout);
+
+        Assert.Equal(201, first.Status);
+        Assert.Equal(201, replay.Status);
+        Assert.True(replay.Replayed);
+        Assert.Equal(first.Body, replay.Body);
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "runs"));
+    }
+
     [Theory]
     [InlineData(400)]
     [InlineData(404)]

@@ -33,20 +33,35 @@ internal sealed class StoreSql
             CREATE INDEX IF NOT EXISTS {Sql.Quote(name + "_expires_at_idx")} ON {Table} (expires_at);
             """;
 
-        // $1 scope, $2 key, $3 fingerprint, $4 lease, $5 retention. Sent as one batch with Select: under READ COMMITTED the
-        // SELECT takes a fresh snapshot, so it sees a row that a concurrent claim committed while this INSERT waited on it.
-        Insert = $"""
-            INSERT INTO {Table} (scope, idempotency_key, fingerprint, locked_until, expires_at)
-            VALUES ($1, $2, $3, now() + $4, now() + $5)
-            ON CONFLICT (scope, idempotency_key) DO NOTHING
-            RETURNING fencing_token
-            """;
+        // $1 scope, $2 key: the key's row (Claim's second branch has the same columns, after its first).
         Select = $"""
             SELECT fingerprint, fencing_token, completed_at IS NOT NULL, expires_at <= now(),
                    GREATEST(EXTRACT(EPOCH FROM (locked_until - now())), 0)::float8,
                    status_code, header_names, header_values, body, body_omitted
             FROM {Table}
             WHERE scope = $1 AND idempotency_key = $2
+            """;
+
+        // The claim in one statement: the key's row when it exists (a replay reads it without attempting an insert), else the
+        // insert. Its first column says which: true with the new fencing token, false with Select's columns after it. No row
+        // at all means a concurrent claim committed the key after this statement's snapshot (its INSERT found the conflict):
+        // Select, sent next, reads that row with a fresh snapshot.
+        // $1 scope, $2 key, $3 fingerprint, $4 lease, $5 retention.
+        Claim = $"""
+            WITH existing AS (
+            {Select}
+            ), claimed AS (
+                INSERT INTO {Table} (scope, idempotency_key, fingerprint, locked_until, expires_at)
+                SELECT $1, $2, $3, now() + $4, now() + $5
+                WHERE NOT EXISTS (SELECT FROM existing)
+                ON CONFLICT (scope, idempotency_key) DO NOTHING
+                RETURNING fencing_token
+            )
+            SELECT true, NULL::bytea, fencing_token, false, false, NULL::float8, NULL::integer, NULL::text[], NULL::text[],
+                   NULL::bytea, false
+            FROM claimed
+            UNION ALL
+            SELECT false, existing.* FROM existing
             """;
 
         // Compare-and-swap on the observed fencing token ($6): of two concurrent takeovers, one updates the row and the
@@ -90,9 +105,9 @@ internal sealed class StoreSql
 
     public string CreateScript { get; }
 
-    public string Insert { get; }
-
     public string Select { get; }
+
+    public string Claim { get; }
 
     public string Takeover { get; }
 
