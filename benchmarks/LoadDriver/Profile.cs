@@ -14,7 +14,7 @@ namespace LoadDriver;
 // table of a benchmark run (created here when missing).
 internal static class Profile
 {
-    public static async Task<int> RunAsync(string connectionString, string side, int calls, bool fresh)
+    public static async Task<int> RunAsync(string connectionString, string side, int calls, bool fresh, int callers = 1)
     {
         await using (var admin = NpgsqlDataSource.Create(connectionString))
         await using (var setup = admin.CreateCommand("""
@@ -36,7 +36,7 @@ internal static class Profile
         var tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var serial = 0;
         string Key(int i) => fresh
-            ? "p-" + tag + "-" + (++serial).ToString(CultureInfo.InvariantCulture)
+            ? "p-" + tag + "-" + Interlocked.Increment(ref serial).ToString(CultureInfo.InvariantCulture)
             : "hot-" + (i % 1000).ToString(CultureInfo.InvariantCulture);
         Func<string, Task> call = side == "sdk"
             ? k => writer.InsertOrGetAsync(new BenchUser { Email = k, Name = "x" })
@@ -51,15 +51,18 @@ internal static class Profile
         var cpu = process.TotalProcessorTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
-        for (var i = 0; i < calls; i++)
+        await Task.WhenAll(Enumerable.Range(0, callers).Select(w => Task.Run(async () =>
         {
-            await call(Key(i));
-        }
+            for (var i = w; i < calls; i += callers)
+            {
+                await call(Key(i));
+            }
+        })));
 
         process.Refresh();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"profile {side} {(fresh ? "fresh" : "hot")}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call"));
+            $"profile {side} {(fresh ? "fresh" : "hot")} x{callers}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call"));
         return 0;
     }
 }

@@ -29,9 +29,14 @@ if (args.Length > 0 && args[0] == "report")
 
 if (args.Length > 0 && args[0] == "profile")
 {
-    // LoadDriver profile <connection string> <sdk|raw> <calls> [fresh]: one scenario alone, sequential calls on hot keys
-    // (or fresh ones), for a CPU sampling trace (benchmarks/profile.sh).
-    return await Profile.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), args.Length > 4 && args[4] == "fresh");
+    // LoadDriver profile <connection string> <sdk|raw> <calls> [fresh|hot] [callers]: one scenario alone, calls on hot keys
+    // (or fresh ones) from 1 (or more) concurrent callers, for a CPU sampling trace.
+    return await Profile.RunAsync(
+        args[1],
+        args[2],
+        int.Parse(args[3], CultureInfo.InvariantCulture),
+        args.Length > 4 && args[4] == "fresh",
+        args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 1);
 }
 
 if (args.Length < 2)
@@ -100,13 +105,15 @@ var patternsNoReset = new RawPatterns(rawNoReset);
 using var telemetry = Environment.GetEnvironmentVariable("BENCH_TELEMETRY") == "on" ? TelemetryListener.Start() : null;
 var pgbench = pgbenchPath == "none" ? null : new PgBench(pgbenchPath, connectionString, Table);
 
-// Keys: "hot-0" … "hot-999" exist from the start; fresh keys are unique per process ("f-…") or per pgbench call.
+// Keys: "hot-0" … "hot-999" exist from the start; fresh keys are unique per process ("f-<pid>-<serial>", the serial
+// zero-padded so that each lands at the end of the index, as sequential keys do: unpadded, "f-…-10000" sorts before
+// "f-…-9999" and the insert position, and with it the server's cost, moved as the run went on) or per pgbench call.
 var fresh = 0L;
 var runTag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 string Key(Random random, int mix)
     => mix > 0 && (mix >= 100 || random.Next(100) < mix)
         ? "hot-" + random.Next(1000).ToString(CultureInfo.InvariantCulture)
-        : "f-" + runTag + "-" + Interlocked.Increment(ref fresh).ToString(CultureInfo.InvariantCulture);
+        : "f-" + runTag + "-" + Interlocked.Increment(ref fresh).ToString("D12", CultureInfo.InvariantCulture);
 
 // Upsert: a hot key gets one of two names, so about half the calls update and half find nothing to change.
 string Name(Random random) => random.Next(2) == 0 ? "n0" : "n1";
@@ -180,7 +187,8 @@ foreach (var section in sections)
         _ => throw new InvalidOperationException($"Unknown section {section}."),
     };
 
-    var all = scenarios.ToList();
+    var only = Env("BENCH_ONLY", string.Empty).Split(',', StringSplitOptions.RemoveEmptyEntries);
+    var all = scenarios.Where(s => only.Length == 0 || only.Contains(s.Name)).ToList();
     if (pgbench is not null)
     {
         all.AddRange(pgbenchScenarios.Select(p => new Scenario("pgbench-" + p, null!, p)));
@@ -479,6 +487,7 @@ async Task<double> RunWindowAsync(Func<string, string, int, Task<long>> call, in
     var stopAt = Stopwatch.GetTimestamp() + (long)(duration * Stopwatch.Frequency);
     var total = 0L;
     var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+    var itemsBefore = ThreadPool.CompletedWorkItemCount;
     var clock = Stopwatch.StartNew();
     var workers = Enumerable.Range(0, callers).Select(w => Task.Run(async () =>
     {
@@ -496,7 +505,7 @@ async Task<double> RunWindowAsync(Func<string, string, int, Task<long>> call, in
     if (Environment.GetEnvironmentVariable("BENCH_CPU_TRACE") == "1" && duration >= 1)
     {
         var self = Process.GetCurrentProcess();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   window {total / clock.Elapsed.TotalSeconds,8:F0} ops/s  client cpu {(self.TotalProcessorTime - cpuBefore).TotalMicroseconds / total,6:F1} µs/op"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"   window {total / clock.Elapsed.TotalSeconds,8:F0} ops/s  client cpu {(self.TotalProcessorTime - cpuBefore).TotalMicroseconds / total,6:F1} µs/op, {(ThreadPool.CompletedWorkItemCount - itemsBefore) / (double)total:F2} work items/op, {ThreadPool.ThreadCount} threads"));
     }
 
     return total / clock.Elapsed.TotalSeconds;
