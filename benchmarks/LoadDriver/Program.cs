@@ -71,8 +71,27 @@ await using (var setup = admin.CreateCommand($"""
 
 // The SDK as users register it (default resilience pipeline, prepared statements), and the same with the pool told not
 // to reset connections on close, for the connection-handling section.
+// Every data source of the run (the writers' and raw ones), for ClearPools.
+var dataSources = new List<NpgsqlDataSource>();
+
 IIdempotentWriter NewWriter(string cs, List<IAsyncDisposable> owned, bool bare = false)
-    => NewServices(cs, owned, bare).GetRequiredService<IIdempotentWriter>();
+{
+    var provider = NewServices(cs, owned, bare);
+    dataSources.Add(provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
+    return provider.GetRequiredService<IIdempotentWriter>();
+}
+
+// Before each configuration every pool is emptied, so that each scenario runs on the connections its own callers opened:
+// a pool left with 32 idle connections by the previous configuration hands a single caller a different server backend on
+// every call (Npgsql's idle list is first in, first out), which halved single-caller throughput for whichever scenario had
+// the larger pool. The warm-up window of the first round opens and prepares them again.
+void ClearPools()
+{
+    foreach (var source in dataSources)
+    {
+        source.Clear();
+    }
+}
 
 ServiceProvider NewServices(string cs, List<IAsyncDisposable> owned, bool bare = false)
 {
@@ -99,6 +118,8 @@ var raw = NpgsqlDataSource.Create(connectionString);
 var rawNoReset = NpgsqlDataSource.Create(noResetString);
 disposables.Add(raw);
 disposables.Add(rawNoReset);
+dataSources.Add(raw);
+dataSources.Add(rawNoReset);
 var patterns = new RawPatterns(raw);
 var patternsNoReset = new RawPatterns(rawNoReset);
 
@@ -199,6 +220,7 @@ foreach (var section in sections)
         foreach (var callers in sectionCallers)
         {
             var results = all.ToDictionary(s => s.Name, _ => new List<double>());
+            ClearPools();
             for (var run = 0; run < runs; run++)
             {
                 // Each round starts one scenario later than the previous one, so no scenario always runs first (right
