@@ -317,36 +317,52 @@ internal sealed class TableWriter<T>
     private async ValueTask<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
     {
         var (plan, values, connection, transaction) = (call.Plan, call.Values, call.Connection, call.Transaction);
-        using var batch = new NpgsqlBatch(connection, transaction);
+
+        // One statement outside a transaction is a plain command (what hand-written code sends); more, or a savepoint, a batch.
+        using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
+        using var batch = command is null ? new NpgsqlBatch(connection, transaction) : null;
+        var timeout = 0;
         if (call.Deadline != 0)
         {
             // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql cancels the query).
             var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
-            var seconds = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
-            if (batch.Timeout == 0 || seconds < batch.Timeout)
+            timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
+        }
+
+        if (command is not null)
+        {
+            ParameterBinder.AddParameters(plan, command.Parameters, values, first.Subset);
+            if (timeout != 0 && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
             {
-                batch.Timeout = seconds;
+                command.CommandTimeout = timeout;
             }
         }
-
-        if (transaction is not null)
+        else
         {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
-        }
+            if (timeout != 0 && (batch!.Timeout == 0 || timeout < batch.Timeout))
+            {
+                batch.Timeout = timeout;
+            }
 
-        var write = new NpgsqlBatchCommand(first.Sql);
-        ParameterBinder.AddParameters(plan, write.Parameters, values, first.Subset);
-        batch.BatchCommands.Add(write);
-        if (then is { } next)
-        {
-            var second = new NpgsqlBatchCommand(next.Sql);
-            ParameterBinder.AddParameters(plan, second.Parameters, values, next.Subset);
-            batch.BatchCommands.Add(second);
-        }
+            if (transaction is not null)
+            {
+                batch!.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+            }
 
-        if (transaction is not null)
-        {
-            batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+            var write = new NpgsqlBatchCommand(first.Sql);
+            ParameterBinder.AddParameters(plan, write.Parameters, values, first.Subset);
+            batch!.BatchCommands.Add(write);
+            if (then is { } next)
+            {
+                var second = new NpgsqlBatchCommand(next.Sql);
+                ParameterBinder.AddParameters(plan, second.Parameters, values, next.Subset);
+                batch.BatchCommands.Add(second);
+            }
+
+            if (transaction is not null)
+            {
+                batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+            }
         }
 
         try
@@ -354,10 +370,12 @@ internal sealed class TableWriter<T>
             if (_writer.Prepare)
             {
                 // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
-                await batch.PrepareAsync(cancellationToken).ConfigureAwait(false);
+                await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
             }
 
-            var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            var reader = command is not null
+                ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
+                : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
             await using (reader.ConfigureAwait(false))
             {
                 // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
