@@ -4,14 +4,19 @@
 # and pgbench (the physical limit), side by side and interleaved on the local throwaway PostgreSQL (started if needed);
 # bytes allocated per call (SDK vs raw Npgsql) and the resilience pipeline alone; then HTTP POST /payments with and
 # without the Idempotency-Key middleware through wrk; then benchmarks/bulk.sh if present.
-# Prints the table and ends with one line per target: `target <name> <measured> <goal>`, met when measured >= goal
-# (ratios), or when measured <= goal for alloc:<case> (bytes per call above raw).
+# Each configuration starts with every connection pool emptied; every round runs each scenario once, one scenario later
+# than the round before. Prints the table and ends with one line per target: `target <name> <measured> <goal>` (a ratio
+# target is the median of the per-round ratios), met when measured >= goal, or when measured <= goal for alloc:<case>
+# (bytes per call above raw). One scenario alone, for a CPU sampling trace (dotnet-trace):
+#   dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll profile "<connection string>" sdk|raw <calls> hot|fresh [callers]
 # Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
 #
 # Usage: benchmarks/run.sh
 # Environment (defaults = the full run, ~24 minutes on 2 cores, bulk.sh included; BENCH_PGBENCH=none saves ~4):
 #   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100
 #   BENCH_SECTIONS=insert-or-get,upsert,connection,alloc,pipeline BENCH_ALLOC_CALLS=2000 BENCH_PIPELINE_CALLS=200000
+#   (section cpu, not in the default list: client CPU time per call, SDK and raw, single caller; BENCH_ONLY=a,b keeps only
+#   the named scenarios of the throughput sections; BENCH_CPU_TRACE=1 prints each window's client CPU per call)
 #   BENCH_PGBENCH=none (no pgbench rows) BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1
 #   BENCH_RESULTS=benchmarks/results
 #   IW_PG_PORT, IW_PG_DIR: the cluster eng/pg-local.sh starts and every step uses (default 54329, /tmp/idempotentwrites-pg-54329)

@@ -33,7 +33,7 @@ internal static class Report
             var (referenceName, reference) = Reference(group.Key.Section, rows);
             var limit = rows.Where(r => r.Scenario.StartsWith("pgbench-", StringComparison.Ordinal)).Select(r => r.Median).DefaultIfEmpty(0).Max();
             var unit = Unit(group.Key.Section, group.Key.Workload);
-            var perCall = group.Key.Section is "alloc" or "pipeline";
+            var perCall = group.Key.Section is "alloc" or "pipeline" or "cpu";
             text.AppendLine(Inv, $"{group.Key.Section} / {group.Key.Workload} / {group.Key.Callers} {(group.Key.Section == "http" ? "connections" : "callers")}   ({(perCall ? "difference to" : "ratio vs")} {referenceName}{(limit > 0 ? "; share of the pgbench limit" : string.Empty)})");
             foreach (var r in rows)
             {
@@ -95,6 +95,7 @@ internal static class Report
     {
         "http" => "req/s",
         "alloc" => "B/call",
+        "cpu" => "µs/call",
         "pipeline" => workload.EndsWith("ns-per-call", StringComparison.Ordinal) ? "ns/call" : "B/call",
         _ => "ops/s",
     };

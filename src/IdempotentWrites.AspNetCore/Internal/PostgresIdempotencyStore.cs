@@ -9,8 +9,8 @@ using NpgsqlTypes;
 namespace IdempotentWrites.AspNetCore.Internal;
 
 // The PostgreSQL key store. A claim is one statement (the key's row when it exists, else the insert; see StoreSql.Claim),
-// so a replay is one round trip that writes nothing; no lock is held between statements, and every time comes from the database clock. The statements are core's StoreSql (linked),
-// the table IdempotencyStoreSchema creates.
+// so a replay is one round trip that writes nothing; no lock is held between statements, and every time comes from the
+// database clock. The statements are core's StoreSql (linked), the table IdempotencyStoreSchema creates.
 internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
 {
     private const int MaxClaimAttempts = 5;
