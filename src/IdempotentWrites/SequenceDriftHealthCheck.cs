@@ -2,11 +2,13 @@
 // SPDX-License-Identifier: MIT
 
 using System.Globalization;
+using IdempotentWrites.Internal.Sequences;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace IdempotentWrites.Internal.Sequences;
+namespace IdempotentWrites;
 
 // Degraded while any sequence is behind its data (default inserts fail) or nearly exhausted; the data lists each one.
+// An adapter over the public SequenceDoctor, so it lives beside it and not under Internal/ (which never calls a façade).
 internal sealed class SequenceDriftHealthCheck(SequenceDoctor doctor) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
