@@ -72,4 +72,10 @@ public static class IdempotentWritesEventId
 
     /// <summary>Synchronising the sequences after a bulk operation that stopped early failed (Warning).</summary>
     public const int BulkSequenceSyncFailed = 1204;
+
+    /// <summary>
+    /// A chunk's plain INSERT (tried after a chunk that skipped nothing) met a unique violation, and the chunk was written
+    /// again with the statement that skips and counts existing keys (Debug).
+    /// </summary>
+    public const int BulkChunkRewritten = 1205;
 }

@@ -45,4 +45,11 @@ internal static partial class Log
         "Could not synchronise the sequences of {Table} after a bulk write stopped early",
         EventName = "BulkSequenceSyncFailed")]
     public static partial void BulkSequenceSyncFailed(this ILogger logger, string table, Exception exception);
+
+    [LoggerMessage(
+        IdempotentWritesEventId.BulkChunkRewritten,
+        LogLevel.Debug,
+        "Bulk write into {Table}: the plain INSERT of chunk {Chunk} met a unique violation; the chunk is written again, classified",
+        EventName = "BulkChunkRewritten")]
+    public static partial void BulkChunkRewritten(this ILogger logger, string table, int chunk);
 }

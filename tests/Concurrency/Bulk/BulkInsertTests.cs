@@ -2,6 +2,8 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IdempotentWrites.ConcurrencyTests.Bulk;
@@ -111,6 +113,53 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
         Assert.Equal(expected, await NotesAsync(table));
         Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE id = 40123 AND sku = 'sku-40123' AND qty = 123 AND price = 1.23 AND at = '2026-01-01 11:08:43+02' AND ref = '00009cbb-0000-0000-0000-000000000000'"));
         Figures.Record(output, $"bulk insert: 100,000 rows (30% existing, 5% repeated) in {stopwatch.Elapsed.TotalSeconds:0.00} s ({100_000 / stopwatch.Elapsed.TotalSeconds:N0} rows/s, chunks of 10,000)");
+    }
+
+    [Fact]
+    public async Task InsertMany_ConflictsAfterCleanChunks_PlainInsertRewrittenClassifiedExactReport()
+    {
+        var table = await CreateItemsAsync();
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM unnest(ARRAY[150, 260, 262]) g");
+
+        // Chunks of 100: 1 new keys only; 2 (plain INSERT, after a clean chunk) meets the stored key 150; 3 repeats key 5 of
+        // chunk 1 at position 250, holds the stored keys 260 and 262 and repeats its own key 270 at 271; 4 is clean again after
+        // a chunk that skipped rows (classified); 5 follows a clean chunk (plain INSERT, which succeeds).
+        var rows = Enumerable.Range(0, 500).Select(i => NewItem(i, "first")).ToList();
+        rows[250] = NewItem(5, "repeat-earlier-chunk");
+        rows[271] = NewItem(270, "repeat-same-chunk");
+        var logs = new ListLoggerProvider();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        services.AddIdempotentWrites(o => o.ConnectionString = db.ConnectionString).MapTable<Item>(table, t => t.ConflictOn(i => i.Id));
+        await using var provider = services.BuildServiceProvider();
+        var writer = provider.GetRequiredService<IIdempotentWriter>();
+
+        var report = await writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 100, MaxReportedRows = 2 });
+
+        Assert.Equal((500L, 495L, 3L, 2L), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal([150L, 260L], report.ExistingRows.Select(r => r.Id));
+        Assert.Equal(["repeat-earlier-chunk", "repeat-same-chunk"], report.DuplicateRows.Select(r => r.Note));
+        Assert.Equal([2], logs.EventIds(IdempotentWritesEventId.BulkChunkRewritten).Select(e => e.Chunk));
+        var notes = await NotesAsync(table);
+        Assert.Equal(498, notes.Count);
+        Assert.Equal(("first", "first", "old"), (notes[5], notes[270], notes[150]));
+        Assert.False(notes.ContainsKey(250));
+        Assert.False(notes.ContainsKey(271));
+    }
+
+    [Fact]
+    public async Task InsertMany_MoreSkippedRowsThanReported_CountsExactFirstRowsInInputOrder()
+    {
+        var table = await CreateItemsAsync();
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM generate_series(0, 9999, 3) g");
+        var random = new Random(7);
+        var rows = Enumerable.Range(0, 10_000).Select(i => NewItem(i, "new")).OrderBy(_ => random.Next()).ToList();
+        await using var writer = Writer(table);
+
+        var report = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 3_000, MaxReportedRows = 5 });
+
+        Assert.Equal((6_666L, 3_334L), (report.Inserted, report.Existing));
+        Assert.Equal(rows.Where(r => r.Id % 3 == 0).Take(5).Select(r => r.Id), report.ExistingRows.Select(r => r.Id));
     }
 
     [Fact]
@@ -334,11 +383,24 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
         var produced = 0;
         var maxAhead = 0L;
         var committed = 0L;
+        var overlapped = false;
 
         async IAsyncEnumerable<Item> Stream()
         {
             for (var i = 0; i < 12_345; i++)
             {
+                if (i == 1_500)
+                {
+                    // The second chunk is being read: the first one commits meanwhile (it would never, read one after the other).
+                    var waited = Stopwatch.StartNew();
+                    while (Interlocked.Read(ref committed) < 1_000 && waited.Elapsed < TimeSpan.FromSeconds(30))
+                    {
+                        await Task.Delay(10);
+                    }
+
+                    overlapped = Interlocked.Read(ref committed) >= 1_000;
+                }
+
                 produced++;
                 maxAhead = Math.Max(maxAhead, produced - Interlocked.Read(ref committed));
                 await Task.Yield();
@@ -350,7 +412,9 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
 
         Assert.Equal(12_345L, report.Inserted);
         Assert.Equal(13, report.Chunks);
-        Assert.True(maxAhead <= 1_000, $"the importer read {maxAhead} rows ahead of the committed chunks");
+        // One chunk writes while the next is read and staged: never more than two chunks ahead of the committed ones.
+        Assert.True(maxAhead <= 2_000, $"the importer read {maxAhead} rows ahead of the committed chunks");
+        Assert.True(overlapped, "the first chunk did not commit while the second was being read");
     }
 
     [Theory]
@@ -372,4 +436,31 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
 public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 {
     public void Report(T value) => report(value);
+}
+
+// Keeps every log entry (event id and state) in memory, for tests that check which events a run raised.
+public sealed class ListLoggerProvider : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int EventId, IReadOnlyList<KeyValuePair<string, object?>> State)> _entries = new();
+
+    public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    // The Chunk value of each entry with that event id, in the order they were logged.
+    public IEnumerable<(int EventId, int Chunk)> EventIds(int eventId)
+        => _entries.Where(e => e.EventId == eventId).Select(e => (e.EventId, (int)e.State.First(kv => kv.Key == "Chunk").Value!));
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(ListLoggerProvider provider) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            => provider._entries.Enqueue((eventId.Id, state as IReadOnlyList<KeyValuePair<string, object?>> ?? []));
+    }
 }

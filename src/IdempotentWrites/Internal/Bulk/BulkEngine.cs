@@ -6,6 +6,7 @@ using IdempotentWrites.Internal.Postgres;
 using IdempotentWrites.Internal.Sequences;
 using Microsoft.Extensions.Logging;
 using Npgsql;
+using NpgsqlTypes;
 using Polly;
 
 namespace IdempotentWrites.Internal.Bulk;
@@ -18,9 +19,13 @@ internal enum BulkMode
 }
 
 // Runs a bulk operation chunk by chunk. Each chunk is one transaction on a pooled connection: stage (COPY) into a
-// temporary table dropped at commit (so it also works through PgBouncer in transaction mode), one classifying write
-// statement, commit. A transient fault retries the chunk (it is idempotent); any other error stops the run with the
-// committed chunks reported. A preview runs every chunk in one transaction that is rolled back.
+// temporary table dropped at commit (so it also works through PgBouncer in transaction mode), one write statement,
+// commit. Two chunks are in flight: while one writes, the next is read and staged on a second connection, and writes only
+// once the one before it committed, so the committed chunks are always a prefix of the input (a re-run resumes safely).
+// After a chunk that skipped nothing, the next one first tries a plain INSERT (no ON CONFLICT) and is written again with
+// the classifying statement when that meets any unique violation. A transient fault retries the chunk (it is idempotent);
+// any other error stops the run with the committed chunks reported. A preview runs every chunk in one transaction that
+// is rolled back.
 internal sealed class BulkEngine<TRow>
 {
     public required NpgsqlDataSource DataSource { get; init; }
@@ -55,6 +60,7 @@ internal sealed class BulkEngine<TRow>
         var returnRows = Options.ReturnRows && Mode != BulkMode.Preview && Materialize is not null;
         NpgsqlConnection? previewConnection = null;
         NpgsqlTransaction? previewTransaction = null;
+        Task? inFlight = null;
         try
         {
             if (Mode == BulkMode.Preview)
@@ -63,13 +69,12 @@ internal sealed class BulkEngine<TRow>
                 previewTransaction = await previewConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            var buffer = new List<TRow>(Math.Min(Options.ChunkSize, 65_536));
             var enumerator = rows.GetAsyncEnumerator(cancellationToken);
             await using (enumerator.ConfigureAwait(false))
             {
                 while (true)
                 {
-                    buffer.Clear();
+                    var buffer = new List<TRow>(Math.Min(Options.ChunkSize, 65_536));
                     try
                     {
                         while (buffer.Count < Options.ChunkSize && await enumerator.MoveNextAsync().ConfigureAwait(false))
@@ -79,17 +84,20 @@ internal sealed class BulkEngine<TRow>
                     }
                     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                     {
+                        await SettleAsync(inFlight, state, started).ConfigureAwait(false);
                         throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
                     }
                     catch (Exception ex) when (ex is not OperationCanceledException)
                     {
                         // The rows read since the last chunk are discarded, never half-written.
+                        await SettleAsync(inFlight, state, started).ConfigureAwait(false);
                         throw await FailedAsync(
                             state,
                             started,
-                            $"Reading the input failed after row {state.Report.RowsRead:N0}: {ex.Message}",
+                            $"Reading the input failed after row {state.Read:N0}: {ex.Message}",
                             null,
-                            ex).ConfigureAwait(false);
+                            ex,
+                            state.Read).ConfigureAwait(false);
                     }
 
                     if (buffer.Count == 0)
@@ -99,46 +107,38 @@ internal sealed class BulkEngine<TRow>
 
                     if (cancellationToken.IsCancellationRequested)
                     {
+                        await SettleAsync(inFlight, state, started).ConfigureAwait(false);
                         throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
                     }
 
-                    var first = state.Report.RowsRead;
-                    ChunkResult result;
-                    try
+                    var first = state.Read;
+                    state.Read += buffer.Count;
+                    if (previewConnection is not null)
                     {
-                        result = Mode == BulkMode.Preview
-                            ? await PreviewChunkAsync(previewConnection!, state, buffer, first, cancellationToken).ConfigureAwait(false)
-                            : await WriteChunkAsync(state, buffer, first, returnRows).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                    {
-                        throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException)
-                    {
-                        // Whatever failed (the server, a value the driver cannot write, the staging callback), the chunk's
-                        // transaction rolled back: report the committed chunks with the cause.
-                        var cause = ex is PostgresException postgres ? await TranslateChunkErrorAsync(postgres).ConfigureAwait(false) : ex;
-                        var message = $"Chunk {state.Report.Chunks + 1:N0} (input rows {first:N0} to " +
-                            $"{first + buffer.Count - 1:N0}) failed and was rolled back: {cause.Message}";
-                        throw await FailedAsync(
-                            state,
-                            started,
-                            message,
-                            (ex as PostgresException)?.SqlState ?? (cause as IdempotentWritesException)?.SqlState,
-                            cause,
-                            first).ConfigureAwait(false);
+                        // A preview runs its chunks one after the other, on its one connection.
+                        var preview = ChunkAsync(state, buffer, first, null, previewConnection, started, false, cancellationToken);
+                        await SettleAsync(preview, state, started).ConfigureAwait(false);
+                        continue;
                     }
 
-                    Apply(state, result, buffer);
-                    state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
-                    Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, result.Inserted + result.Updated);
-                    Options.Progress?.Report(state.Report.Snapshot());
+                    // This chunk stages now and writes once the one in flight has committed; meanwhile the next is read.
+                    var chunk = ChunkAsync(state, buffer, first, inFlight, null, started, returnRows, cancellationToken);
+                    if (inFlight is not null)
+                    {
+                        await SettleAsync(inFlight, state, started, chunk).ConfigureAwait(false);
+                    }
+
+                    inFlight = chunk;
                     if (buffer.Count < Options.ChunkSize)
                     {
                         break;
                     }
                 }
+            }
+
+            if (inFlight is not null)
+            {
+                await SettleAsync(inFlight, state, started).ConfigureAwait(false);
             }
 
             await SynchronizeSequencesAsync(state, CancellationToken.None).ConfigureAwait(false);
@@ -155,6 +155,10 @@ internal sealed class BulkEngine<TRow>
                 (long)state.Report.Elapsed.TotalMilliseconds);
             return state.Report;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
+        }
         finally
         {
             if (previewTransaction is not null)
@@ -167,6 +171,95 @@ internal sealed class BulkEngine<TRow>
                 await previewConnection.DisposeAsync().ConfigureAwait(false);
             }
         }
+    }
+
+    // Waits for a chunk in flight. Its failure stops the run: the chunk staged after it (next) then writes nothing, and is
+    // waited for too, so no transaction of this run is left open when the report is made.
+    private async Task SettleAsync(Task? chunk, RunState state, long started, Task? next = null)
+    {
+        if (chunk is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await chunk.ConfigureAwait(false);
+        }
+        catch (ChunkFailedException failed)
+        {
+            await IgnoreAsync(next).ConfigureAwait(false);
+            var ex = failed.InnerException!;
+            var cause = ex is PostgresException postgres ? await TranslateChunkErrorAsync(postgres).ConfigureAwait(false) : ex;
+            var message = $"Chunk {state.Report.Chunks + 1:N0} (input rows {failed.First:N0} to " +
+                $"{failed.First + failed.Count - 1:N0}) failed and was rolled back: {cause.Message}";
+            throw await FailedAsync(
+                state,
+                started,
+                message,
+                (ex as PostgresException)?.SqlState ?? (cause as IdempotentWritesException)?.SqlState,
+                cause,
+                failed.First).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // Canceled before it wrote: nothing of it is committed.
+            await IgnoreAsync(next).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task IgnoreAsync(Task? chunk)
+    {
+        if (chunk is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await chunk.ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is ChunkFailedException or OperationCanceledException)
+        {
+            // It wrote nothing: the chunk before it had already stopped the run.
+        }
+    }
+
+    // One chunk: staged at once, written after the previous chunk committed, then added to the report (so the report's
+    // updates happen in input order, one chunk after the other).
+    private async Task ChunkAsync(
+        RunState state,
+        List<TRow> buffer,
+        long first,
+        Task? previous,
+        NpgsqlConnection? previewConnection,
+        long started,
+        bool returnRows,
+        CancellationToken cancellationToken)
+    {
+        ChunkResult result;
+        try
+        {
+            result = previewConnection is not null
+                ? await PreviewChunkAsync(previewConnection, state, buffer, first, cancellationToken).ConfigureAwait(false)
+                : await WriteChunkAsync(state, buffer, first, previous, returnRows, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PreviousChunkFailedException)
+        {
+            throw new OperationCanceledException();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Whatever failed (the server, a value the driver cannot write, the staging callback), the chunk's transaction
+            // rolled back.
+            throw new ChunkFailedException(first, buffer.Count, ex);
+        }
+
+        Apply(state, result, buffer, first);
+        state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
+        Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, result.Inserted + result.Updated);
+        Options.Progress?.Report(state.Report.Snapshot());
     }
 
     // The chunk's error as the SDK's typed exception, whether its statement or its COMMIT (deferred constraints) raised it.
@@ -188,22 +281,30 @@ internal sealed class BulkEngine<TRow>
         return ErrorTranslator.TranslateWithoutCatalog(error) ?? error;
     }
 
-    private async Task<ChunkResult> WriteChunkAsync(RunState state, List<TRow> buffer, long first, bool returnRows)
+    private async Task<ChunkResult> WriteChunkAsync(
+        RunState state,
+        List<TRow> buffer,
+        long first,
+        Task? previous,
+        bool returnRows,
+        CancellationToken cancellationToken)
     {
-        var earlier = state.Transactions.ToArray();
         var context = ResilienceContextPool.Shared.Get(Mode == BulkMode.Upsert ? "upsert_many" : "insert_many", CancellationToken.None);
         try
         {
-            // Not the caller's token: a chunk that started is finished (or rolled back by an error), never abandoned half-way.
+            // Not the caller's token: a chunk that started writing is finished (or rolled back by an error), never abandoned
+            // half-way. The caller's token only stops a chunk that has not started writing yet.
             return await Pipeline.ExecuteAsync(
                 static async (context, s) => await s.Engine.WriteChunkOnceAsync(
+                    s.State,
                     s.Buffer,
                     s.First,
-                    s.Earlier,
+                    s.Previous,
                     s.ReturnRows,
-                    context.CancellationToken).ConfigureAwait(false),
+                    s.Token).ConfigureAwait(false),
                 context,
-                (Engine: this, Buffer: buffer, First: first, Earlier: earlier, ReturnRows: returnRows)).ConfigureAwait(false);
+                (Engine: this, State: state, Buffer: buffer, First: first, Previous: previous, ReturnRows: returnRows, Token: cancellationToken))
+                .ConfigureAwait(false);
         }
         finally
         {
@@ -212,45 +313,101 @@ internal sealed class BulkEngine<TRow>
     }
 
     private async Task<ChunkResult> WriteChunkOnceAsync(
+        RunState state,
         List<TRow> buffer,
         long first,
-        long[] earlier,
+        Task? previous,
         bool returnRows,
         CancellationToken cancellationToken)
     {
-        var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        var classify = Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
+        var connection = await DataSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
-            var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await using (transaction.ConfigureAwait(false))
+            for (var optimistic = true; ; optimistic = false)
             {
-                await ExecuteAsync(connection, BulkSql.CreateStage(Table), cancellationToken).ConfigureAwait(false);
-                await StageAsync(connection, buffer, first, cancellationToken).ConfigureAwait(false);
-
-                var upsert = Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
-                var sql = upsert ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0);
-                using var batch = new NpgsqlBatch(connection, transaction);
-                var write = new NpgsqlBatchCommand(sql);
-                if (!upsert && earlier.Length > 0)
+                var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
                 {
-                    write.Parameters.Add(
-                        new NpgsqlParameter { Value = earlier, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Bigint });
-                }
+                    await ExecuteAsync(connection, BulkSql.CreateStage(Table), CancellationToken.None).ConfigureAwait(false);
+                    await StageAsync(connection, buffer, first, CancellationToken.None).ConfigureAwait(false);
+                    if (previous is not null)
+                    {
+                        try
+                        {
+                            await previous.ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (ex is ChunkFailedException or OperationCanceledException or PreviousChunkFailedException)
+                        {
+                            throw new PreviousChunkFailedException();
+                        }
+                    }
 
-                batch.BatchCommands.Add(write);
-                batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
-                var result = new ChunkResult();
-                var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                await using (reader.ConfigureAwait(false))
-                {
-                    await ReadResultAsync(reader, result, first, returnRows, cancellationToken).ConfigureAwait(false);
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                    await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    result.Transaction = reader.GetInt64(0);
-                }
+                    cancellationToken.ThrowIfCancellationRequested();
 
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-                return result;
+                    // Read after the previous chunk was added to the report: its transaction id, and what is still reported.
+                    var earlier = state.Transactions.ToArray();
+                    var plain = optimistic && !classify && !returnRows && state.Report.Chunks > 0 && state.LastChunkSkipped == 0;
+                    using var batch = new NpgsqlBatch(connection, transaction);
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.Lock) { Parameters = { new() { Value = Table.QualifiedName } } });
+                    var write = new NpgsqlBatchCommand(plain
+                        ? BulkSql.InsertPlain(Table)
+                        : classify ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0));
+                    var existingLeft = Math.Max(0, Options.MaxReportedRows - state.Existing.Count);
+                    var duplicatesLeft = Math.Max(0, Options.MaxReportedRows - state.Duplicates.Count);
+                    if (classify)
+                    {
+                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+                    }
+                    else if (!plain)
+                    {
+                        write.Parameters.Add(
+                            new NpgsqlParameter<long[]> { TypedValue = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = existingLeft });
+                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+                        write.Parameters.Add(new NpgsqlParameter<long> { TypedValue = buffer.Count });
+                    }
+
+                    batch.BatchCommands.Add(write);
+                    batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
+                    var result = new ChunkResult();
+                    try
+                    {
+                        var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+                        await using (reader.ConfigureAwait(false))
+                        {
+                            if (!plain)
+                            {
+                                await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+                                await ReadResultAsync(reader, result, first, returnRows, perRow: false, CancellationToken.None).ConfigureAwait(false);
+                            }
+
+                            await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+                            await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+                            result.Transaction = reader.GetInt64(0);
+                        }
+                    }
+                    catch (PostgresException ex) when (plain && ex.SqlState == PostgresErrorCodes.UniqueViolation)
+                    {
+                        // A key exists, repeats in the chunk, or a concurrent writer took it: write the chunk again, classified.
+                        await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                        Logger.BulkChunkRewritten(Table.DisplayName, state.Report.Chunks + 1);
+                        continue;
+                    }
+
+                    if (plain)
+                    {
+                        result.Inserted = write.RecordsAffected;
+                    }
+                    else if (!classify)
+                    {
+                        // Rows the statement skipped whose key it wrote itself: later occurrences in the chunk.
+                        result.Duplicates += buffer.Count - result.Inserted - result.Existing - result.Duplicates;
+                    }
+
+                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    return result;
+                }
             }
         }
     }
@@ -279,51 +436,68 @@ internal sealed class BulkEngine<TRow>
         var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            await ReadResultAsync(reader, result, first, returnRows: false, cancellationToken).ConfigureAwait(false);
+            await ReadResultAsync(reader, result, first, returnRows: false, perRow: true, cancellationToken).ConfigureAwait(false);
         }
 
         return result;
     }
 
-    private async Task ReadResultAsync(NpgsqlDataReader reader, ChunkResult result, long first, bool returnRows, CancellationToken cancellationToken)
+    // Count rows (Kind >= CountOffset) add to the totals; single rows are kept for the report (perRow: each also counts).
+    private async Task ReadResultAsync(
+        NpgsqlDataReader reader,
+        ChunkResult result,
+        long first,
+        bool returnRows,
+        bool perRow,
+        CancellationToken cancellationToken)
     {
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             var kind = reader.GetInt32(0);
-            switch (kind)
+            if (kind >= BulkSql.CountOffset)
             {
-                case BulkSql.KindInsertedCount:
-                    result.Inserted += reader.GetInt64(1);
-                    break;
-                case BulkSql.KindUpdatedCount:
-                    result.Updated += reader.GetInt64(1);
-                    break;
-                case BulkSql.KindInsertedRow or BulkSql.KindUpdatedRow when returnRows:
-                    if (kind == BulkSql.KindInsertedRow)
-                    {
-                        result.Inserted++;
-                    }
-                    else
-                    {
-                        result.Updated++;
-                    }
-
+                result.Add(kind - BulkSql.CountOffset, reader.GetInt64(1));
+            }
+            else if (kind is BulkSql.KindInsertedRow or BulkSql.KindUpdatedRow)
+            {
+                result.Add(kind, 1);
+                if (returnRows)
+                {
                     result.Written.Add(Materialize!(reader, 2));
-                    break;
-                default:
-                    result.Skipped.Add((reader.GetInt64(1) - first, kind));
-                    break;
+                }
+            }
+            else
+            {
+                if (perRow)
+                {
+                    result.Add(kind, 1);
+                }
+
+                result.Skipped.Add((reader.GetInt64(1) - first, kind));
             }
         }
     }
 
-    private void Apply(RunState state, ChunkResult result, List<TRow> buffer)
+    private void Apply(RunState state, ChunkResult result, List<TRow> buffer, long first)
     {
         var report = state.Report;
         report.Chunks++;
-        report.RowsRead += buffer.Count;
+        report.RowsRead = first + buffer.Count;
         report.Inserted += result.Inserted;
         report.Updated += result.Updated;
+        report.Unchanged += result.Unchanged;
+        report.DuplicatesInInput += result.Duplicates;
+        if (Mode == BulkMode.Upsert)
+        {
+            // An upsert with nothing to update skips an existing key: it is unchanged.
+            report.Unchanged += result.Existing;
+        }
+        else
+        {
+            report.Existing += result.Existing;
+        }
+
+        state.LastChunkSkipped = buffer.Count - result.Inserted - result.Updated;
         if (result.Transaction is { } transaction)
         {
             state.Transactions.Add(transaction);
@@ -336,17 +510,13 @@ internal sealed class BulkEngine<TRow>
             var row = buffer[(int)index];
             switch (kind)
             {
-                case BulkSql.KindExisting when Mode == BulkMode.Upsert:
-                case BulkSql.KindUnchanged:
-                    report.Unchanged++;
-                    break;
-                case BulkSql.KindExisting:
-                    report.Existing++;
+                case BulkSql.KindExisting when Mode != BulkMode.Upsert:
                     Keep(state.Existing, row);
                     break;
                 case BulkSql.KindDuplicate:
-                    report.DuplicatesInInput++;
                     Keep(state.Duplicates, row);
+                    break;
+                case BulkSql.KindExisting or BulkSql.KindUnchanged:
                     break;
                 default:
                     throw new InvalidOperationException($"Unexpected bulk result kind {kind}.");
@@ -437,16 +607,52 @@ internal sealed class BulkEngine<TRow>
 
         public long Updated { get; set; }
 
+        public long Existing { get; set; }
+
+        public long Duplicates { get; set; }
+
+        public long Unchanged { get; set; }
+
         public long? Transaction { get; set; }
 
         public List<(long Index, int Kind)> Skipped { get; } = [];
 
         public List<TRow> Written { get; } = [];
+
+        public void Add(int kind, long count)
+        {
+            switch (kind)
+            {
+                case BulkSql.KindInsertedRow:
+                    Inserted += count;
+                    break;
+                case BulkSql.KindUpdatedRow:
+                    Updated += count;
+                    break;
+                case BulkSql.KindExisting:
+                    Existing += count;
+                    break;
+                case BulkSql.KindDuplicate:
+                    Duplicates += count;
+                    break;
+                case BulkSql.KindUnchanged:
+                    Unchanged += count;
+                    break;
+                default:
+                    throw new InvalidOperationException($"Unexpected bulk result kind {kind}.");
+            }
+        }
     }
 
     private sealed class RunState(BulkWriteReport<TRow> report)
     {
         public BulkWriteReport<TRow> Report { get; } = report;
+
+        // Input rows taken into chunks so far (committed or in flight): the next chunk's first ordinal.
+        public long Read { get; set; }
+
+        // Rows the last committed chunk did not write: 0 lets the next chunk try the plain INSERT.
+        public long LastChunkSkipped { get; set; } = -1;
 
         public List<long> Transactions { get; } = [];
 
@@ -463,4 +669,15 @@ internal sealed class BulkEngine<TRow>
             Report.WrittenRows = Written;
         }
     }
+
+    // A chunk failed and rolled back; First and Count name its input rows.
+    private sealed class ChunkFailedException(long first, int count, Exception inner) : Exception(inner.Message, inner)
+    {
+        public long First { get; } = first;
+
+        public int Count { get; } = count;
+    }
+
+    // The chunk before this one failed or was canceled: this one writes nothing.
+    private sealed class PreviousChunkFailedException : Exception;
 }

@@ -6,10 +6,12 @@ using IdempotentWrites.Internal.Postgres;
 
 namespace IdempotentWrites.Internal.Bulk;
 
-// The statements of a bulk operation. Rows are staged (COPY) into a temporary table with an input ordinal, iw_ord;
-// one statement per chunk then ranks the rows of each key (row_number, first or last by iw_ord), writes the first-ranked in key order
-// (so concurrent imports lock keys in the same order and cannot deadlock on each other), and classifies every staged
-// row in the same snapshot. Result rows are (iw_kind, iw_ord[, returning columns]); see the Kind constants.
+// The statements of a bulk operation. Rows are staged (COPY) into a temporary table with an input ordinal, iw_ord; one
+// statement per chunk then writes them and classifies the rows it skipped, in the same snapshot. Result rows are
+// (iw_kind, iw_ord[, returning columns]): a Kind below 10 is one input row (iw_ord its position), a Kind of 10 or more the
+// number of rows of kind − 10 (in iw_ord). Counts are computed on the server; single rows come back only up to the limits
+// the report still keeps, the first in input order. Concurrent imports into one table take turns per chunk (Lock), so they
+// cannot deadlock on each other whatever order their rows come in.
 internal static class BulkSql
 {
     public const string Stage = "iw_bulk_stage";
@@ -22,9 +24,13 @@ internal static class BulkSql
     public const int KindUpdatedRow = 3;
     public const int KindUnchanged = 4;
 
-    // Totals (iw_ord carries the count) when the rows themselves are not returned.
-    public const int KindInsertedCount = 10;
-    public const int KindUpdatedCount = 13;
+    // Totals: the count of rows of kind (Kind − CountOffset), carried in iw_ord.
+    public const int CountOffset = 10;
+    public const int KindInsertedCount = CountOffset + KindInsertedRow;
+    public const int KindUpdatedCount = CountOffset + KindUpdatedRow;
+
+    // The first key of the two-key advisory lock a chunk takes before it writes (the second: the table's OID).
+    public const int LockSpace = 0x49570B01;
 
     // SET LOCAL lasts until the chunk's transaction ends: the one sort of a chunk stays in memory instead of spilling to disk.
     public static string CreateStage(BulkTable table)
@@ -37,36 +43,69 @@ internal static class BulkSql
 
     public const string CurrentTransaction = "SELECT pg_catalog.pg_current_xact_id()::text::bigint % 4294967296";
 
-    // Insert: the first occurrence of a key is written. $1 (bigint[]): the transaction ids of this import's earlier
-    // chunks; a skipped key whose stored row one of them wrote is a duplicate in the input, otherwise it existed.
+    // $1 (text): the table's qualified name. Held until the chunk's transaction ends: one import's chunk writes at a time
+    // per table, so two imports never wait on each other's uncommitted keys in opposite orders.
+    public static readonly string Lock =
+        $"SELECT pg_catalog.pg_advisory_xact_lock({LockSpace}, (pg_catalog.to_regclass($1)::oid::bigint % 2147483647)::int)";
+
+    // The optimistic write, after a chunk that skipped nothing: a plain INSERT, without the cost of ON CONFLICT's
+    // speculative insertion. Any unique violation (a key that exists, a duplicate in the chunk, a concurrent writer) fails
+    // it, and the chunk is written again with Insert.
+    public static string InsertPlain(BulkTable table)
+    {
+        var columns = ColumnList(table);
+        var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
+        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT {columns} FROM {Stage}";
+    }
+
+    // Insert: rows are written in input order, so the first occurrence of a key is the one written (a later one conflicts
+    // with it). Parameters: $1 (bigint[]) the transaction ids of this import's earlier chunks: a skipped key whose stored row
+    // one of them wrote is a duplicate in the input, otherwise it existed; $2, $3 (int) how many existing and duplicate rows
+    // to return one by one; $4 (bigint) the rows staged. The classification is gated on the counts (one-time filters), so a
+    // chunk that skipped nothing pays for none of it; a skipped row costs one index probe (only when earlier chunks exist).
     public static string Insert(BulkTable table, bool returnRows, bool hasEarlierChunks)
     {
         var sb = new StringBuilder();
-        AppendRanked(sb, table, lastWins: false);
-        sb.Append(", ins AS (").Append(Write(table)).Append(" DO NOTHING RETURNING ").Append(KeyReturning(table));
+        AppendKeyed(sb, table);
+        var partition = HasPartition(table) ? "x.iw_p = 0 AND " : string.Empty;
+        var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
+        sb.Append(", ins AS (INSERT INTO ").Append(table.QualifiedName).Append(" AS ").Append(SqlGenerator.TargetAlias)
+            .Append(" (").Append(ColumnList(table)).Append(')').Append(overriding)
+            .Append(" SELECT ").Append(string.Join(", ", table.Columns.Select(c => "x." + c.Quoted)))
+            .Append(" FROM x ORDER BY x.iw_ord ON CONFLICT ").Append(table.ArbiterClause)
+            .Append(" DO NOTHING RETURNING ").Append(KeyReturning(table));
         AppendReturning(sb, table, returnRows);
         sb.Append(')');
 
-        var skipped = hasEarlierChunks
-            ? $"CASE WHEN {TargetHas(table, "r", "t.xmin::text::bigint = ANY($1)")} THEN {KindDuplicate} ELSE {KindExisting} END"
+        // sk: the skipped rows whose key this statement did not write (it existed, or an earlier chunk wrote it).
+        sb.Append(", sk AS MATERIALIZED (SELECT x.iw_ord, ").Append(KeyColumns(table, "x"))
+            .Append(" FROM x WHERE (SELECT count(*) FROM ins) <> $4 AND ").Append(partition)
+            .Append("NOT EXISTS (SELECT 1 FROM ins i WHERE ").Append(KeyMatch(table, "i", "x")).Append("))");
+        var kind = hasEarlierChunks
+            ? $"CASE WHEN ({StoredXmin(table, "sk")}) = ANY($1) THEN {KindDuplicate} ELSE {KindExisting} END"
             : KindExisting.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        sb.Append(", f AS MATERIALIZED (SELECT r.*, ").Append(skipped)
-            .Append(" AS iw_kind FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM ins i WHERE ")
-            .Append(KeyMatch(table, "i", "r")).Append("))");
+        sb.Append(", k AS (SELECT sk.iw_ord, ").Append(kind).Append(" AS iw_kind FROM sk)");
 
+        // d: later occurrences of a key this statement wrote (only when single duplicates are still reported).
+        sb.Append(", d AS (SELECT r.iw_ord FROM (SELECT x.iw_ord, row_number() OVER (PARTITION BY ").Append(GroupColumns(table))
+            .Append(" ORDER BY x.iw_ord) AS iw_rn FROM x WHERE $3 > 0 AND (SELECT count(*) FROM ins) + (SELECT count(*) FROM sk) <> $4 AND ")
+            .Append(partition).Append("EXISTS (SELECT 1 FROM ins i WHERE ").Append(KeyMatch(table, "i", "x")).Append(")) r WHERE r.iw_rn > 1)");
+
+        var nulls = Nulls(table, returnRows);
         sb.Append(' ').Append(returnRows
             ? $"SELECT {KindInsertedRow} AS iw_kind, NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM ins"
             : $"SELECT {KindInsertedCount} AS iw_kind, count(*) AS iw_ord FROM ins");
-        sb.Append(" UNION ALL SELECT f.iw_kind, f.iw_ord").Append(Nulls(table, returnRows)).Append(" FROM f");
-
-        // A later occurrence shares its key's fate: the key existed (someone else wrote it) or this import wrote it.
-        sb.Append(" UNION ALL SELECT COALESCE(f.iw_kind, ").Append(KindDuplicate).Append("), d.iw_ord").Append(Nulls(table, returnRows))
-            .Append(" FROM r d LEFT JOIN f ON ").Append(KeyMatch(table, "f", "d"))
-            .Append(" WHERE d.iw_rn > 1");
+        sb.Append(" UNION ALL SELECT ").Append(CountOffset).Append(" + k.iw_kind, count(*)").Append(nulls).Append(" FROM k GROUP BY k.iw_kind");
+        sb.Append(" UNION ALL (SELECT ").Append(KindExisting).Append(", k.iw_ord").Append(nulls).Append(" FROM k WHERE k.iw_kind = ")
+            .Append(KindExisting).Append(" ORDER BY k.iw_ord LIMIT $2)");
+        sb.Append(" UNION ALL (SELECT ").Append(KindDuplicate).Append(", q.iw_ord").Append(nulls)
+            .Append(" FROM (SELECT k.iw_ord FROM k WHERE k.iw_kind = ").Append(KindDuplicate)
+            .Append(" UNION ALL SELECT d.iw_ord FROM d) q ORDER BY q.iw_ord LIMIT $3)");
         return sb.ToString();
     }
 
-    // Upsert: the last occurrence of a key in the chunk is applied (PostgreSQL refuses to update one row twice in a statement).
+    // Upsert: the last occurrence of a key in the chunk is applied (PostgreSQL refuses to update one row twice in a statement),
+    // in key order (the ranking's sort). $1 (int): how many duplicate rows to return one by one.
     public static string Upsert(BulkTable table, bool returnRows)
     {
         var sb = new StringBuilder();
@@ -87,10 +126,12 @@ internal static class BulkSql
                 $"NULL::bigint AS iw_ord, {string.Join(", ", table.ReturningColumns)} FROM up"
             : $"SELECT {KindInsertedCount} AS iw_kind, count(*) FILTER (WHERE iw_inserted) AS iw_ord FROM up UNION " +
                 $"ALL SELECT {KindUpdatedCount}, count(*) FILTER (WHERE NOT iw_inserted) FROM up");
-        sb.Append(" UNION ALL SELECT ").Append(KindUnchanged).Append(", r.iw_ord").Append(Nulls(table, returnRows))
+        var nulls = Nulls(table, returnRows);
+        sb.Append(" UNION ALL SELECT ").Append(CountOffset + KindUnchanged).Append(", count(*)").Append(nulls)
             .Append(" FROM r WHERE r.iw_rn = 1 AND NOT EXISTS (SELECT 1 FROM up u WHERE ").Append(KeyMatch(table, "u", "r")).Append(')');
-        sb.Append(" UNION ALL SELECT ").Append(KindDuplicate).Append(", r.iw_ord").Append(Nulls(table, returnRows))
-            .Append(" FROM r WHERE r.iw_rn > 1");
+        sb.Append(" UNION ALL SELECT ").Append(CountOffset + KindDuplicate).Append(", count(*)").Append(nulls).Append(" FROM r WHERE r.iw_rn > 1");
+        sb.Append(" UNION ALL (SELECT ").Append(KindDuplicate).Append(", r.iw_ord").Append(nulls)
+            .Append(" FROM r WHERE r.iw_rn > 1 ORDER BY r.iw_ord LIMIT $1)");
         return sb.ToString();
     }
 
@@ -181,6 +222,24 @@ internal static class BulkSql
         var select = string.Join(", ", table.Columns.Select(c => "r." + c.Quoted));
         return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT " +
             $"{select} FROM r WHERE r.iw_rn = 1 ON CONFLICT {table.ArbiterClause}";
+    }
+
+    private static string KeyColumns(BulkTable table, string alias)
+        => string.Join(", ", table.Keys.Select((_, i) => $"{alias}.iw_k{i + 1}"));
+
+    // The xmin of the stored row with the alias's key: a scalar subquery with LIMIT, so it stays one index probe per row
+    // (an EXISTS would be planned as a hashed scan of the whole table).
+    private static string StoredXmin(BulkTable table, string alias)
+    {
+        var conditions = table.Keys.Select((k, i) => table.NullsNotDistinct
+            ? $"({k}) IS NOT DISTINCT FROM {alias}.iw_k{i + 1}"
+            : $"({k}) = {alias}.iw_k{i + 1}").ToList();
+        if (table.Predicate is not null)
+        {
+            conditions.Add("(" + table.Predicate + ")");
+        }
+
+        return $"SELECT t.xmin::text::bigint FROM {table.QualifiedName} t WHERE {string.Join(" AND ", conditions)} LIMIT 1";
     }
 
     private static string KeyReturning(BulkTable table)
