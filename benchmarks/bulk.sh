@@ -12,7 +12,7 @@
 # Environment: BULK_PG_PORT (default 54339), BULK_PG_DIR (default /tmp/idempotentwrites-pg-durable-<port>),
 #   BENCH_RESULTS (default benchmarks/results): the output is also written to $BENCH_RESULTS/bulk-latest.txt (replaced
 #   only when the run succeeds).
-# Usage: benchmarks/bulk.sh [rows=1000000] [runs=3]   (1M rows x 3 runs: ~20 minutes on 2 cores)
+# Usage: benchmarks/bulk.sh [rows=1000000] [runs=3]   (1M rows x 3 runs: ~13 minutes on 2 cores)
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

@@ -12,7 +12,8 @@
 # Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
 #
 # Usage: benchmarks/run.sh
-# Environment (defaults = the full run, ~24 minutes on 2 cores, bulk.sh included; BENCH_PGBENCH=none saves ~4):
+# Environment (defaults = the full run, ~24 minutes on 2 cores with the earlier bulk.sh; the durable bulk.sh alone now
+#   takes ~13, BENCH_BULK=0 skips it; BENCH_PGBENCH=none saves ~4):
 #   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100
 #   BENCH_SECTIONS=insert-or-get,upsert,connection,alloc,pipeline BENCH_ALLOC_CALLS=2000 BENCH_PIPELINE_CALLS=200000
 #   (section cpu, not in the default list: client CPU time per call, SDK and raw, single caller; BENCH_ONLY=a,b keeps only
