@@ -27,22 +27,32 @@ internal static partial class TextStaging
             var writer = await connection.BeginTextImportAsync(copy, cancellationToken).ConfigureAwait(false);
             await using (writer.ConfigureAwait(false))
             {
-                var line = new StringBuilder();
+                // Rows are formatted into one buffer and written in blocks: one asynchronous write per ~64 KB, not per row.
+                var block = new StringBuilder(BlockSize + 4096);
                 for (var i = 0; i < chunk.Count; i++)
                 {
                     // iw_ord, then every field quoted; NULL is the unquoted empty field.
-                    line.Clear().Append((first + i).ToString(CultureInfo.InvariantCulture));
+                    block.Append(CultureInfo.InvariantCulture, $"{first + i}");
                     foreach (var field in chunk[i])
                     {
-                        line.Append(',');
+                        block.Append(',');
                         if (field is not null)
                         {
-                            line.Append('"').Append(field.Replace("\"", "\"\"", StringComparison.Ordinal)).Append('"');
+                            AppendQuoted(block, field);
                         }
                     }
 
-                    line.Append('\n');
-                    await writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
+                    block.Append('\n');
+                    if (block.Length >= BlockSize)
+                    {
+                        await writer.WriteAsync(block, cancellationToken).ConfigureAwait(false);
+                        block.Clear();
+                    }
+                }
+
+                if (block.Length > 0)
+                {
+                    await writer.WriteAsync(block, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
@@ -87,6 +97,32 @@ internal static partial class TextStaging
             yield return row;
             position++;
         }
+    }
+
+    private const int BlockSize = 1 << 16;
+
+    private static void AppendQuoted(StringBuilder block, string field)
+    {
+        block.Append('"');
+        var quote = field.IndexOf('"', StringComparison.Ordinal);
+        if (quote < 0)
+        {
+            block.Append(field);
+        }
+        else
+        {
+            // A quote inside the field is doubled.
+            var start = 0;
+            for (; quote >= 0; quote = field.IndexOf('"', start))
+            {
+                block.Append(field, start, quote - start + 1).Append('"');
+                start = quote + 1;
+            }
+
+            block.Append(field, start, field.Length - start);
+        }
+
+        block.Append('"');
     }
 
     [GeneratedRegex(@"^COPY [^,]+, line (\d+)(?:, column ([^:]+))?")]
