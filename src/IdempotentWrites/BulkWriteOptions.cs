@@ -19,10 +19,10 @@ public sealed class BulkWriteOptions
 
     /// <summary>
     /// Gets or sets how many input rows are staged and moved per transaction (default <see cref="DefaultChunkSize"/>, 1 to
-    /// <see cref="MaxChunkSize"/>). Each chunk commits on its own: memory stays bounded by one chunk, and a failure or a
-    /// cancellation loses at most the chunk in flight, never part of one. Each chunk runs through the writer's resilience
-    /// pipeline, so it must finish within <see cref="IdempotentWritesOptions.Timeout"/> (the README's bulk figures say how long a
-    /// chunk takes).
+    /// <see cref="MaxChunkSize"/>). Each chunk commits on its own, in input order: while one chunk writes, the next is read
+    /// and staged on a second connection, so memory stays bounded by two chunks, and a failure or a cancellation loses at
+    /// most the chunks in flight, never part of one. Each chunk runs through the writer's resilience pipeline, so it must
+    /// finish within <see cref="IdempotentWritesOptions.Timeout"/> (the README's bulk figures say how long a chunk takes).
     /// </summary>
     public int ChunkSize { get; set; } = DefaultChunkSize;
 
@@ -45,6 +45,15 @@ public sealed class BulkWriteOptions
     /// moved forward.
     /// </summary>
     public bool SynchronizeSequences { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets a value indicating whether the whole operation runs in one transaction on one connection: all or
+    /// nothing. Chunks still bound the memory, but nothing is committed before the last one is written; a failure or a
+    /// cancellation rolls everything back (the report then counts nothing), and a transient fault is not retried (the whole
+    /// operation must be run again). Chunks are not overlapped, so it is slower; concurrent bulk writes into the same table
+    /// wait until it commits. Off by default.
+    /// </summary>
+    public bool SingleTransaction { get; set; }
 
     /// <summary>
     /// Gets or sets a receiver of the running totals, reported after each committed chunk.

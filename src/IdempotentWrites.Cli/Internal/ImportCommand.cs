@@ -37,6 +37,10 @@ internal static class ImportCommand
             Description = "Update rows whose key exists (the last row of a key in a chunk wins) instead of skipping them.",
         };
         var dryRun = new Option<bool>("--dry-run") { Description = "Count what the import would do; write nothing." };
+        var singleTransaction = new Option<bool>("--single-transaction")
+        {
+            Description = "Import the whole file in one transaction: all or nothing (slower; an error or Ctrl+C writes nothing).",
+        };
         var chunkSize = new Option<int>("--chunk-size")
         {
             Description = "Rows per transaction.",
@@ -47,7 +51,7 @@ internal static class ImportCommand
             "Import a CSV file idempotently: rows whose key exists are skipped (or updated with --upsert) and " +
             "reported; re-running an interrupted import is safe. Exit code 0: imported, 2: error.")
         {
-            file, table, schema, conflictOn, upsert, dryRun, chunkSize,
+            file, table, schema, conflictOn, upsert, dryRun, chunkSize, singleTransaction,
         };
         command.SetAction((result, cancellationToken) => CliCommands.RunAsync(context, result.GetValue(connection), async dataSource =>
         {
@@ -75,7 +79,7 @@ internal static class ImportCommand
                 return ExitCodes.Error;
             }
 
-            var options = new BulkWriteOptions { ChunkSize = size, MaxReportedRows = 10 };
+            var options = new BulkWriteOptions { ChunkSize = size, MaxReportedRows = 10, SingleTransaction = result.GetValue(singleTransaction) };
             var (schemaName, tableName) = TableName.Parse(result.GetValue(table)!, result.GetValue(schema));
             var keys = result.GetValue(conflictOn)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             return await RunAsync(

@@ -163,6 +163,45 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task InsertMany_SingleTransaction_RepeatsAcrossChunksCountedExactTable()
+    {
+        var table = await CreateItemsAsync("bulk_single");
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM generate_series(0, 99) g");
+        var rows = Enumerable.Range(0, 1_000).Select(i => NewItem(i, "first")).Concat(Enumerable.Range(0, 300).Select(i => NewItem(i * 3, "repeat"))).ToList();
+        await using var writer = Writer(table);
+        var progress = new List<BulkWriteReport>();
+
+        var report = await writer.Writer.InsertManyAsync(
+            rows,
+            new BulkWriteOptions { ChunkSize = 250, SingleTransaction = true, Progress = new SyncProgress<BulkWriteReport>(progress.Add) });
+
+        // Chunks 5 and 6 repeat keys of chunks 1 to 4, written in the same transaction: duplicates, not existing rows.
+        Assert.Equal((1_300L, 900L, 134L, 266L, 6), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput, report.Chunks));
+        Assert.Equal(6, progress.Count);
+        Assert.Equal(1_000L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE note = 'repeat'"));
+    }
+
+    [Fact]
+    public async Task InsertMany_SingleTransactionFailsInChunk3_NothingWritten()
+    {
+        var table = await CreateItemsAsync("bulk_single_fail");
+        await db.ExecuteAsync($"ALTER TABLE {table} ADD CONSTRAINT {table}_qty CHECK (qty <> 5000)");
+        await using var writer = Writer(table);
+        var rows = Enumerable.Range(0, 3_000).Select(i => NewItem(i, "x")).ToList();
+        rows[2_500].Qty = 5000;
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(
+            () => writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 1_000, SingleTransaction = true }));
+
+        Assert.Equal((0, 0L, 0L), (error.Report.Chunks, error.Report.RowsRead, error.Report.Inserted));
+        Assert.Equal(2_000, error.FirstFailedRow);
+        Assert.IsType<CheckViolationException>(error.InnerException);
+        Assert.Contains("Nothing was written", error.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task InsertMany_SameInputTwice_SecondRunInsertsNothingAndReportsEveryRowExisting()
     {
         var table = await CreateItemsAsync();

@@ -142,6 +142,22 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
         Assert.Equal(250L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
 
+    [Fact]
+    public async Task Import_SingleTransactionFailsInTheLastChunk_NothingWritten()
+    {
+        var table = await CreateContactsAsync();
+        var csv = "email,name,score\nd@x,d,1\ne@x,e,2\nf@x,f,3\ng@x,g,not-a-number\n";
+
+        var run = await CliRunner.RunAsync(
+            "import", WriteFile("t.csv", csv), "--table", table, "--conflict-on", "email", "--chunk-size", "2", "--single-transaction",
+            "--connection", db.ConnectionString);
+
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("t.csv: line 5: invalid input syntax for type integer", run.Error, StringComparison.Ordinal);
+        Assert.Contains("nothing was written", run.Error, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE email IN ('d@x', 'e@x', 'f@x')"));
+    }
+
     [Theory]
     [InlineData("email,nope\nx@x,1\n", "the CSV header names column \"nope\"")]
     [InlineData("name\nx\n", "--conflict-on column \"email\" is not in the CSV header")]

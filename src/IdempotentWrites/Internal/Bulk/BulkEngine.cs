@@ -52,21 +52,26 @@ internal sealed class BulkEngine<TRow>
     // Columns whose sequences are synchronised after rows were written with explicit values.
     public IReadOnlyList<string> SequenceColumns { get; init; } = [];
 
+    // An upsert that updates: the ranked statement (last row of a key wins), never the plain INSERT.
+    private bool Classifies => Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
+
     public async Task<BulkWriteReport<TRow>> RunAsync(IAsyncEnumerable<TRow> rows, CancellationToken cancellationToken)
     {
         Options.Validate();
         var started = Stopwatch.GetTimestamp();
         var state = new RunState(new BulkWriteReport<TRow> { Table = Table.DisplayName, IsPreview = Mode == BulkMode.Preview });
         var returnRows = Options.ReturnRows && Mode != BulkMode.Preview && Materialize is not null;
-        NpgsqlConnection? previewConnection = null;
-        NpgsqlTransaction? previewTransaction = null;
+        // A preview, and a write in one transaction, hold one connection and transaction for the whole run.
+        var single = Mode == BulkMode.Preview || Options.SingleTransaction;
+        NpgsqlConnection? session = null;
+        NpgsqlTransaction? sessionTransaction = null;
         Task? inFlight = null;
         try
         {
-            if (Mode == BulkMode.Preview)
+            if (single)
             {
-                previewConnection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-                previewTransaction = await previewConnection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                session = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                sessionTransaction = await session.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             }
 
             var enumerator = rows.GetAsyncEnumerator(cancellationToken);
@@ -113,11 +118,11 @@ internal sealed class BulkEngine<TRow>
 
                     var first = state.Read;
                     state.Read += buffer.Count;
-                    if (previewConnection is not null)
+                    if (session is not null)
                     {
-                        // A preview runs its chunks one after the other, on its one connection.
-                        var preview = ChunkAsync(state, buffer, first, null, previewConnection, started, false, cancellationToken);
-                        await SettleAsync(preview, state, started).ConfigureAwait(false);
+                        // One chunk after the other, on the one connection.
+                        var chunk1 = ChunkAsync(state, buffer, first, null, (session, sessionTransaction!), started, returnRows, cancellationToken);
+                        await SettleAsync(chunk1, state, started).ConfigureAwait(false);
                         continue;
                     }
 
@@ -141,6 +146,22 @@ internal sealed class BulkEngine<TRow>
                 await SettleAsync(inFlight, state, started).ConfigureAwait(false);
             }
 
+            if (Options.SingleTransaction && Mode != BulkMode.Preview)
+            {
+                try
+                {
+                    await sessionTransaction!.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    state.Committed = true;
+                }
+                catch (Exception ex) when (ex is NpgsqlException)
+                {
+                    state.RollBack();
+                    var cause = ex is PostgresException postgres ? await TranslateChunkErrorAsync(postgres).ConfigureAwait(false) : ex;
+                    throw await FailedAsync(state, started, $"The commit failed: {cause.Message}", (ex as PostgresException)?.SqlState, cause, 0)
+                        .ConfigureAwait(false);
+                }
+            }
+
             await SynchronizeSequencesAsync(state, CancellationToken.None).ConfigureAwait(false);
             state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
             state.Finish();
@@ -161,14 +182,14 @@ internal sealed class BulkEngine<TRow>
         }
         finally
         {
-            if (previewTransaction is not null)
+            if (sessionTransaction is not null)
             {
-                await previewTransaction.DisposeAsync().ConfigureAwait(false);
+                await sessionTransaction.DisposeAsync().ConfigureAwait(false);
             }
 
-            if (previewConnection is not null)
+            if (session is not null)
             {
-                await previewConnection.DisposeAsync().ConfigureAwait(false);
+                await session.DisposeAsync().ConfigureAwait(false);
             }
         }
     }
@@ -233,7 +254,7 @@ internal sealed class BulkEngine<TRow>
         List<TRow> buffer,
         long first,
         Task? previous,
-        NpgsqlConnection? previewConnection,
+        (NpgsqlConnection Connection, NpgsqlTransaction Transaction)? session,
         long started,
         bool returnRows,
         CancellationToken cancellationToken)
@@ -241,9 +262,12 @@ internal sealed class BulkEngine<TRow>
         ChunkResult result;
         try
         {
-            result = previewConnection is not null
-                ? await PreviewChunkAsync(previewConnection, state, buffer, first, cancellationToken).ConfigureAwait(false)
-                : await WriteChunkAsync(state, buffer, first, previous, returnRows, cancellationToken).ConfigureAwait(false);
+            result = session is not { } held
+                ? await WriteChunkAsync(state, buffer, first, previous, returnRows, cancellationToken).ConfigureAwait(false)
+                : Mode == BulkMode.Preview
+                    ? await PreviewChunkAsync(held.Connection, state, buffer, first, cancellationToken).ConfigureAwait(false)
+                    : await SessionChunkAsync(held.Connection, held.Transaction, state, buffer, first, returnRows, cancellationToken)
+                        .ConfigureAwait(false);
         }
         catch (PreviousChunkFailedException)
         {
@@ -320,7 +344,6 @@ internal sealed class BulkEngine<TRow>
         bool returnRows,
         CancellationToken cancellationToken)
     {
-        var classify = Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
         var connection = await DataSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
@@ -344,48 +367,11 @@ internal sealed class BulkEngine<TRow>
                     }
 
                     cancellationToken.ThrowIfCancellationRequested();
-
-                    // Read after the previous chunk was added to the report: its transaction id, and what is still reported.
-                    var earlier = state.Transactions.ToArray();
-                    var plain = optimistic && !classify && !returnRows && state.Report.Chunks > 0 && state.LastChunkSkipped == 0;
-                    using var batch = new NpgsqlBatch(connection, transaction);
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.Lock) { Parameters = { new() { Value = Table.QualifiedName } } });
-                    var write = new NpgsqlBatchCommand(plain
-                        ? BulkSql.InsertPlain(Table)
-                        : classify ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0));
-                    var existingLeft = Math.Max(0, Options.MaxReportedRows - state.Existing.Count);
-                    var duplicatesLeft = Math.Max(0, Options.MaxReportedRows - state.Duplicates.Count);
-                    if (classify)
-                    {
-                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
-                    }
-                    else if (!plain)
-                    {
-                        write.Parameters.Add(
-                            new NpgsqlParameter<long[]> { TypedValue = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = existingLeft });
-                        write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
-                        write.Parameters.Add(new NpgsqlParameter<long> { TypedValue = buffer.Count });
-                    }
-
-                    batch.BatchCommands.Add(write);
-                    batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
-                    var result = new ChunkResult();
+                    var plain = optimistic && !Classifies && !returnRows && state.Report.Chunks > 0 && state.LastChunkSkipped == 0;
+                    ChunkResult result;
                     try
                     {
-                        var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
-                        await using (reader.ConfigureAwait(false))
-                        {
-                            if (!plain)
-                            {
-                                await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
-                                await ReadResultAsync(reader, result, first, returnRows, perRow: false, CancellationToken.None).ConfigureAwait(false);
-                            }
-
-                            await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
-                            await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
-                            result.Transaction = reader.GetInt64(0);
-                        }
+                        result = await WriteStagedAsync(connection, transaction, state, buffer, first, plain, returnRows).ConfigureAwait(false);
                     }
                     catch (PostgresException ex) when (plain && ex.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
@@ -395,21 +381,94 @@ internal sealed class BulkEngine<TRow>
                         continue;
                     }
 
-                    if (plain)
-                    {
-                        result.Inserted = write.RecordsAffected;
-                    }
-                    else if (!classify)
-                    {
-                        // Rows the statement skipped whose key it wrote itself: later occurrences in the chunk.
-                        result.Duplicates += buffer.Count - result.Inserted - result.Existing - result.Duplicates;
-                    }
-
                     await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                     return result;
                 }
             }
         }
+    }
+
+    // A chunk of a write in one transaction: staged into the run's staging table (emptied per chunk), written, not committed.
+    // Never the plain INSERT: its unique violation would abort the whole transaction.
+    private async Task<ChunkResult> SessionChunkAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        RunState state,
+        List<TRow> buffer,
+        long first,
+        bool returnRows,
+        CancellationToken cancellationToken)
+    {
+        await ExecuteAsync(
+            connection,
+            state.Report.Chunks == 0 ? BulkSql.CreateStage(Table) : $"TRUNCATE {BulkSql.Stage}",
+            cancellationToken).ConfigureAwait(false);
+        await StageAsync(connection, buffer, first, cancellationToken).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        return await WriteStagedAsync(connection, transaction, state, buffer, first, plain: false, returnRows).ConfigureAwait(false);
+    }
+
+    // The write of a staged chunk (under the table's advisory lock) and the transaction id it wrote under; not committed.
+    private async Task<ChunkResult> WriteStagedAsync(
+        NpgsqlConnection connection,
+        NpgsqlTransaction transaction,
+        RunState state,
+        List<TRow> buffer,
+        long first,
+        bool plain,
+        bool returnRows)
+    {
+        // Read after the previous chunk was added to the report: the transaction ids, and what is still reported.
+        var classify = Classifies;
+        var earlier = state.Transactions.ToArray();
+        using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.Lock) { Parameters = { new() { Value = Table.QualifiedName } } });
+        var write = new NpgsqlBatchCommand(plain
+            ? BulkSql.InsertPlain(Table)
+            : classify ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0));
+        var existingLeft = Math.Max(0, Options.MaxReportedRows - state.Existing.Count);
+        var duplicatesLeft = Math.Max(0, Options.MaxReportedRows - state.Duplicates.Count);
+        if (classify)
+        {
+            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+        }
+        else if (!plain)
+        {
+            write.Parameters.Add(
+                new NpgsqlParameter<long[]> { TypedValue = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = existingLeft });
+            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+            write.Parameters.Add(new NpgsqlParameter<long> { TypedValue = buffer.Count });
+        }
+
+        batch.BatchCommands.Add(write);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
+        var result = new ChunkResult();
+        var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            if (!plain)
+            {
+                await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+                await ReadResultAsync(reader, result, first, returnRows, perRow: false, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
+            await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            result.Transaction = reader.GetInt64(0);
+        }
+
+        if (plain)
+        {
+            result.Inserted = write.RecordsAffected;
+        }
+        else if (!classify)
+        {
+            // Rows the statement skipped whose key it wrote itself: later occurrences in the chunk.
+            result.Duplicates += buffer.Count - result.Inserted - result.Existing - result.Duplicates;
+        }
+
+        return result;
     }
 
     private async Task<ChunkResult> PreviewChunkAsync(
@@ -498,7 +557,7 @@ internal sealed class BulkEngine<TRow>
         }
 
         state.LastChunkSkipped = buffer.Count - result.Inserted - result.Updated;
-        if (result.Transaction is { } transaction)
+        if (result.Transaction is { } transaction && !state.Transactions.Contains(transaction))
         {
             state.Transactions.Add(transaction);
         }
@@ -557,6 +616,7 @@ internal sealed class BulkEngine<TRow>
 
     private async Task<BulkWriteCanceledException> CanceledAsync(RunState state, long started, CancellationToken cancellationToken)
     {
+        RollBackUncommitted(state);
         await TrySynchronizeSequencesAsync(state).ConfigureAwait(false);
         state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
         state.Finish();
@@ -572,6 +632,7 @@ internal sealed class BulkEngine<TRow>
         Exception cause,
         long? firstFailedRow = null)
     {
+        RollBackUncommitted(state);
         await TrySynchronizeSequencesAsync(state).ConfigureAwait(false);
         state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
         state.Finish();
@@ -581,6 +642,15 @@ internal sealed class BulkEngine<TRow>
             : message + $" The {state.Report.Chunks:N0} chunk(s) before it are committed " +
                 $"({state.Report.RowsRead:N0} input rows); running the same import again is safe.";
         return new BulkWriteException(full, state.Report, firstFailedRow ?? state.Report.RowsRead, sqlState, cause);
+    }
+
+    // A run in one transaction that stops before its commit leaves nothing: its report says so.
+    private void RollBackUncommitted(RunState state)
+    {
+        if (Options.SingleTransaction && Mode != BulkMode.Preview && !state.Committed)
+        {
+            state.RollBack();
+        }
     }
 
     private async Task TrySynchronizeSequencesAsync(RunState state)
@@ -661,6 +731,21 @@ internal sealed class BulkEngine<TRow>
         public List<TRow> Duplicates { get; } = [];
 
         public List<TRow> Written { get; } = [];
+
+        // A run in one transaction: set once it committed.
+        public bool Committed { get; set; }
+
+        // A run in one transaction that did not commit: nothing of it is stored.
+        public void RollBack()
+        {
+            var report = Report;
+            (report.Chunks, report.RowsRead, report.Inserted, report.Updated, report.Unchanged) = (0, 0, 0, 0, 0);
+            (report.Existing, report.DuplicatesInInput) = (0, 0);
+            Transactions.Clear();
+            Existing.Clear();
+            Duplicates.Clear();
+            Written.Clear();
+        }
 
         public void Finish()
         {
