@@ -112,8 +112,9 @@ public interface IIdempotentWriter
     /// Inserts many rows, skipping those whose conflict key already exists, and reports what happened to every row.
     /// <para/>
     /// Rows stream in chunks of <see cref="BulkWriteOptions.ChunkSize"/>: each chunk is copied (binary <c>COPY</c>) into a
-    /// temporary staging table, then one <c>INSERT … SELECT … ON CONFLICT … DO NOTHING</c> writes it in key order and
-    /// commits. Memory stays bounded by one chunk whatever the input size. The first row of a key wins; later rows with
+    /// temporary staging table, then one <c>INSERT … SELECT … ON CONFLICT … DO NOTHING</c> writes it in input order
+    /// and commits; the next chunk is staged meanwhile. Memory stays bounded by two chunks whatever the input
+    /// size. The first row of a key wins; later rows with
     /// the same key are counted in <see cref="BulkWriteReport.DuplicatesInInput"/>, rows whose key someone else stored
     /// in <see cref="BulkWriteReport.Existing"/>. Running the same import again (after a crash or a cancellation) leaves
     /// exactly the table one uninterrupted run would. Afterwards the sequences behind the written columns are moved past

@@ -20,9 +20,9 @@ namespace IdempotentWrites;
 /// in chunks of <see cref="BulkWriteOptions.ChunkSize"/>: each chunk is copied as CSV text (<c>COPY … (FORMAT CSV)</c>) into a
 /// temporary staging table shaped like the target, so PostgreSQL parses each field as its column's type (any type with a text
 /// form: numbers, dates, <c>uuid</c>, <c>jsonb</c>, arrays, enums, domains), then one classifying
-/// <c>INSERT … SELECT … ON CONFLICT</c> writes it in key order and commits. The report counts what happened to every row, as
-/// for mapped rows; running the same import again (after a failure or a cancellation) leaves the table one uninterrupted run
-/// would.
+/// <c>INSERT … SELECT … ON CONFLICT</c> writes it in input order and commits (the next chunk is staged
+/// meanwhile). The report counts what happened to every row, as for mapped rows; running the same import again
+/// (after a failure or a cancellation) leaves the table one uninterrupted run would.
 /// <para/>
 /// The table, the columns and the key are checked against the catalog before any row is read. Explicit values for
 /// <c>GENERATED ALWAYS AS IDENTITY</c> columns are written as given (<c>OVERRIDING SYSTEM VALUE</c>) and never updated, and the
