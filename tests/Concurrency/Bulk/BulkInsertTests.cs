@@ -148,6 +148,24 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task InsertMany_TriggerSkipsARowOfAPlainInsertChunk_EveryRowStillCounted()
+    {
+        var table = await CreateItemsAsync("bulk_trigger");
+        await db.ExecuteAsync($"""
+            CREATE FUNCTION {table}_skip() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.id = 150 THEN RETURN NULL; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER {table}_skip BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_skip();
+            """);
+        await using var writer = Writer(table);
+
+        // Chunk 2 follows a clean chunk: its plain INSERT writes 99 of 100 rows, so it is written again, classified.
+        var report = await writer.Writer.InsertManyAsync(Enumerable.Range(0, 200).Select(i => NewItem(i, "x")), new BulkWriteOptions { ChunkSize = 100 });
+
+        Assert.Equal((200L, 199L, 1L, 0L), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal(199L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task InsertMany_MoreSkippedRowsThanReported_CountsExactFirstRowsInInputOrder()
     {
         var table = await CreateItemsAsync();

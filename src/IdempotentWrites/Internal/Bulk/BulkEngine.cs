@@ -121,8 +121,9 @@ internal sealed class BulkEngine<TRow>
                     if (session is not null)
                     {
                         // One chunk after the other, on the one connection.
-                        var chunk1 = ChunkAsync(state, buffer, first, null, (session, sessionTransaction!), started, returnRows, cancellationToken);
-                        await SettleAsync(chunk1, state, started).ConfigureAwait(false);
+                        var held = (session, sessionTransaction!);
+                        var sequential = ChunkAsync(state, buffer, first, null, held, started, returnRows, cancellationToken);
+                        await SettleAsync(sequential, state, started).ConfigureAwait(false);
                         continue;
                     }
 
@@ -176,8 +177,9 @@ internal sealed class BulkEngine<TRow>
                 (long)state.Report.Elapsed.TotalMilliseconds);
             return state.Report;
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException ex) when (ex is not BulkWriteCanceledException && cancellationToken.IsCancellationRequested)
         {
+            // A chunk that was only staged when the caller canceled: it wrote nothing.
             throw await CanceledAsync(state, started, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -378,6 +380,13 @@ internal sealed class BulkEngine<TRow>
                         // A key exists, repeats in the chunk, or a concurrent writer took it: write the chunk again, classified.
                         await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                         Logger.BulkChunkRewritten(Table.DisplayName, state.Report.Chunks + 1);
+                        continue;
+                    }
+
+                    if (plain && result.Inserted != buffer.Count)
+                    {
+                        // A BEFORE INSERT trigger skipped rows: classified, every row is counted.
+                        await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
                         continue;
                     }
 
