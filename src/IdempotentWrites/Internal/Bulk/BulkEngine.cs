@@ -473,8 +473,9 @@ internal sealed class BulkEngine<TRow>
         }
         else if (!classify)
         {
-            // Rows the statement skipped whose key it wrote itself: later occurrences in the chunk.
-            result.Duplicates += buffer.Count - result.Inserted - result.Existing - result.Duplicates;
+            // Rows the statement skipped whose key it wrote itself: later occurrences in the chunk. (Never below 0, even when
+            // a BEFORE INSERT trigger changed a key, so that its row counts as both inserted and existing.)
+            result.Duplicates += Math.Max(0, buffer.Count - result.Inserted - result.Existing - result.Duplicates);
         }
 
         return result;
