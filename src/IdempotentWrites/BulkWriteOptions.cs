@@ -22,7 +22,8 @@ public sealed class BulkWriteOptions
     /// <see cref="MaxChunkSize"/>). Each chunk commits on its own, in input order: while one chunk writes, the next is read
     /// and staged on a second connection, so memory stays bounded by two chunks, and a failure or a cancellation loses at
     /// most the chunks in flight, never part of one. Each chunk runs through the writer's resilience pipeline, so it must
-    /// finish within <see cref="IdempotentWritesOptions.Timeout"/> (the README's bulk figures say how long a chunk takes).
+    /// finish within <see cref="IdempotentWritesOptions.Timeout"/>, counted from its staging through the wait for the chunk
+    /// before it to its commit (the README's bulk figures say how long a chunk takes).
     /// </summary>
     public int ChunkSize { get; set; } = DefaultChunkSize;
 

@@ -62,6 +62,26 @@ public sealed class TimeoutTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task InsertMany_ChunkSlowerThanTimeout_FailsRolledBackWithinAboutTheTimeout()
+    {
+        var table = await SlowTableAsync();
+        await using var writer = TestWriter.Create(
+            db.ConnectionString,
+            b => b.MapTable<User>(table, t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt)),
+            o => o.Timeout = TimeSpan.FromSeconds(2));
+        var rows = new[] { new User { Email = "a@x", Name = "fast" }, new User { Email = "slow@x", Name = "slow" } };
+
+        var clock = Stopwatch.StartNew();
+        var ex = await Assert.ThrowsAsync<BulkWriteException>(() => writer.Writer.InsertManyAsync(rows));
+        clock.Stop();
+
+        // The chunk's statement is cancelled at the writer's Timeout (and the retry's too), not left to sleep for 30 s.
+        Assert.IsType<TimeoutRejectedException>(ex.InnerException);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(25));
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    [Fact]
     public async Task InsertOrGet_PipelineRegisteredByTheApp_SeesEveryAttempt()
     {
         var table = Names.Table("own_pipeline_users");

@@ -318,8 +318,8 @@ internal sealed class BulkEngine<TRow>
         var context = ResilienceContextPool.Shared.Get(Mode == BulkMode.Upsert ? "upsert_many" : "insert_many", CancellationToken.None);
         try
         {
-            // Not the caller's token: a chunk that started writing is finished (or rolled back by an error), never abandoned
-            // half-way. The caller's token only stops a chunk that has not started writing yet.
+            // Not the caller's token: a chunk that started writing is finished (or rolled back by an error, the pipeline's
+            // timeout included), never abandoned half-way. The caller's token only stops a chunk that has not started writing.
             return await Pipeline.ExecuteAsync(
                 static async (context, s) => await s.Engine.WriteChunkOnceAsync(
                     s.State,
@@ -327,7 +327,8 @@ internal sealed class BulkEngine<TRow>
                     s.First,
                     s.Previous,
                     s.ReturnRows,
-                    s.Token).ConfigureAwait(false),
+                    s.Token,
+                    context.CancellationToken).ConfigureAwait(false),
                 context,
                 (Engine: this, State: state, Buffer: buffer, First: first, Previous: previous, ReturnRows: returnRows, Token: cancellationToken))
                 .ConfigureAwait(false);
@@ -344,18 +345,19 @@ internal sealed class BulkEngine<TRow>
         long first,
         Task? previous,
         bool returnRows,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        CancellationToken timeout)
     {
-        var connection = await DataSource.OpenConnectionAsync(CancellationToken.None).ConfigureAwait(false);
+        var connection = await DataSource.OpenConnectionAsync(timeout).ConfigureAwait(false);
         await using (connection.ConfigureAwait(false))
         {
             for (var optimistic = true; ; optimistic = false)
             {
-                var transaction = await connection.BeginTransactionAsync(CancellationToken.None).ConfigureAwait(false);
+                var transaction = await connection.BeginTransactionAsync(timeout).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
-                    await ExecuteAsync(connection, BulkSql.CreateStage(Table), CancellationToken.None).ConfigureAwait(false);
-                    await StageAsync(connection, buffer, first, CancellationToken.None).ConfigureAwait(false);
+                    await ExecuteAsync(connection, BulkSql.CreateStage(Table), timeout).ConfigureAwait(false);
+                    await StageAsync(connection, buffer, first, timeout).ConfigureAwait(false);
                     if (previous is not null)
                     {
                         try
@@ -373,7 +375,8 @@ internal sealed class BulkEngine<TRow>
                     ChunkResult result;
                     try
                     {
-                        result = await WriteStagedAsync(connection, transaction, state, buffer, first, plain, returnRows).ConfigureAwait(false);
+                        result = await WriteStagedAsync(connection, transaction, state, buffer, first, plain, returnRows, timeout)
+                            .ConfigureAwait(false);
                     }
                     catch (PostgresException ex) when (plain && ex.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
@@ -390,7 +393,7 @@ internal sealed class BulkEngine<TRow>
                         continue;
                     }
 
-                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                    await transaction.CommitAsync(timeout).ConfigureAwait(false);
                     return result;
                 }
             }
@@ -414,7 +417,8 @@ internal sealed class BulkEngine<TRow>
             cancellationToken).ConfigureAwait(false);
         await StageAsync(connection, buffer, first, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        return await WriteStagedAsync(connection, transaction, state, buffer, first, plain: false, returnRows).ConfigureAwait(false);
+        return await WriteStagedAsync(connection, transaction, state, buffer, first, plain: false, returnRows, CancellationToken.None)
+            .ConfigureAwait(false);
     }
 
     // The write of a staged chunk (under the table's advisory lock) and the transaction id it wrote under; not committed.
@@ -425,7 +429,8 @@ internal sealed class BulkEngine<TRow>
         List<TRow> buffer,
         long first,
         bool plain,
-        bool returnRows)
+        bool returnRows,
+        CancellationToken timeout)
     {
         // Read after the previous chunk was added to the report: the transaction ids, and what is still reported.
         var classify = Classifies;
@@ -453,17 +458,17 @@ internal sealed class BulkEngine<TRow>
         batch.BatchCommands.Add(write);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
         var result = new ChunkResult();
-        var reader = await batch.ExecuteReaderAsync(CancellationToken.None).ConfigureAwait(false);
+        var reader = await batch.ExecuteReaderAsync(timeout).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
             if (!plain)
             {
-                await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
-                await ReadResultAsync(reader, result, first, returnRows, perRow: false, CancellationToken.None).ConfigureAwait(false);
+                await reader.NextResultAsync(timeout).ConfigureAwait(false);
+                await ReadResultAsync(reader, result, first, returnRows, perRow: false, timeout).ConfigureAwait(false);
             }
 
-            await reader.NextResultAsync(CancellationToken.None).ConfigureAwait(false);
-            await reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
+            await reader.NextResultAsync(timeout).ConfigureAwait(false);
+            await reader.ReadAsync(timeout).ConfigureAwait(false);
             result.Transaction = reader.GetInt64(0);
         }
 
