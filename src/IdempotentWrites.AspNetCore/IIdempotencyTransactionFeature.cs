@@ -7,9 +7,10 @@ namespace IdempotentWrites.AspNetCore;
 
 /// <summary>
 /// The PostgreSQL transaction of a transactional idempotent execution (see <see cref="HttpIdempotencyOptions.Transactional"/>),
-/// available from <c>HttpContext.Features</c> while the handler runs. Write through it (for example
-/// <c>writer.InsertOrGetAsync(row, feature.Transaction, ct)</c>) so the writes commit together with the stored response.
-/// Do not commit or roll it back.
+/// available while the handler runs: <c>context.GetIdempotencyTransaction()</c> returns it, or says why the request has none.
+/// The writer's overloads without a transaction join it (<c>IdempotentWrites.AmbientTransaction</c>), so
+/// <c>writer.InsertOrGetAsync(row, ct)</c> commits together with the stored response; use <see cref="Connection"/> and
+/// <see cref="Transaction"/> for your own commands. Do not commit or roll it back.
 /// </summary>
 public interface IIdempotencyTransactionFeature
 {

@@ -14,7 +14,9 @@ namespace IdempotentWrites.AspNetCore;
 /// The middleware claims the key with <see cref="IIdempotencyStore.ClaimAsync"/> as in the default mode, then opens a
 /// transaction with <see cref="BeginTransactionAsync"/>, runs the handler in it (see <see cref="IIdempotencyTransactionFeature"/>),
 /// stores the response with <see cref="CompleteAsync(NpgsqlTransaction, string, string, long, IdempotencyResponse, TimeSpan, CancellationToken)"/>
-/// and commits. The claim itself is never part of that transaction.
+/// and commits. The claim itself is never part of that transaction. When the request fails, the transaction is rolled back
+/// and its connection, still held, releases the key or stores the error's problem (in a new transaction): a failing request
+/// never waits for a second pooled connection.
 /// </summary>
 public interface IIdempotencyTransactionalStore : IIdempotencyStore
 {
@@ -51,11 +53,28 @@ public interface IIdempotencyTransactionalStore : IIdempotencyStore
         CancellationToken cancellationToken);
 
     /// <summary>
-    /// Reads the record that holds a key, as a new request with it would find it; for answering a request whose claim was lost.
+    /// Releases the key held by <paramref name="fencingToken"/>, as <see cref="IIdempotencyStore.ReleaseAsync"/> does, on
+    /// <paramref name="connection"/>: the connection of a transaction from <see cref="BeginTransactionAsync"/> that was rolled
+    /// back. The release commits on its own. A request that fails holds no second pooled connection for it, so a pool full of
+    /// transactional requests cannot keep their keys from being released.
     /// </summary>
+    /// <param name="connection">An open connection with no transaction in progress.</param>
+    /// <param name="scope">The scope of the key.</param>
+    /// <param name="key">The idempotency key.</param>
+    /// <param name="fencingToken">The fencing token returned by the claim.</param>
+    /// <param name="cancellationToken">The token to cancel the operation.</param>
+    /// <returns><see langword="false"/> when the key was not held by this token (completed, released or taken over).</returns>
+    ValueTask<bool> ReleaseAsync(NpgsqlConnection connection, string scope, string key, long fencingToken, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Reads the record that holds a key, as a new request with it would find it, on <paramref name="connection"/> (see
+    /// <see cref="ReleaseAsync(NpgsqlConnection, string, string, long, CancellationToken)"/>); for answering a request whose
+    /// claim was lost.
+    /// </summary>
+    /// <param name="connection">An open connection with no transaction in progress.</param>
     /// <param name="scope">The scope of the key.</param>
     /// <param name="key">The idempotency key.</param>
     /// <param name="cancellationToken">The token to cancel the operation.</param>
     /// <returns>The record, or <see langword="null"/> when the key is absent or expired.</returns>
-    ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken);
+    ValueTask<IdempotencyRecord?> GetAsync(NpgsqlConnection connection, string scope, string key, CancellationToken cancellationToken);
 }

@@ -106,6 +106,7 @@ public static class IdempotentWritesAspNetCoreBuilderExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IdempotencyStoreInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, IdempotencyPurgeService>());
         services.TryAddEnumerable(ServiceDescriptor.Transient<IApiDescriptionProvider, IdempotencyApiDescriptionProvider>());
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, IdempotencyPolicyStartupFilter>());
     }
 
     private static void AddConflictProblemDetailsCore(IServiceCollection services)

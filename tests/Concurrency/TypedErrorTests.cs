@@ -178,8 +178,8 @@ public sealed class TypedErrorTests(PostgresFixture db)
         var typed = await Assert.ThrowsAsync<UniqueViolationException>(
             () => provider.GetRequiredService<IIdempotentWriter>().InsertAsync(new User { Email = "ANN@example.com", Name = "x" }));
         var raw = await Assert.ThrowsAsync<PostgresException>(() => db.ExecuteAsync($"INSERT INTO {table} (email, name) VALUES ('ann@EXAMPLE.com', 'y')"));
-        var fromTyped = await mapper.TryMapAsync(typed, TestContext.Current.CancellationToken);
-        var fromRaw = await mapper.TryMapAsync(new InvalidOperationException("DbUpdateException", raw), TestContext.Current.CancellationToken);
+        var fromTyped = await mapper.TryMapAsync(typed, null, TestContext.Current.CancellationToken);
+        var fromRaw = await mapper.TryMapAsync(new InvalidOperationException("DbUpdateException", raw), null, TestContext.Current.CancellationToken);
 
         Assert.Equal(["email"], typed.Columns);
         Assert.Equal(["lower(email)"], typed.Expressions);

@@ -16,7 +16,7 @@ internal sealed class ConflictDeveloperPageExceptionFilter(ConflictProblemMapper
         var context = errorContext.HttpContext;
         var problem = context.Response.HasStarted
             ? null
-            : await mapper.TryMapAsync(errorContext.Exception, context.RequestAborted).ConfigureAwait(false);
+            : await mapper.TryMapAsync(errorContext.Exception, null, context.RequestAborted).ConfigureAwait(false);
         if (problem is null)
         {
             await next(errorContext).ConfigureAwait(false);

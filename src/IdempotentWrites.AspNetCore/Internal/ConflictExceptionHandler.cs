@@ -12,7 +12,7 @@ internal sealed class ConflictExceptionHandler(ConflictProblemMapper mapper) : I
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
-        var problem = await mapper.TryMapAsync(exception, cancellationToken).ConfigureAwait(false);
+        var problem = await mapper.TryMapAsync(exception, null, cancellationToken).ConfigureAwait(false);
         if (problem is null)
         {
             return false;

@@ -19,7 +19,7 @@ internal sealed class ConflictProblemFallbackMiddleware(RequestDelegate next, Co
         }
         catch (Exception ex) when (!context.Response.HasStarted)
         {
-            var problem = await mapper.TryMapAsync(ex, context.RequestAborted).ConfigureAwait(false);
+            var problem = await mapper.TryMapAsync(ex, null, context.RequestAborted).ConfigureAwait(false);
             if (problem is null)
             {
                 throw;

@@ -143,7 +143,8 @@ internal sealed class ConflictProblemMapper(
     }
 
     // Classifies the error and, when it names a constraint but not its columns, reads them from the catalog.
-    public async ValueTask<ConflictProblem?> TryMapAsync(Exception exception, CancellationToken cancellationToken)
+    // connection: see ConstraintCatalog.GetColumnsAsync.
+    public async ValueTask<ConflictProblem?> TryMapAsync(Exception exception, NpgsqlConnection? connection, CancellationToken cancellationToken)
     {
         var problem = Classify(exception, options.Value);
         if (problem is null)
@@ -160,6 +161,7 @@ internal sealed class ConflictProblemMapper(
                 problem.SchemaName,
                 problem.TableName,
                 problem.ConstraintName,
+                connection,
                 cancellationToken).ConfigureAwait(false);
             problem = problem with { Fields = fields };
         }

@@ -18,10 +18,13 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
 
     private readonly ConcurrentDictionary<(string Schema, string Table, string Constraint), string[]> _columns = new();
 
+    // connection: one the caller holds and may lend (a transactional request's, after its rollback), so the lookup takes
+    // no second pooled connection; null to use the writer's data source.
     public async ValueTask<IReadOnlyList<string>> GetColumnsAsync(
         string? schema,
         string? table,
         string? constraint,
+        NpgsqlConnection? connection,
         CancellationToken cancellationToken)
     {
         if (schema is null || table is null || constraint is null)
@@ -36,15 +39,17 @@ internal sealed class ConstraintCatalog(IServiceProvider services, ILogger<Const
 
         try
         {
-            var dataSource = services.GetService<IdempotentWritesDataSource>()?.DataSource;
-            if (dataSource is null)
+            var dataSource = connection is null ? services.GetService<IdempotentWritesDataSource>()?.DataSource : null;
+            if (connection is null && dataSource is null)
             {
                 return [];
             }
 
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(LookupTimeout);
-            var result = await ConstraintColumns.ReadAsync(dataSource, schema, table, constraint, timeout.Token).ConfigureAwait(false);
+            var result = connection is not null
+                ? await ConstraintColumns.ReadAsync(connection, schema, table, constraint, timeout.Token).ConfigureAwait(false)
+                : await ConstraintColumns.ReadAsync(dataSource!, schema, table, constraint, timeout.Token).ConfigureAwait(false);
             if (result.Length > 0)
             {
                 _columns[(schema, table, constraint)] = result;

@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Data;
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using Microsoft.AspNetCore.Http;
@@ -70,14 +71,14 @@ internal sealed partial class IdempotencyMiddleware
                 var afterHandler = Stopwatch.GetTimestamp();
                 if (failure is not null)
                 {
-                    await TryRollbackAsync(transaction).ConfigureAwait(false);
+                    await RollBackAndLendAsync(execution, transaction, connection).ConfigureAwait(false);
                     await HandleFailureAsync(context, execution, originalBody, failure, afterHandler).ConfigureAwait(false);
                     return;
                 }
 
                 if (!IsStored(context.Response.StatusCode))
                 {
-                    await TryRollbackAsync(transaction).ConfigureAwait(false);
+                    await RollBackAndLendAsync(execution, transaction, connection).ConfigureAwait(false);
                     await TryReleaseAsync(context, execution, $"status {context.Response.StatusCode}").ConfigureAwait(false);
                     Finish(execution.Activity, "released", execution.Overhead(afterHandler));
                     await buffer.DrainBufferAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
@@ -107,7 +108,7 @@ internal sealed partial class IdempotencyMiddleware
                     // Whether an interrupted commit happened is unknown; releasing is safe either way, as a completed key
                     // is never released.
                     _logger.StoreWriteFailed("commit", context.Request.Method, context.Request.Path, ex);
-                    await TryRollbackAsync(transaction).ConfigureAwait(false);
+                    await RollBackAndLendAsync(execution, transaction, connection).ConfigureAwait(false);
                     await TryReleaseAsync(context, execution, "commit failed").ConfigureAwait(false);
                     Finish(execution.Activity, "exception", execution.Overhead(afterHandler), ex);
                     throw;
@@ -117,7 +118,7 @@ internal sealed partial class IdempotencyMiddleware
                 {
                     // Taken over after the lease: the handler's writes are rolled back, and the caller gets what a retry
                     // would get (the new owner's response, or 409 while it runs).
-                    await TryRollbackAsync(transaction).ConfigureAwait(false);
+                    await RollBackAndLendAsync(execution, transaction, connection).ConfigureAwait(false);
                     _logger.ClaimLost(context.Request.Method, context.Request.Path, context.Response.StatusCode);
                     Finish(execution.Activity, "claim_lost", execution.Overhead(afterHandler));
                     context.Response.Clear();
@@ -140,6 +141,10 @@ internal sealed partial class IdempotencyMiddleware
         var captureBody = new StreamResponseBodyFeature(capture, originalBody);
         context.Features.Set<IHttpResponseBodyFeature>(captureBody);
         context.Features.Set(transaction);
+
+        // The writer's overloads without a transaction join this one (AmbientTransaction), so a write the handler makes
+        // without passing it still commits with the stored response, or not at all.
+        var ambient = transaction is null ? null : AmbientTransaction.Enter(transaction.Transaction);
         try
         {
             await _next(context).ConfigureAwait(false);
@@ -154,6 +159,7 @@ internal sealed partial class IdempotencyMiddleware
         }
         finally
         {
+            ambient?.Dispose();
             context.Features.Set(originalBody);
             context.Features.Set<IIdempotencyTransactionFeature>(null);
         }
@@ -182,7 +188,7 @@ internal sealed partial class IdempotencyMiddleware
         {
             try
             {
-                conflict = await _conflicts.TryMapAsync(failure, context.RequestAborted).ConfigureAwait(false);
+                conflict = await _conflicts.TryMapAsync(failure, Lent(execution), context.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -234,14 +240,11 @@ internal sealed partial class IdempotencyMiddleware
         var response = CaptureResponse(context, capture, execution.Policy);
         try
         {
-            using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-            if (await _store.CompleteAsync(
-                execution.Scope,
-                execution.Key,
-                execution.FencingToken,
-                response,
-                execution.Policy.Retention,
-                timeout.Token).ConfigureAwait(false))
+            if (await OnLentOrPooledAsync(
+                execution,
+                (connection, token) => CompleteOnAsync(connection, execution, response, token),
+                token => _store.CompleteAsync(execution.Scope, execution.Key, execution.FencingToken, response, execution.Policy.Retention, token))
+                .ConfigureAwait(false))
             {
                 Finish(execution.Activity, "stored", execution.Overhead(afterHandler));
             }
@@ -264,8 +267,21 @@ internal sealed partial class IdempotencyMiddleware
         IdempotencyRecord? current;
         try
         {
-            using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-            current = await _transactionalStore!.GetAsync(execution.Scope, execution.Key, timeout.Token).ConfigureAwait(false);
+            var store = _transactionalStore!;
+            current = await OnLentOrPooledAsync(
+                execution,
+                (connection, token) => store.GetAsync(connection, execution.Scope, execution.Key, token),
+                async token =>
+                {
+                    // Only reached when the request's own connection broke: a fresh one from the store.
+                    var transaction = await store.BeginTransactionAsync(token).ConfigureAwait(false);
+                    var connection = transaction.Connection!;
+                    await using (connection.ConfigureAwait(false))
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        return await store.GetAsync(connection, execution.Scope, execution.Key, token).ConfigureAwait(false);
+                    }
+                }).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -300,10 +316,34 @@ internal sealed partial class IdempotencyMiddleware
             "The request was not processed. Retry it with the same Idempotency-Key.");
     }
 
-    private ValueTask<bool> TryReleaseAsync(HttpContext context, Execution execution, string reason)
-        => TryReleaseAsync(context, execution.Scope, execution.Key, execution.FencingToken, reason);
+    private async ValueTask<bool> TryReleaseAsync(HttpContext context, Execution execution, string reason)
+    {
+        if (Lent(execution) is null)
+        {
+            return await TryReleaseAsync(context, execution.Scope, execution.Key, execution.FencingToken, reason).ConfigureAwait(false);
+        }
 
-    private static async ValueTask TryRollbackAsync(NpgsqlTransaction transaction)
+        try
+        {
+            var store = _transactionalStore!;
+            await OnLentOrPooledAsync(
+                execution,
+                (connection, token) => store.ReleaseAsync(connection, execution.Scope, execution.Key, execution.FencingToken, token),
+                token => _store.ReleaseAsync(execution.Scope, execution.Key, execution.FencingToken, token)).ConfigureAwait(false);
+            _logger.KeyReleased(context.Request.Method, context.Request.Path, reason);
+            return true;
+        }
+        catch (Exception ex)
+        {
+            _logger.StoreWriteFailed("release", context.Request.Method, context.Request.Path, ex);
+            return false;
+        }
+    }
+
+    // Rolls the handler's transaction back and lends its connection, still held, to what follows (release the key, store the
+    // problem, read the catalog): a failing request needs no second pooled connection, which a pool full of transactional
+    // requests could not give it.
+    private static async ValueTask RollBackAndLendAsync(Execution execution, NpgsqlTransaction transaction, NpgsqlConnection connection)
     {
         try
         {
@@ -311,7 +351,63 @@ internal sealed partial class IdempotencyMiddleware
         }
         catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
         {
-            // A broken connection rolls the transaction back by itself.
+            // A broken connection rolls the transaction back by itself; a handler that completed it left nothing to roll back.
+        }
+
+        execution.Connection = connection;
+    }
+
+    // The lent connection when it is usable: open and idle (not broken, no command in progress).
+    private static NpgsqlConnection? Lent(Execution execution)
+        => execution.Connection is { FullState: ConnectionState.Open } connection ? connection : null;
+
+    // On the lent connection when there is one, else (or when it broke meanwhile: its pool slot is free again) through the
+    // store's own connections; both within StoreTimeout.
+    private async ValueTask<T> OnLentOrPooledAsync<T>(
+        Execution execution,
+        Func<NpgsqlConnection, CancellationToken, ValueTask<T>> lent,
+        Func<CancellationToken, ValueTask<T>> pooled)
+    {
+        using var timeout = new CancellationTokenSource(_options.StoreTimeout);
+        if (Lent(execution) is { } connection)
+        {
+            try
+            {
+                return await lent(connection, timeout.Token).ConfigureAwait(false);
+            }
+            catch (Exception) when (!timeout.IsCancellationRequested && connection.FullState is not ConnectionState.Open)
+            {
+                execution.Connection = null;
+            }
+        }
+
+        return await pooled(timeout.Token).ConfigureAwait(false);
+    }
+
+    // Stores the response on the lent connection, in a transaction of its own (the handler's was rolled back).
+    private async ValueTask<bool> CompleteOnAsync(
+        NpgsqlConnection connection,
+        Execution execution,
+        IdempotencyResponse response,
+        CancellationToken cancellationToken)
+    {
+        var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await using (transaction.ConfigureAwait(false))
+        {
+            var stored = await _transactionalStore!.CompleteAsync(
+                transaction,
+                execution.Scope,
+                execution.Key,
+                execution.FencingToken,
+                response,
+                execution.Policy.Retention,
+                cancellationToken).ConfigureAwait(false);
+            if (stored)
+            {
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            return stored;
         }
     }
 
@@ -324,6 +420,9 @@ internal sealed partial class IdempotencyMiddleware
         Activity? Activity,
         TimeSpan PreHandler)
     {
+        // Transactional mode, after the handler's transaction rolled back: its connection, still held (see RollBackAndLendAsync).
+        public NpgsqlConnection? Connection { get; set; }
+
         public TimeSpan Overhead(long afterHandler) => PreHandler + Stopwatch.GetElapsedTime(afterHandler);
     }
 }

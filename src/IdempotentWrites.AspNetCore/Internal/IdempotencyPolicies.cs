@@ -30,6 +30,10 @@ internal sealed class IdempotencyPolicies
 
     public bool AnyTransactional { get; }
 
+    public IReadOnlyCollection<string> Names => _named.Keys;
+
+    public bool Has(string name) => _named.ContainsKey(name);
+
     public EffectivePolicy Get(string? name)
     {
         if (name is null)

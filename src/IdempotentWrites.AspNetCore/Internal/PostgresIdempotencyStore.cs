@@ -284,28 +284,36 @@ internal sealed class PostgresIdempotencyStore : IIdempotencyTransactionalStore
         }
     }
 
-    public async ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken)
+    public async ValueTask<bool> ReleaseAsync(
+        NpgsqlConnection connection,
+        string scope,
+        string key,
+        long fencingToken,
+        CancellationToken cancellationToken)
     {
-        for (var reconnected = false; ; reconnected = Reconnect())
+        ArgumentNullException.ThrowIfNull(connection);
+        var command = new NpgsqlCommand(Sql.Release, connection);
+        await using (command.ConfigureAwait(false))
         {
-            var command = _dataSource.CreateCommand(Sql.Select);
-            await using (command.ConfigureAwait(false))
+            AddKey(command.Parameters, scope, key);
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fencingToken });
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
+        }
+    }
+
+    public async ValueTask<IdempotencyRecord?> GetAsync(NpgsqlConnection connection, string scope, string key, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var command = new NpgsqlCommand(Sql.Select, connection);
+        await using (command.ConfigureAwait(false))
+        {
+            AddKey(command.Parameters, scope, key);
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
             {
-                AddKey(command.Parameters, scope, key);
-                try
-                {
-                    var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                    await using (reader.ConfigureAwait(false))
-                    {
-                        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadRecord(reader, 0) is (var record, false)
-                            ? record
-                            : null;
-                    }
-                }
-                catch (Exception ex) when (!reconnected && IsBrokenConnection(ex, cancellationToken))
-                {
-                    // A read: safe to send again.
-                }
+                return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) && ReadRecord(reader, 0) is (var record, false)
+                    ? record
+                    : null;
             }
         }
     }

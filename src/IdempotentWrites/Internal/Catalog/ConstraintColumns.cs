@@ -55,14 +55,30 @@ internal static class ConstraintColumns
 
     // Each column once, in its first place (an expression may read a key column again, or one column twice); empty when
     // nothing of that name exists.
-    public static async Task<string[]> ReadAsync(
+    public static Task<string[]> ReadAsync(
         NpgsqlDataSource dataSource,
         string schema,
         string table,
         string constraint,
         CancellationToken cancellationToken)
+        => ReadAsync(dataSource.CreateCommand(Sql), schema, table, constraint, cancellationToken);
+
+    // On a connection the caller holds (no transaction in progress, or one it may read in).
+    public static Task<string[]> ReadAsync(
+        NpgsqlConnection connection,
+        string schema,
+        string table,
+        string constraint,
+        CancellationToken cancellationToken)
+        => ReadAsync(new NpgsqlCommand(Sql, connection), schema, table, constraint, cancellationToken);
+
+    private static async Task<string[]> ReadAsync(
+        NpgsqlCommand command,
+        string schema,
+        string table,
+        string constraint,
+        CancellationToken cancellationToken)
     {
-        var command = dataSource.CreateCommand(Sql);
         await using (command.ConfigureAwait(false))
         {
             command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = schema, NpgsqlDbType = NpgsqlDbType.Text });

@@ -76,9 +76,11 @@ internal sealed class StoreSql
             """;
 
         // $1 scope, $2 key, $3 fencing token, $4 retention, $5 status, $6 header names, $7 header values, $8 body, $9 omitted.
+        // clock_timestamp(), not now(): in transactional mode now() is when the handler's transaction began, and retention
+        // counts from when the response is stored.
         Complete = $"""
             UPDATE {Table}
-            SET completed_at = now(), locked_until = NULL, expires_at = now() + $4,
+            SET completed_at = clock_timestamp(), locked_until = NULL, expires_at = clock_timestamp() + $4,
                 status_code = $5, header_names = $6, header_values = $7, body = $8, body_omitted = $9
             WHERE scope = $1 AND idempotency_key = $2 AND fencing_token = $3 AND completed_at IS NULL
             """;

@@ -80,6 +80,11 @@ internal sealed partial class IdempotentWriter
     {
         options ??= new BulkWriteOptions();
         options.Validate();
+        if (mode != BulkMode.Preview)
+        {
+            ThrowIfAmbient(mode == BulkMode.Upsert ? nameof(UpsertManyAsync) : nameof(InsertManyAsync));
+        }
+
         var mapping = MappingOf(typeof(T));
         using var activity = WriterTelemetry.Start(operation, mapping);
         try

@@ -97,7 +97,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
-        return TableOf<T>().WriteAsync(row, null, upsert: false, cancellationToken);
+        return TableOf<T>().WriteAsync(row, AmbientTransaction.Current, upsert: false, cancellationToken);
     }
 
     public Task<WriteResult<T>> InsertOrGetAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
@@ -112,7 +112,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
-        return TableOf<T>().WriteAsync(row, null, upsert: true, cancellationToken);
+        return TableOf<T>().WriteAsync(row, AmbientTransaction.Current, upsert: true, cancellationToken);
     }
 
     public Task<WriteResult<T>> UpsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
@@ -127,7 +127,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         where T : class
     {
         ArgumentNullException.ThrowIfNull(row);
-        return TableOf<T>().InsertAsync(row, null, cancellationToken);
+        return TableOf<T>().InsertAsync(row, AmbientTransaction.Current, cancellationToken);
     }
 
     public Task<T> InsertAsync<T>(T row, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
@@ -144,6 +144,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(work);
+        ThrowIfAmbient(nameof(ExecuteInTransactionAsync));
         using var activity = WriterTelemetry.Source.StartActivity(TransactionOperation, ActivityKind.Internal);
         var context = ResilienceContextPool.Shared.Get(TransactionOperation, cancellationToken);
         try
@@ -365,6 +366,20 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         => transaction.Connection ?? throw new InvalidOperationException("The transaction has already been committed or rolled back.");
 
     // Catalog lookups for an error never run inside the caller's transaction: a failure there would abort it.
+    // Bulk writes and ExecuteInTransactionAsync commit on their own: inside an ambient transaction (a transactional
+    // idempotent request) they would commit whatever the request's outcome, so they refuse rather than break exactly-once.
+    private static void ThrowIfAmbient(string method)
+    {
+        if (AmbientTransaction.Current is not null)
+        {
+            throw new InvalidOperationException(
+                $"{method} commits on its own, but an ambient transaction is current (a transactional idempotent request " +
+                "enters its transaction for the handler), so its writes would not roll back with the request. Write " +
+                "through the transaction row by row, or call it within AmbientTransaction.Suppress() to commit " +
+                "deliberately outside the request's transaction.");
+        }
+    }
+
     internal async Task<Exception> TranslateAsync(
         PostgresException error,
         NpgsqlConnection? connection,

@@ -398,22 +398,35 @@ internal sealed class TableWriter<T>
         }
         catch (PostgresException ex)
         {
-            if (transaction is not null)
+            if (transaction is null)
             {
-                await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+                throw await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
             }
 
-            throw await _writer.TranslateAsync(
-                ex,
-                transaction is null ? connection : null,
-                plan.Mapping,
-                values,
-                cancellationToken).ConfigureAwait(false);
+            // Inside the caller's transaction: back to the savepoint, which is kept while the catalog is read on this same
+            // connection (a second pooled connection could wait forever on a pool full of such transactions), then rolled
+            // back to again (the reads change nothing; a failed read would have aborted the transaction) and released.
+            if (!await RollbackToSavepointAsync(connection, transaction, plan, release: false).ConfigureAwait(false))
+            {
+                throw await _writer.TranslateAsync(ex, null, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+            }
+
+            Exception translated;
+            try
+            {
+                translated = await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
+            }
+
+            throw translated;
         }
         catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
         {
             // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be aborted (25P02).
-            await RollbackToSavepointAsync(connection, transaction, plan).ConfigureAwait(false);
+            await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
             throw;
         }
     }
@@ -428,17 +441,23 @@ internal sealed class TableWriter<T>
         return level is "read committed" or "read uncommitted";
     }
 
-    private async Task RollbackToSavepointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WritePlan plan)
+    // Returns false when the savepoint could not be rolled back to (the connection broke): the caller's transaction is lost.
+    private async Task<bool> RollbackToSavepointAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, WritePlan plan, bool release)
     {
         try
         {
             // Not cancellable: leaving the caller's transaction aborted would be worse than waiting for one round trip.
-            using var command = new NpgsqlCommand($"ROLLBACK TO SAVEPOINT {Savepoint}; RELEASE SAVEPOINT {Savepoint}", connection, transaction);
+            using var command = new NpgsqlCommand(
+                release ? $"ROLLBACK TO SAVEPOINT {Savepoint}; RELEASE SAVEPOINT {Savepoint}" : $"ROLLBACK TO SAVEPOINT {Savepoint}",
+                connection,
+                transaction);
             await command.ExecuteNonQueryAsync(CancellationToken.None).ConfigureAwait(false);
+            return true;
         }
         catch (NpgsqlException ex)
         {
             _writer.Logger.SavepointRollbackFailed(plan.Mapping.DisplayName, ex);
+            return false;
         }
     }
 

@@ -95,7 +95,7 @@ public sealed class ConflictProblemMapperTests
         context.Response.Body = new MemoryStream();
         var error = new UniqueViolationException("public", "users", "users_email_key", ["email"], [], false, new Dictionary<string, object?> { ["email"] = "a@example.com" }, null);
 
-        var problem = await mapper.TryMapAsync(error, CancellationToken.None);
+        var problem = await mapper.TryMapAsync(error, null, CancellationToken.None);
         await mapper.WriteAsync(context, problem!, error);
 
         Assert.Equal(409, context.Response.StatusCode);

@@ -545,6 +545,10 @@ public sealed class IdempotencyMiddlewareTests : IDisposable
         public ValueTask<bool> CompleteAsync(NpgsqlTransaction transaction, string scope, string key, long fencingToken, IdempotencyResponse response, TimeSpan retention, CancellationToken cancellationToken)
             => throw new NotSupportedException();
 
-        public ValueTask<IdempotencyRecord?> GetAsync(string scope, string key, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<bool> ReleaseAsync(NpgsqlConnection connection, string scope, string key, long fencingToken, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
+
+        public ValueTask<IdempotencyRecord?> GetAsync(NpgsqlConnection connection, string scope, string key, CancellationToken cancellationToken)
+            => throw new NotSupportedException();
     }
 }
