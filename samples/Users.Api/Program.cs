@@ -11,6 +11,9 @@ namespace UsersApi;
 //   POST /users/register   {"email","name"}  plain insert: a duplicate email is 409 application/problem+json
 //   GET  /users/{id}                          200 or 404
 //   POST /payments         {"userId","amountCents","processingMs"?}  X-Api-Key + Idempotency-Key required: 201
+//   POST /orders           {"orderNumber","userId","amountCents","processingMs"?}  the same, transactional: the order, its
+//                          outbox row and the stored response commit together (201), or nothing does; a taken
+//                          orderNumber is 409 problem+json
 //
 // (A namespaced Main rather than top-level statements: the tests reference this project, and a global Program type
 // would shadow other Program types there.)

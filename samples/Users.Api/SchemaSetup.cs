@@ -21,6 +21,17 @@ public sealed class SchemaSetup(NpgsqlDataSource dataSource) : IHostedLifecycleS
             user_id bigint NOT NULL,
             amount_cents bigint NOT NULL CHECK (amount_cents > 0),
             created_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS orders (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            order_number text NOT NULL CONSTRAINT orders_order_number_key UNIQUE,
+            user_id bigint NOT NULL,
+            amount_cents bigint NOT NULL CHECK (amount_cents > 0),
+            created_at timestamptz NOT NULL DEFAULT now());
+        CREATE TABLE IF NOT EXISTS outbox (
+            id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            topic text NOT NULL,
+            payload jsonb NOT NULL,
+            created_at timestamptz NOT NULL DEFAULT now());
         """;
 
     private readonly CancellationTokenSource _stop = new();

@@ -40,10 +40,18 @@ public static class UsersApp
 
         builder.Services.AddIdempotentWrites()
             .MapTable<User>("users", t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt))
-            .AddConflictProblemDetails(o => o.ConstraintMessages["users_email_key"] = "This email is already registered.")
+            .MapTable<Order>("orders", t => t.ConflictOn(o => o.OrderNumber).Generated(o => o.Id, o => o.CreatedAt))
+            .AddConflictProblemDetails(o =>
+            {
+                o.ConstraintMessages["users_email_key"] = "This email is already registered.";
+                o.ConstraintMessages["orders_order_number_key"] = "An order with this number exists.";
+            })
             .AddHttpIdempotency(o =>
             {
                 o.CreateStoreTable = true;
+
+                // POST /orders: the handler's writes and its stored response commit in one transaction, or none does.
+                o.AddPolicy("orders", p => p.Transactional = true);
                 builder.Configuration.GetSection("Idempotency").Bind(o);
             });
 

@@ -15,6 +15,10 @@ public sealed record PaymentInput(long? UserId, long? AmountCents, int? Processi
 
 public sealed record PaymentBody(long Id, long UserId, long AmountCents);
 
+public sealed record OrderInput(string? OrderNumber, long? UserId, long? AmountCents, int? ProcessingMs);
+
+public sealed record OrderBody(long Id, string OrderNumber, long UserId, long AmountCents);
+
 public static class UsersEndpoints
 {
     public static void Map(WebApplication app)
@@ -68,6 +72,20 @@ public static class UsersEndpoints
                 : Results.NotFound();
         }).RequireAuthorization();
 
+        // Transactional: the order, its outbox message and the stored response commit together, or none does. A retry
+        // of a request that failed or was cut off runs again on a clean slate; one that succeeded is replayed.
+        app.MapPost("/orders", CreateOrderAsync).RequireAuthorization().RequireIdempotencyKey("orders");
+
+        app.MapGet("/orders/{id:long}", async (long id, NpgsqlDataSource dataSource, CancellationToken ct) =>
+        {
+            await using var command = dataSource.CreateCommand("SELECT id, order_number, user_id, amount_cents FROM orders WHERE id = $1");
+            command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = id });
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            return await reader.ReadAsync(ct)
+                ? Results.Ok(new OrderBody(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)))
+                : Results.NotFound();
+        }).RequireAuthorization();
+
         // The same handler without the middleware, for benchmarks/http-idempotency.sh (off unless Benchmark:MapBaseline=true).
         if (app.Configuration.GetValue<bool>("Benchmark:MapBaseline"))
         {
@@ -92,6 +110,44 @@ public static class UsersEndpoints
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.AmountCents!.Value });
         var id = (long)(await command.ExecuteScalarAsync(ct))!;
         return Results.Created($"/payments/{id}", new PaymentBody(id, input.UserId.Value, input.AmountCents.Value));
+    }
+
+    private static async Task<IResult> CreateOrderAsync(OrderInput input, HttpContext context, IIdempotentWriter writer, CancellationToken ct)
+    {
+        if (Invalid(new PaymentInput(input.UserId, input.AmountCents, input.ProcessingMs)) is { } problem)
+        {
+            return problem;
+        }
+
+        if (string.IsNullOrWhiteSpace(input.OrderNumber))
+        {
+            return Results.ValidationProblem(new Dictionary<string, string[]> { ["orderNumber"] = ["Required."] });
+        }
+
+        // Runs in the request's transaction: the writer's overloads without a transaction join it (AmbientTransaction). An
+        // order number taken by an earlier order is a 409 problem, stored under this key.
+        var order = await writer.InsertAsync(
+            new Order { OrderNumber = input.OrderNumber, UserId = input.UserId!.Value, AmountCents = input.AmountCents!.Value },
+            ct);
+
+        // Your own commands go through the same transaction.
+        var transaction = context.GetIdempotencyTransaction();
+        await using (var outbox = new NpgsqlCommand(
+            "INSERT INTO outbox (topic, payload) VALUES ('order-created', jsonb_build_object('orderId', $1::bigint))",
+            transaction.Connection,
+            transaction.Transaction))
+        {
+            outbox.Parameters.Add(new NpgsqlParameter<long> { TypedValue = order.Id });
+            await outbox.ExecuteNonQueryAsync(ct);
+        }
+
+        // A slow step after the writes (a call to a warehouse), for the tests that cut a request off mid-handler.
+        if (input.ProcessingMs is > 0)
+        {
+            await Task.Delay(input.ProcessingMs.Value, ct);
+        }
+
+        return Results.Created($"/orders/{order.Id}", new OrderBody(order.Id, order.OrderNumber, order.UserId, order.AmountCents));
     }
 
     private static IResult? Invalid(PaymentInput input)

@@ -66,6 +66,21 @@ public static class Waits
     public static Task UntilBackendWaitsAsync(NpgsqlDataSource dataSource, string waitEvent)
         => UntilCountAsync(dataSource, "SELECT count(*) FROM pg_stat_activity WHERE wait_event = $1", waitEvent, waitEvent);
 
+    // Polls until a backend of the given application name is idle inside a transaction (a transactional handler between its
+    // writes and its commit); returns its process id.
+    public static async Task<int> UntilIdleInTransactionAsync(NpgsqlDataSource dataSource, string applicationName)
+    {
+        await UntilCountAsync(
+            dataSource,
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1",
+            applicationName,
+            $"an idle transaction of {applicationName}");
+        await using var command = dataSource.CreateCommand(
+            "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1 LIMIT 1");
+        command.Parameters.Add(new NpgsqlParameter { Value = applicationName });
+        return (int)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task UntilCountAsync(NpgsqlDataSource dataSource, string sql, string parameter, string what)
     {
         var deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;

@@ -164,6 +164,36 @@ public sealed class ServerRestartTests(PostgresFixture db, ITestOutputHelper out
         Assert.True(transactional.StatusCode == HttpStatusCode.Created, $"first transactional request after the restart: {(int)transactional.StatusCode} {await transactional.Content.ReadAsStringAsync()}");
     }
 
+    [Fact]
+    public async Task SampleOrders_FirstTransactionalRequestAfterServerRestart_Commits_NoDuplicate()
+    {
+        await using var app = await Http.RunningApp.StartAsync(UsersApi.UsersApp.Create([], builder =>
+        {
+            Http.RunningApp.UseTestServer(builder);
+            builder.Configuration["ConnectionStrings:Postgres"] = _connectionString;
+            builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
+        }));
+        var before = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Http.Http.SendAsync(
+            app.Client,
+            Http.Http.Post("/orders", new { orderNumber = $"B-{i}", userId = 1, amountCents = 100 }, key: $"before-{i}", apiKey: "caller"))));
+        Assert.All(before, r => Assert.Equal(201, r.Status));
+
+        await PgLocalAsync("restart");
+
+        var after = await Http.Http.SendAsync(
+            app.Client,
+            Http.Http.Post("/orders", new { orderNumber = "C-1", userId = 1, amountCents = 100 }, key: "after", apiKey: "caller"));
+        Assert.True(after.Status == 201, $"first transactional request after the restart: {after.Status} {after.Text}");
+        var replay = await Http.Http.SendAsync(
+            app.Client,
+            Http.Http.Post("/orders", new { orderNumber = "B-0", userId = 1, amountCents = 100 }, key: "before-0", apiKey: "caller"));
+        Assert.True(replay.Replayed);
+        Assert.Equal(before[0].Body, replay.Body);
+        await using var check = NpgsqlDataSource.Create(_connectionString);
+        Assert.Equal(4, await Http.Sql.CountAsync(check, "public", "orders"));
+        Assert.Equal(4, await Http.Sql.CountAsync(check, "public", "outbox"));
+    }
+
     private Task<string> PgLocalAsync(string verb) => LocalServer.RunScriptAsync(
         "pg-local.sh",
         verb,

@@ -295,11 +295,79 @@ public sealed class UsersApiTests(PostgresFixture db)
         return true;
     }
 
-    private async Task<RunningApp> StartAsync(string schema)
+    [Fact]
+    public async Task Orders_20ParallelRequestsWithOneKey_OneOrderAndOneOutboxRow_ThenIdenticalReplays()
+    {
+        var schema = await TestSchema.CreateAsync(db, "orders_race");
+        await using var app = await StartAsync(schema);
+        var order = new { orderNumber = "A-1", userId = 7, amountCents = 4200, processingMs = 300 };
+
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var requests = Enumerable.Range(0, 20).Select(async _ =>
+        {
+            await gate.Task;
+            return await Http.SendAsync(app.Client, Http.Post("/orders", order, key: "order-1", apiKey: "caller-a"));
+        }).ToArray();
+        gate.SetResult();
+        var replies = await Task.WhenAll(requests).WaitAsync(Waits.Timeout);
+
+        var original = Assert.Single(replies, r => r.Status == 201 && !r.Replayed);
+        Assert.All(replies, r => Assert.True(
+            (r.Status == 201 && r.Text == original.Text) || (r.Status == 409 && r.Code == "in-progress"),
+            $"unexpected {r.Status}: {r.Text}"));
+        var replay = await Http.SendAsync(app.Client, Http.Post("/orders", order, key: "order-1", apiKey: "caller-a"));
+        Assert.True(replay.Replayed);
+        Assert.Equal(original.Body, replay.Body);
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "orders"));
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "outbox"));
+        var id = JsonDocument.Parse(original.Text).RootElement.GetProperty("id").GetInt64();
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "outbox", $"(payload->>'orderId')::bigint = {id}"));
+    }
+
+    [Fact]
+    public async Task Orders_InstanceKilledMidHandler_NoPartialRows_RetryCommitsOnce()
+    {
+        var schema = await TestSchema.CreateAsync(db, "orders_kill");
+        var crashed = await StartAsync(schema, applicationName: "orders-crashed");
+        await using var survivor = await StartAsync(schema);
+        var order = new { orderNumber = "K-1", userId = 9, amountCents = 700, processingMs = 2_000 };
+        var pending = Http.SendAsync(crashed.Client, Http.Post("/orders", order, key: "order-k", apiKey: "caller-a"));
+
+        // The handler wrote the order and its outbox row, and waits before its commit: the process dies there. Its
+        // connection drops with it, and PostgreSQL rolls its transaction back.
+        var backend = await Waits.UntilIdleInTransactionAsync(db.DataSource, "orders-crashed");
+        await db.ScalarAsync<bool>("SELECT pg_terminate_backend($1)", backend);
+        await crashed.KillAsync();
+        await Assert.ThrowsAnyAsync<Exception>(() => pending);
+        Assert.Equal(0, await Sql.CountAsync(db.DataSource, schema, "orders"));
+        Assert.Equal(0, await Sql.CountAsync(db.DataSource, schema, "outbox"));
+
+        // The key is in progress until its lease ends (a crash releases nothing), or already released when the dying
+        // process still could: either way the retry then runs once.
+        var retry = await Http.SendAsync(survivor.Client, Http.Post("/orders", order, key: "order-k", apiKey: "caller-a"));
+        if (retry.Status == 409)
+        {
+            Assert.Equal("in-progress", retry.Code);
+            await Sql.EndLeasesAsync(db, schema);
+            retry = await Http.SendAsync(survivor.Client, Http.Post("/orders", order, key: "order-k", apiKey: "caller-a"));
+        }
+
+        Assert.Equal(201, retry.Status);
+        var replay = await Http.SendAsync(survivor.Client, Http.Post("/orders", order, key: "order-k", apiKey: "caller-a"));
+        Assert.True(replay.Replayed);
+        Assert.Equal(retry.Body, replay.Body);
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "orders"));
+        Assert.Equal(1, await Sql.CountAsync(db.DataSource, schema, "outbox"));
+        await crashed.DisposeAsync();
+    }
+
+    private async Task<RunningApp> StartAsync(string schema, string? applicationName = null)
         => await RunningApp.StartAsync(UsersApp.Create([], builder =>
         {
             RunningApp.UseTestServer(builder);
-            builder.Configuration["ConnectionStrings:Postgres"] = TestSchema.ConnectionString(db, schema);
+            builder.Configuration["ConnectionStrings:Postgres"] = applicationName is null
+                ? TestSchema.ConnectionString(db, schema)
+                : TestSchema.ConnectionString(db, schema) + ";Application Name=" + applicationName;
             builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
         }));
 }
