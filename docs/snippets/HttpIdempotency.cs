@@ -6,7 +6,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using IdempotentWrites;
 using IdempotentWrites.AspNetCore;
-using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
 
 namespace Snippets.HttpIdempotency;
 
@@ -56,11 +56,16 @@ public static class HttpIdempotencyApp
     // <snippet:http-transactional-handler>
     private static async Task<IResult> CreatePaymentAsync(PaymentRequest request, HttpContext context, IIdempotentWriter writer, CancellationToken ct)
     {
-        // Transactional policy: write through the middleware's transaction, so the row and the stored response
-        // commit together (or neither does). Do not commit or roll it back yourself.
-        var feature = context.Features.GetRequiredFeature<IIdempotencyTransactionFeature>();
+        // Transactional policy: the writer joins the request's transaction by itself (AmbientTransaction), so the row
+        // and the stored response commit together, or neither does.
         var payment = new Payment { OrderNumber = request.OrderNumber, AmountCents = request.AmountCents };
-        WriteResult<Payment> saved = await writer.InsertOrGetAsync(payment, feature.Transaction, ct);
+        WriteResult<Payment> saved = await writer.InsertOrGetAsync(payment, ct);
+
+        // Your own commands use the same transaction. Do not commit or roll it back yourself.
+        var transaction = context.GetIdempotencyTransaction();
+        await using var audit = new NpgsqlCommand("INSERT INTO payment_audit (payment_id) VALUES ($1)", transaction.Connection, transaction.Transaction);
+        audit.Parameters.Add(new NpgsqlParameter<long> { TypedValue = saved.Row.Id });
+        await audit.ExecuteNonQueryAsync(ct);
         return Results.Created($"/payments/{saved.Row.Id}", saved.Row);
     }
     // </snippet:http-transactional-handler>
