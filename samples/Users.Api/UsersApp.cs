@@ -50,7 +50,9 @@ public static class UsersApp
             {
                 o.CreateStoreTable = true;
 
-                // POST /orders: the handler's writes and its stored response commit in one transaction, or none does.
+                // POST /payments and POST /orders: the handler's writes and its stored response commit in one transaction,
+                // or none does (what anything that moves money needs; see docs/http-idempotency.md).
+                o.AddPolicy("payments", p => p.Transactional = true);
                 o.AddPolicy("orders", p => p.Transactional = true);
                 builder.Configuration.GetSection("Idempotency").Bind(o);
             });

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites;
+using IdempotentWrites.AspNetCore;
 using Npgsql;
 
 namespace UsersApi;
@@ -60,7 +61,9 @@ public static class UsersEndpoints
 
         // Every run of this handler inserts a payment: only the Idempotency-Key middleware keeps a retried request
         // from paying twice. processingMs simulates a slow downstream call (a card network) before the insert.
-        app.MapPost("/payments", CreatePaymentAsync).RequireAuthorization().RequireIdempotencyKey();
+        // Transactional (policy "payments"): the payment row and the stored response commit together, so no failure
+        // between them (a crash, a failover) can leave a payment whose key a retry would run again.
+        app.MapPost("/payments", CreatePaymentAsync).RequireAuthorization().RequireIdempotencyKey("payments");
 
         app.MapGet("/payments/{id:long}", async (long id, NpgsqlDataSource dataSource, CancellationToken ct) =>
         {
@@ -93,7 +96,7 @@ public static class UsersEndpoints
         }
     }
 
-    private static async Task<IResult> CreatePaymentAsync(PaymentInput input, NpgsqlDataSource dataSource, CancellationToken ct)
+    private static async Task<IResult> CreatePaymentAsync(PaymentInput input, HttpContext context, NpgsqlDataSource dataSource, CancellationToken ct)
     {
         if (Invalid(input) is { } problem)
         {
@@ -105,7 +108,12 @@ public static class UsersEndpoints
             await Task.Delay(input.ProcessingMs.Value, ct);
         }
 
-        await using var command = dataSource.CreateCommand("INSERT INTO payments (user_id, amount_cents) VALUES ($1, $2) RETURNING id");
+        // In the request's transaction; the benchmark's baseline (no middleware, no transaction) commits on its own.
+        const string Insert = "INSERT INTO payments (user_id, amount_cents) VALUES ($1, $2) RETURNING id";
+        var transaction = context.Features.Get<IIdempotencyTransactionFeature>();
+        await using var command = transaction is null
+            ? dataSource.CreateCommand(Insert)
+            : new NpgsqlCommand(Insert, transaction.Connection, transaction.Transaction);
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.UserId!.Value });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = input.AmountCents!.Value });
         var id = (long)(await command.ExecuteScalarAsync(ct))!;

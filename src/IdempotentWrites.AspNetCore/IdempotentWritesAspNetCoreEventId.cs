@@ -50,4 +50,8 @@ public static class IdempotentWritesAspNetCoreEventId
     /// <summary>The request could not be read (body too large, broken framing, too slow) and was answered with its 4xx;
     /// the key was not consumed (Debug).</summary>
     public const int BadRequest = 2014;
+
+    /// <summary>Storing a response or releasing a key failed on a transient error (the database restarting or failing
+    /// over) and is tried again while the key's lease lasts (Information).</summary>
+    public const int StoreRetrying = 2015;
 }

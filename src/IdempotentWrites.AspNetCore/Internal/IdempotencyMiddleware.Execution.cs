@@ -14,6 +14,12 @@ namespace IdempotentWrites.AspNetCore.Internal;
 // The claimer's side: run the handler, then store its response or release the key.
 internal sealed partial class IdempotencyMiddleware
 {
+    private static readonly TimeSpan FirstStoreRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxStoreRetryDelay = TimeSpan.FromSeconds(1);
+
+    // Retries stop this long before the lease ends, so a retry of the request never meets a key still held by this one.
+    private static readonly TimeSpan StoreRetryMargin = TimeSpan.FromSeconds(1);
+
     // Tees the response to the client while capturing it. Stored: 2xx/3xx/4xx but 408, 425, 429; an integrity error the
     // handler threw is answered with its problem details and stored too (except retryable conflicts). Released: the rest.
     private async Task ExecuteAsync(HttpContext context, Execution execution)
@@ -318,17 +324,14 @@ internal sealed partial class IdempotencyMiddleware
 
     private async ValueTask<bool> TryReleaseAsync(HttpContext context, Execution execution, string reason)
     {
-        if (Lent(execution) is null)
-        {
-            return await TryReleaseAsync(context, execution.Scope, execution.Key, execution.FencingToken, reason).ConfigureAwait(false);
-        }
-
         try
         {
-            var store = _transactionalStore!;
+            var store = _transactionalStore;
             await OnLentOrPooledAsync(
                 execution,
-                (connection, token) => store.ReleaseAsync(connection, execution.Scope, execution.Key, execution.FencingToken, token),
+                store is null
+                    ? null
+                    : (connection, token) => store.ReleaseAsync(connection, execution.Scope, execution.Key, execution.FencingToken, token),
                 token => _store.ReleaseAsync(execution.Scope, execution.Key, execution.FencingToken, token)).ConfigureAwait(false);
             _logger.KeyReleased(context.Request.Method, context.Request.Path, reason);
             return true;
@@ -361,27 +364,44 @@ internal sealed partial class IdempotencyMiddleware
     private static NpgsqlConnection? Lent(Execution execution)
         => execution.Connection is { FullState: ConnectionState.Open } connection ? connection : null;
 
-    // On the lent connection when there is one, else (or when it broke meanwhile: its pool slot is free again) through the
-    // store's own connections; both within StoreTimeout.
+    // What follows the handler: on the lent connection when there is one, else (or once it broke: its pool slot is free
+    // again) through the store's own connections, each attempt within StoreTimeout. A transient failure (the database
+    // restarting or failing over) is tried again, with backoff, while the key's lease lasts: the client's answer waits
+    // until the response is stored or the key released, instead of leaving the key in progress until its lease ends, when
+    // a retry would run the handler again. Storing and releasing are fenced by the claim's token, so a repeat is harmless.
     private async ValueTask<T> OnLentOrPooledAsync<T>(
         Execution execution,
-        Func<NpgsqlConnection, CancellationToken, ValueTask<T>> lent,
+        Func<NpgsqlConnection, CancellationToken, ValueTask<T>>? lent,
         Func<CancellationToken, ValueTask<T>> pooled)
     {
-        using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-        if (Lent(execution) is { } connection)
+        var delay = FirstStoreRetryDelay;
+        while (true)
         {
+            using var timeout = new CancellationTokenSource(_options.StoreTimeout);
             try
             {
-                return await lent(connection, timeout.Token).ConfigureAwait(false);
+                if (lent is not null && Lent(execution) is { } connection)
+                {
+                    try
+                    {
+                        return await lent(connection, timeout.Token).ConfigureAwait(false);
+                    }
+                    catch (Exception) when (!timeout.IsCancellationRequested && connection.FullState is not ConnectionState.Open)
+                    {
+                        execution.Connection = null;
+                    }
+                }
+
+                return await pooled(timeout.Token).ConfigureAwait(false);
             }
-            catch (Exception) when (!timeout.IsCancellationRequested && connection.FullState is not ConnectionState.Open)
+            catch (Exception ex) when ((ex is OperationCanceledException || PostgresResiliencePredicates.IsTransient(ex))
+                && execution.LeaseLeft() > delay + StoreRetryMargin)
             {
-                execution.Connection = null;
+                _logger.StoreRetrying(execution.Policy.Lease, ex);
+                await Task.Delay(delay, _timeProvider).ConfigureAwait(false);
+                delay = delay * 2 < MaxStoreRetryDelay ? delay * 2 : MaxStoreRetryDelay;
             }
         }
-
-        return await pooled(timeout.Token).ConfigureAwait(false);
     }
 
     // Stores the response on the lent connection, in a transaction of its own (the handler's was rolled back).
@@ -422,6 +442,10 @@ internal sealed partial class IdempotencyMiddleware
     {
         // Transactional mode, after the handler's transaction rolled back: its connection, still held (see RollBackAndLendAsync).
         public NpgsqlConnection? Connection { get; set; }
+
+        public long ClaimedAt { get; } = Stopwatch.GetTimestamp();
+
+        public TimeSpan LeaseLeft() => Policy.Lease - Stopwatch.GetElapsedTime(ClaimedAt);
 
         public TimeSpan Overhead(long afterHandler) => PreHandler + Stopwatch.GetElapsedTime(afterHandler);
     }

@@ -101,4 +101,11 @@ internal static partial class Log
         "Answered {Method} {Path} with {StatusCode}: the request could not be read; its Idempotency-Key was not consumed",
         EventName = "BadRequest")]
     public static partial void BadRequest(this ILogger logger, string method, string path, int statusCode, Exception exception);
+
+    [LoggerMessage(
+        IdempotentWritesAspNetCoreEventId.StoreRetrying,
+        LogLevel.Information,
+        "Storing the response or releasing the key failed on a transient error; trying again within the lease of {Lease}",
+        EventName = "StoreRetrying")]
+    public static partial void StoreRetrying(this ILogger logger, TimeSpan lease, Exception exception);
 }

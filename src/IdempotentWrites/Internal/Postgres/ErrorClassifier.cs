@@ -13,7 +13,11 @@ internal static class ErrorClassifier
         IdempotentWritesException iw => iw.IsTransient,
         PostgresException pg => IsTransientSqlState(pg.SqlState),
         NpgsqlException npgsql => npgsql.IsTransient
-            || npgsql.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException,
+            || npgsql.InnerException is IOException or System.Net.Sockets.SocketException or TimeoutException
+
+            // A multi-host connection string's "No suitable host was found": every host failed, each for its own reason
+            // (the primary down, the standby not promoted yet). Transient when every reason is.
+            || (npgsql.InnerException is AggregateException { InnerExceptions.Count: > 0 } all && all.InnerExceptions.All(IsTransient)),
         TimeoutException => true,
         _ => false,
     };

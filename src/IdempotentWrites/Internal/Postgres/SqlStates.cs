@@ -61,6 +61,10 @@ internal static class SqlStates
         PostgresErrorCodes.CrashShutdown => SqlStateKind.ConnectionLost,                     // 57P02
         PostgresErrorCodes.CannotConnectNow => SqlStateKind.ConnectionLost,                  // 57P03
         PostgresErrorCodes.TooManyConnections => SqlStateKind.TooManyConnections,            // 53300
+
+        // 25006: a write on a server in recovery. The connection reaches a standby (a pooled connection to a demoted
+        // primary, a virtual host not yet moved after a failover); a new connection reaches the primary.
+        PostgresErrorCodes.ReadOnlySqlTransaction => SqlStateKind.ConnectionLost,
         { } code when code.StartsWith("08", StringComparison.Ordinal) => SqlStateKind.ConnectionLost,
         _ => SqlStateKind.Other,                // 55000 among them: configuration, retrying cannot help
     };
