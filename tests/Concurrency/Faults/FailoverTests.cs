@@ -1,0 +1,154 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using IdempotentWrites.ConcurrencyTests.Http;
+using Npgsql;
+
+namespace IdempotentWrites.ConcurrencyTests.Faults;
+
+// samples/Users.Api's POST /payments (transactional) on a multi-host connection string while the primary is killed
+// (pg_ctl stop -m immediate) and the standby promoted (eng/pg-failover.sh), with clients that retry every answer but 201
+// with the same Idempotency-Key, as the docs tell them to. Each mode runs five times on a fresh pair of servers.
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "Concurrency")]
+public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
+{
+    private const int Runs = 5;
+    private const int Clients = 8;
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(5);
+
+    // Derived from the run's own server, like the other private servers (LocalServer.Port), in blocks of their own.
+    private readonly int _serverPort = new NpgsqlConnectionStringBuilder(db.ConnectionString).Port;
+
+    [Theory]
+    [InlineData("sync")]
+    [InlineData("async")]
+    public async Task SamplePayments_PrimaryKilledStandbyPromoted_AcknowledgedKeysPaidOnce_ClientsRecoverWithinTheLease(string mode)
+    {
+        var outages = new List<long>();
+        var lost = 0;
+        for (var run = 1; run <= Runs; run++)
+        {
+            var result = await RunOnceAsync(mode, run);
+            outages.Add(result.OutageMs);
+            lost += result.Lost;
+        }
+
+        Figures.Record(
+            output,
+            $"failover {mode} ({Runs} runs, {Clients} clients, POST /payments transactional): outage after promotion " +
+            $"{string.Join(" / ", outages)} ms (median {outages.Order().ElementAt(outages.Count / 2)} ms); " +
+            $"acknowledged payments lost: {lost}");
+        if (mode == "sync")
+        {
+            // A commit waits for the standby: nothing acknowledged can be lost.
+            Assert.Equal(0, lost);
+        }
+    }
+
+    private async Task<(long OutageMs, int Lost)> RunOnceAsync(string mode, int run)
+    {
+        var primaryPort = LocalServer.Port(20_000, _serverPort + 5_000);
+        var standbyPort = LocalServer.Port(10_000, _serverPort + 5_000);
+        var environment = new Dictionary<string, string>
+        {
+            ["IW_FO_MODE"] = mode,
+            ["IW_FO_PORT"] = primaryPort.ToString(CultureInfo.InvariantCulture),
+            ["IW_FO_STANDBY_PORT"] = standbyPort.ToString(CultureInfo.InvariantCulture),
+            ["IW_FO_DIR"] = Path.Combine(Path.GetTempPath(), $"idempotentwrites-failover-{primaryPort}"),
+        };
+        try
+        {
+            var connectionString = (await LocalServer.RunScriptAsync("pg-failover.sh", "start", environment, TimeSpan.FromMinutes(3))).Trim();
+            await using var app = await RunningApp.StartAsync(UsersApi.UsersApp.Create([], builder =>
+            {
+                RunningApp.UseTestServer(builder);
+                builder.Configuration["ConnectionStrings:Postgres"] = connectionString;
+                builder.Configuration["Idempotency:PurgeExpiredKeys"] = "false";
+                builder.Configuration["Idempotency:Lease"] = Lease.ToString("c", CultureInfo.InvariantCulture);
+            }));
+
+            var acknowledged = new ConcurrentDictionary<long, (long CompletedAt, TimeSpan Took)>();
+            using var stop = new CancellationTokenSource();
+            var clients = Enumerable.Range(0, Clients)
+                .Select(client => Task.Run(() => ClientAsync(app.Client, client, acknowledged, stop.Token)))
+                .ToArray();
+
+            await Task.Delay(1_000);
+            await LocalServer.RunScriptAsync("pg-failover.sh", "kill-primary", environment, TimeSpan.FromMinutes(1));
+            await Task.Delay(300);
+            await LocalServer.RunScriptAsync("pg-failover.sh", "promote", environment, TimeSpan.FromMinutes(1));
+            var promotedAt = Stopwatch.GetTimestamp();
+
+            // Load goes on until some payments were acknowledged on the promoted server, then every client finishes the
+            // key it is on (retrying until 201).
+            var deadline = promotedAt + (long)(Waits.Timeout.TotalSeconds * Stopwatch.Frequency);
+            while (acknowledged.Values.Count(a => a.CompletedAt > promotedAt) < Clients * 5 && Stopwatch.GetTimestamp() < deadline)
+            {
+                await Task.Delay(50);
+            }
+
+            await stop.CancelAsync();
+            await Task.WhenAll(clients).WaitAsync(Waits.Timeout);
+
+            var firstAfter = acknowledged.Values.Where(a => a.CompletedAt > promotedAt).Min(a => a.CompletedAt);
+            var outage = (long)Stopwatch.GetElapsedTime(promotedAt, firstAfter).TotalMilliseconds;
+            await using var promoted = NpgsqlDataSource.Create(connectionString);
+            var lost = 0;
+            foreach (var (userId, ack) in acknowledged)
+            {
+                await using var count = promoted.CreateCommand("SELECT count(*) FROM payments WHERE user_id = $1");
+                count.Parameters.Add(new NpgsqlParameter<long> { TypedValue = userId });
+                var rows = (long)(await count.ExecuteScalarAsync())!;
+                Assert.True(rows <= 1, $"run {run}: user {userId} was charged {rows} times for one Idempotency-Key");
+                lost += rows == 0 ? 1 : 0;
+                Assert.True(ack.Took < Lease + TimeSpan.FromSeconds(10), $"run {run}: user {userId}'s payment took {ack.Took} to acknowledge");
+            }
+
+            output.WriteLine($"{mode} run {run}: {acknowledged.Count} payments acknowledged, outage after promotion {outage} ms, lost {lost}");
+            return (outage, lost);
+        }
+        finally
+        {
+            await LocalServer.RunScriptAsync("pg-failover.sh", "stop", environment, TimeSpan.FromMinutes(1));
+        }
+    }
+
+    // One client: payments with fresh keys (one user id per key, so a double charge shows as two rows), each sent until
+    // it is answered 201, whatever the answers and errors before; the next one only after that.
+    private static async Task ClientAsync(
+        HttpClient http,
+        int client,
+        ConcurrentDictionary<long, (long CompletedAt, TimeSpan Took)> acknowledged,
+        CancellationToken stop)
+    {
+        for (var n = 0; !stop.IsCancellationRequested; n++)
+        {
+            var userId = (client * 1_000_000L) + n + 1;
+            var started = Stopwatch.GetTimestamp();
+            while (true)
+            {
+                try
+                {
+                    var reply = await Http.Http.SendAsync(
+                        http,
+                        Http.Http.Post("/payments", new { userId, amountCents = 100 }, key: $"pay-{userId}", apiKey: "client"));
+                    if (reply.Status == 201)
+                    {
+                        acknowledged[userId] = (Stopwatch.GetTimestamp(), Stopwatch.GetElapsedTime(started));
+                        break;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException)
+                {
+                    // Retried with the same key, like any other answer but 201.
+                }
+
+                await Task.Delay(50, CancellationToken.None);
+            }
+        }
+    }
+}
