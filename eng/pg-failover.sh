@@ -14,6 +14,7 @@
 #   IW_FO_MODE          sync (synchronous_standby_names = '*': a commit waits for the standby) or async; default sync
 #   IW_FO_PORT          the primary's port (default 54359); the standby listens on IW_FO_STANDBY_PORT (default port + 1)
 #   IW_FO_DIR           base directory (default /tmp/idempotentwrites-failover-<port>): primary/ and standby/ in it
+#   IW_FO_RECHECK       Host Recheck Seconds in the printed connection string (default 1; Npgsql's own default is 10)
 #   IW_PG_VERSION       as for eng/pg-local.sh (the standby uses the same binaries, pg_basebackup included)
 set -euo pipefail
 
@@ -27,6 +28,7 @@ readonly PRIMARY_DIR="$BASE/primary"
 readonly STANDBY_DIR="$BASE/standby"
 readonly PASSWORD="${IW_PG_PASSWORD:-iw}"
 readonly HOST=127.0.0.1
+readonly RECHECK="${IW_FO_RECHECK:-1}"
 
 die() { printf 'pg-failover.sh: error: %s\n' "$*" >&2; exit 1; }
 log() { printf 'pg-failover.sh: %s\n' "$*" >&2; }
@@ -90,8 +92,8 @@ cmd_start() {
   done
   [[ "$state" == streaming/* ]] || die "the standby is not streaming (pg_stat_replication: '$state')"
   log "primary 127.0.0.1:$PORT, standby 127.0.0.1:$STANDBY_PORT, $state"
-  printf 'Host=%s:%s,%s:%s;Username=postgres;Password=%s;Database=postgres;Target Session Attributes=primary;Host Recheck Seconds=1\n' \
-    "$HOST" "$PORT" "$HOST" "$STANDBY_PORT" "$PASSWORD"
+  printf 'Host=%s:%s,%s:%s;Username=postgres;Password=%s;Database=postgres;Target Session Attributes=primary;Host Recheck Seconds=%s\n' \
+    "$HOST" "$PORT" "$HOST" "$STANDBY_PORT" "$PASSWORD" "$RECHECK"
 }
 
 cmd_kill_primary() {

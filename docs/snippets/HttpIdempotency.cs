@@ -60,6 +60,11 @@ public static class HttpIdempotencyApp
         // and the stored response commit together, or neither does.
         var payment = new Payment { OrderNumber = request.OrderNumber, AmountCents = request.AmountCents };
         WriteResult<Payment> saved = await writer.InsertOrGetAsync(payment, ct);
+        if (saved.Outcome == WriteOutcome.Existing)
+        {
+            // This order number was paid by an earlier request (under another key): nothing new to record.
+            return Results.Ok(saved.Row);
+        }
 
         // Your own commands use the same transaction. Do not commit or roll it back yourself.
         var transaction = context.GetIdempotencyTransaction();

@@ -22,6 +22,11 @@ public sealed record OrderBody(long Id, string OrderNumber, long UserId, long Am
 
 public static class UsersEndpoints
 {
+    private const int MaxTextLength = 200;
+
+    // A simulated downstream call, bounded: a request must not hold its transaction open for ever.
+    private const int MaxProcessingMs = 60_000;
+
     public static void Map(WebApplication app)
     {
         app.MapPost("/users", async (UserInput input, IIdempotentWriter writer, CancellationToken ct) =>
@@ -122,20 +127,15 @@ public static class UsersEndpoints
 
     private static async Task<IResult> CreateOrderAsync(OrderInput input, HttpContext context, IIdempotentWriter writer, CancellationToken ct)
     {
-        if (Invalid(new PaymentInput(input.UserId, input.AmountCents, input.ProcessingMs)) is { } problem)
+        if (Invalid(input) is { } problem)
         {
             return problem;
-        }
-
-        if (string.IsNullOrWhiteSpace(input.OrderNumber))
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["orderNumber"] = ["Required."] });
         }
 
         // Runs in the request's transaction: the writer's overloads without a transaction join it (AmbientTransaction). An
         // order number taken by an earlier order is a 409 problem, stored under this key.
         var order = await writer.InsertAsync(
-            new Order { OrderNumber = input.OrderNumber, UserId = input.UserId!.Value, AmountCents = input.AmountCents!.Value },
+            new Order { OrderNumber = input.OrderNumber!, UserId = input.UserId!.Value, AmountCents = input.AmountCents!.Value },
             ct);
 
         // Your own commands go through the same transaction.
@@ -161,37 +161,59 @@ public static class UsersEndpoints
     private static IResult? Invalid(PaymentInput input)
     {
         var errors = new Dictionary<string, string[]>();
-        if (input.UserId is not > 0)
-        {
-            errors["userId"] = [input.UserId is null ? "Required." : "Must be positive."];
-        }
-
-        if (input.AmountCents is not > 0)
-        {
-            errors["amountCents"] = [input.AmountCents is null ? "Required." : "Must be positive."];
-        }
-
-        if (input.ProcessingMs is < 0)
-        {
-            errors["processingMs"] = ["Must not be negative."];
-        }
-
+        CheckPayment(errors, input.UserId, input.AmountCents, input.ProcessingMs);
         return errors.Count == 0 ? null : Results.ValidationProblem(errors);
+    }
+
+    private static void CheckPayment(Dictionary<string, string[]> errors, long? userId, long? amountCents, int? processingMs)
+    {
+        if (userId is not > 0)
+        {
+            errors["userId"] = [userId is null ? "Required." : "Must be positive."];
+        }
+
+        if (amountCents is not > 0)
+        {
+            errors["amountCents"] = [amountCents is null ? "Required." : "Must be positive."];
+        }
+
+        if (processingMs is < 0 or > MaxProcessingMs)
+        {
+            errors["processingMs"] = [$"Must be between 0 and {MaxProcessingMs}."];
+        }
     }
 
     private static IResult? Invalid(UserInput input)
     {
         var errors = new Dictionary<string, string[]>();
-        if (string.IsNullOrWhiteSpace(input.Email))
-        {
-            errors["email"] = ["Required."];
-        }
-
-        if (string.IsNullOrWhiteSpace(input.Name))
-        {
-            errors["name"] = ["Required."];
-        }
-
+        CheckText(errors, "email", input.Email);
+        CheckText(errors, "name", input.Name);
         return errors.Count == 0 ? null : Results.ValidationProblem(errors);
+    }
+
+    private static IResult? Invalid(OrderInput input)
+    {
+        var errors = new Dictionary<string, string[]>();
+        CheckText(errors, "orderNumber", input.OrderNumber);
+        CheckPayment(errors, input.UserId, input.AmountCents, input.ProcessingMs);
+        return errors.Count == 0 ? null : Results.ValidationProblem(errors);
+    }
+
+    // Text the database must be able to store and index: PostgreSQL refuses a NUL character in text (22021), and a unique
+    // index refuses an entry over about 2.7 kB (54000); either would otherwise be a 500 for what is the client's input.
+    private static void CheckText(Dictionary<string, string[]> errors, string field, string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            errors[field] = ["Required."];
+        }
+        else if (value.Length > MaxTextLength)
+        {
+            errors[field] = [$"At most {MaxTextLength} characters."];
+        }
+        else if (value.Any(char.IsControl))
+        {
+            errors[field] = ["Must not contain control characters."];
+        }
     }
 }

@@ -25,6 +25,9 @@ public static class IdempotencyApplicationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
         VerifyServicesAreRegistered(app);
+
+        // Read when the pipeline is built: endpoints that require a key and no middleware to enforce it fail the start.
+        app.Properties[IdempotencyPolicyStartupFilter.MiddlewareAdded] = true;
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 

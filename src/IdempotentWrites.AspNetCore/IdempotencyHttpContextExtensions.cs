@@ -69,8 +69,9 @@ public static class IdempotencyHttpContextExtensions
 
         if (!policies.Get(requirement.PolicyName).Transactional)
         {
-            return Prefix + $"'{name}' uses {policyName}, which is not transactional. Set Transactional = true on it " +
-                "(options.AddPolicy(name, p => p.Transactional = true)).";
+            return Prefix + $"'{name}' uses {policyName}, which is not transactional. " + (requirement.PolicyName is null
+                ? "Set Transactional = true in AddHttpIdempotency(o => ...), or require a transactional named policy."
+                : "Set Transactional = true on it (options.AddPolicy(name, p => p.Transactional = true)).");
         }
 
         return Prefix + "the Idempotency-Key middleware did not run the handler. Call app.UseIdempotency() after routing, " +

@@ -38,6 +38,15 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
                 builder.NoResetOnClose = true;
             }
 
+            if (builder.Host?.Contains(',', StringComparison.Ordinal) == true && !Mentions(value.ConnectionString, "hostrecheckseconds"))
+            {
+                // Several hosts (a primary and its standbys): Npgsql caches each host's state (down, primary, standby) for
+                // Host Recheck Seconds, 10 by default, and until the promoted standby's entry expires it answers "No
+                // suitable host was found". 1 s brings a failover's outage after promotion from ~10 s to under 1 s
+                // (docs/scaling.md); the recheck costs a query only when a new physical connection is opened.
+                builder.HostRecheckSeconds = 1;
+            }
+
             _owned = NpgsqlDataSource.Create(builder.ConnectionString);
             DataSource = _owned;
             return;
@@ -60,7 +69,9 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
     /// <remarks>
     /// A data source built from <see cref="IdempotentWritesOptions.ConnectionString"/> does not reset connections when they
     /// return to the pool (<c>No Reset On Close=true</c>) unless the connection string sets that keyword itself: the SDK's own
-    /// statements leave no session state behind. Code that borrows its connections (through this property or
+    /// statements leave no session state behind. With several hosts it rechecks a host's state after 1 s
+    /// (<c>Host Recheck Seconds=1</c>, Npgsql's default is 10) unless the connection string sets that keyword: a promoted
+    /// standby is found within about a second. Code that borrows its connections (through this property or
     /// <see cref="IIdempotentWriter.ExecuteInTransactionAsync{TResult}"/>) should keep state transaction-scoped too
     /// (<c>SET LOCAL</c>, not <c>SET</c>).
     /// </remarks>

@@ -70,15 +70,21 @@ public static class Waits
     // writes and its commit); returns its process id.
     public static async Task<int> UntilIdleInTransactionAsync(NpgsqlDataSource dataSource, string applicationName)
     {
-        await UntilCountAsync(
-            dataSource,
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1",
-            applicationName,
-            $"an idle transaction of {applicationName}");
-        await using var command = dataSource.CreateCommand(
-            "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1 LIMIT 1");
-        command.Parameters.Add(new NpgsqlParameter { Value = applicationName });
-        return (int)(await command.ExecuteScalarAsync())!;
+        var deadline = Environment.TickCount64 + (long)Timeout.TotalMilliseconds;
+        while (Environment.TickCount64 < deadline)
+        {
+            await using var command = dataSource.CreateCommand(
+                "SELECT pid FROM pg_stat_activity WHERE state = 'idle in transaction' AND application_name = $1 LIMIT 1");
+            command.Parameters.Add(new NpgsqlParameter { Value = applicationName });
+            if (await command.ExecuteScalarAsync() is int pid)
+            {
+                return pid;
+            }
+
+            await Task.Delay(5); // polling a condition, not orchestrating the race
+        }
+
+        throw new TimeoutException($"No backend of {applicationName} was idle in a transaction within {Timeout}.");
     }
 
     private static async Task UntilCountAsync(NpgsqlDataSource dataSource, string sql, string parameter, string what)

@@ -19,6 +19,7 @@ public class PostgresResiliencePredicatesTests
     [InlineData("08006", true)] // connection_failure
     [InlineData("08001", true)] // sqlclient_unable_to_establish_sqlconnection
     [InlineData("08000", true)] // connection_exception
+    [InlineData("25006", true)] // read_only_sql_transaction: a standby, after a failover
     [InlineData("23505", false)] // unique_violation
     [InlineData("23P01", false)] // exclusion_violation
     [InlineData("21000", false)] // cardinality_violation
@@ -45,6 +46,18 @@ public class PostgresResiliencePredicatesTests
     [InlineData("428C9", false)]
     [InlineData("42P01", false)]
     public void IsTransient_PostgresException_FollowsSqlStateTable(string sqlState, bool expected) => Assert.Equal(expected, PostgresResiliencePredicates.IsTransient(new PostgresException("message", "ERROR", "ERROR", sqlState)));
+
+    [Fact]
+    public void IsTransient_NoSuitableHost_TrueWhenEveryHostFailedTransiently()
+    {
+        var refused = new NpgsqlException("Failed to connect", new System.Net.Sockets.SocketException(111));
+        var allDown = new NpgsqlException("No suitable host was found.", new AggregateException(refused, refused));
+        var oneBroken = new NpgsqlException("No suitable host was found.", new AggregateException(refused, new PostgresException("m", "FATAL", "FATAL", "28P01")));
+
+        Assert.True(PostgresResiliencePredicates.IsTransient(allDown));
+        Assert.False(PostgresResiliencePredicates.IsTransient(oneBroken));
+        Assert.False(PostgresResiliencePredicates.IsTransient(new NpgsqlException("No suitable host was found.")));
+    }
 
     [Fact]
     public void IsTransient_ObjectNotInPrerequisiteState_FalseAlthoughNpgsqlSaysTransient()

@@ -59,6 +59,16 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
+    private static string NoScope(HttpContext context)
+        => context.GetEndpoint()?.Metadata.GetMetadata<Microsoft.AspNetCore.Authorization.IAuthorizeData>() is not null
+            && context.User.Identity?.IsAuthenticated != true
+            ? "The request has no idempotency scope: its endpoint requires authorization, but the caller was not " +
+                "authenticated when the Idempotency-Key middleware ran. Call app.UseIdempotency() after " +
+                "app.UseAuthentication() and app.UseAuthorization(), so that the caller is known (and an unauthenticated " +
+                "request is refused before it)."
+            : "The request has no idempotency scope: the caller is anonymous and HttpIdempotencyOptions.AnonymousScope is " +
+                "not set. Authenticate the endpoint, set AnonymousScope, or register an IIdempotencyScopeResolver.";
+
     public static bool IsSafe(string method)
         => HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
 
@@ -115,9 +125,7 @@ internal sealed partial class IdempotencyMiddleware
 
         var key = parsed.Key!;
         var scope = await _scopeResolver.ResolveScopeAsync(context, context.RequestAborted).ConfigureAwait(false)
-            ?? throw new InvalidOperationException(
-                "The request has no idempotency scope: the caller is anonymous and HttpIdempotencyOptions.AnonymousScope is not set. "
-                + "Authenticate the endpoint, set AnonymousScope, or register an IIdempotencyScopeResolver.");
+            ?? throw new InvalidOperationException(NoScope(context));
         using var activity = IdempotentWritesHttpMetrics.Source.StartActivity("idempotency " + context.Request.Method, ActivityKind.Internal);
         var started = Stopwatch.GetTimestamp();
         byte[] fingerprint;

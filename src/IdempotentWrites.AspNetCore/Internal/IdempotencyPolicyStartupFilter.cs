@@ -11,16 +11,21 @@ namespace IdempotentWrites.AspNetCore.Internal;
 // A policy name is matched by string: a typo would otherwise be a 500 on every request to the endpoint. Once the pipeline
 // is built (every endpoint mapped, before the server listens), every endpoint that requires a key under a named policy is
 // checked against the policies, and the host fails to start naming each endpoint and policy that do not match.
+// The same check finds endpoints that require a key in an app that never calls app.UseIdempotency(): they would run
+// unprotected (and a transactional handler's writes would commit on their own), so the start fails instead.
 internal sealed class IdempotencyPolicyStartupFilter : IStartupFilter
 {
+    // The IApplicationBuilder property UseIdempotency() sets (WebApplication copies its properties to the pipeline's).
+    public const string MiddlewareAdded = "IdempotentWrites.AspNetCore.UseIdempotency";
+
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next)
         => app =>
         {
             next(app);
-            Validate(app.ApplicationServices);
+            Validate(app.ApplicationServices, app.Properties.ContainsKey(MiddlewareAdded));
         };
 
-    public static void Validate(IServiceProvider services)
+    public static void Validate(IServiceProvider services, bool middlewareAdded)
     {
         var policies = services.GetService<IdempotencyPolicies>();
         var endpoints = services.GetService<EndpointDataSource>();
@@ -30,16 +35,30 @@ internal sealed class IdempotencyPolicyStartupFilter : IStartupFilter
         }
 
         var unknown = new List<string>();
+        var requiring = new List<string>();
         foreach (var endpoint in endpoints.Endpoints)
         {
             if (endpoint.Metadata.GetMetadata<DisableIdempotencyAttribute>() is not null
-                || endpoint.Metadata.GetMetadata<RequireIdempotencyKeyAttribute>()?.PolicyName is not { } name
-                || policies.Has(name))
+                || endpoint.Metadata.GetMetadata<RequireIdempotencyKeyAttribute>() is not { } requirement)
             {
                 continue;
             }
 
-            unknown.Add($"'{endpoint.DisplayName ?? (endpoint as RouteEndpoint)?.RoutePattern.RawText}' requires the idempotency policy '{name}'");
+            var display = endpoint.DisplayName ?? (endpoint as RouteEndpoint)?.RoutePattern.RawText;
+            requiring.Add($"'{display}'");
+            if (requirement.PolicyName is { } name && !policies.Has(name))
+            {
+                unknown.Add($"'{display}' requires the idempotency policy '{name}'");
+            }
+        }
+
+        if (requiring.Count > 0 && !middlewareAdded)
+        {
+            throw new InvalidOperationException(
+                $"{string.Join(", ", requiring.Take(5))}{(requiring.Count > 5 ? $" and {requiring.Count - 5} more" : string.Empty)} " +
+                "require an Idempotency-Key, but app.UseIdempotency() was not called, so nothing would enforce it (and a " +
+                "transactional handler's writes would commit on their own). Call app.UseIdempotency() after routing, " +
+                "authentication and authorization.");
         }
 
         if (unknown.Count > 0)

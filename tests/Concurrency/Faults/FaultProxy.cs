@@ -16,8 +16,10 @@ public sealed class FaultProxy : IAsyncDisposable
     private readonly int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _pumps = [];
+    private readonly HashSet<CancellationTokenSource> _open = [];
     private byte[]? _marker;
     private int _dropped;
+    private volatile bool _down;
 
     // listenPort 0: any free port; else that port (a server that "comes up" where clients were already pointed).
     public FaultProxy(string targetHost, int targetPort, int listenPort = 0)
@@ -32,6 +34,27 @@ public sealed class FaultProxy : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public int Dropped => Volatile.Read(ref _dropped);
+
+    // Down: every open connection is cut and new ones are closed at once, as when the server dies; up again: connections
+    // reach the server as before.
+    public bool Down
+    {
+        get => _down;
+        set
+        {
+            _down = value;
+            if (value)
+            {
+                lock (_open)
+                {
+                    foreach (var connection in _open)
+                    {
+                        connection.Cancel();
+                    }
+                }
+            }
+        }
+    }
 
     // The next connection that sends a message containing the marker loses its connection instead of the server's reply.
     public void DropReplyAfter(string marker) => Volatile.Write(ref _marker, Encoding.UTF8.GetBytes(marker));
@@ -75,17 +98,38 @@ public sealed class FaultProxy : IAsyncDisposable
     private async Task HandleAsync(TcpClient client)
     {
         using var _ = client;
+        if (_down)
+        {
+            client.Client.Close(0);
+            return;
+        }
+
         using var server = new TcpClient();
         await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
         client.NoDelay = server.NoDelay = true;
         var armed = new StrongBox();
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
-        var up = PumpAsync(client.GetStream(), server.GetStream(), armed, upstream: true, cut);
-        var down = PumpAsync(server.GetStream(), client.GetStream(), armed, upstream: false, cut);
-        await Task.WhenAny(up, down);
-        await cut.CancelAsync();
-        client.Client.Close(0);
-        server.Client.Close(0);
+        lock (_open)
+        {
+            _open.Add(cut);
+        }
+
+        try
+        {
+            var up = PumpAsync(client.GetStream(), server.GetStream(), armed, upstream: true, cut);
+            var down = PumpAsync(server.GetStream(), client.GetStream(), armed, upstream: false, cut);
+            await Task.WhenAny(up, down);
+            await cut.CancelAsync();
+            client.Client.Close(0);
+            server.Client.Close(0);
+        }
+        finally
+        {
+            lock (_open)
+            {
+                _open.Remove(cut);
+            }
+        }
     }
 
     private async Task PumpAsync(NetworkStream from, NetworkStream to, StrongBox armed, bool upstream, CancellationTokenSource cut)

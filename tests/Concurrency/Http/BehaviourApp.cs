@@ -22,6 +22,9 @@ public sealed class Gate
     public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public TaskCompletionSource<int> BackendProcessId { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    // Run by /hook after the handler's write, before it answers (e.g. take the key store's database away).
+    public Func<Task>? BeforeResponse { get; set; }
 }
 
 // The caller is whoever X-Caller says: the scope resolver is the app's to choose.
@@ -74,6 +77,17 @@ public static class BehaviourApp
             context.Response.Headers.SetCookie = "session=secret; HttpOnly";
             context.Response.Headers["X-Not-Replayed"] = "1";
             return Results.Created($"/ok/{run}", new { run });
+        }).RequireIdempotencyKey();
+
+        app.MapPost("/hook", async (Gate gate, NpgsqlDataSource dataSource) =>
+        {
+            var run = await RecordRunAsync(dataSource, "hook");
+            if (gate.BeforeResponse is { } hook)
+            {
+                await hook();
+            }
+
+            return Results.Created($"/hook/{run}", new { run });
         }).RequireIdempotencyKey();
 
         app.MapPost("/status/{code:int}", async (int code, NpgsqlDataSource dataSource) =>

@@ -348,6 +348,41 @@ public sealed class IdempotencyBehaviourTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task StoreDownBetweenHandlerAndStore_StoreRetriedWithinTheLease_RetryReplays_HandlerRanOnce()
+    {
+        var schema = await CreateSchemaAsync();
+        await using (var admin = NpgsqlDataSource.Create(TestSchema.ConnectionString(db, schema)))
+        {
+            await IdempotencyStoreSchema.MigrateAsync(admin, schema, "idempotency_keys", TestContext.Current.CancellationToken);
+        }
+
+        // The key store reaches the database through a proxy that the handler takes down after its own (direct) write
+        // committed, for 1.5 s: storing the response fails until the database is back.
+        var target = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+        await using var proxy = new Faults.FaultProxy(target.Host!, target.Port);
+        var store = TestSchema.ConnectionString(db, schema) + $";Port={proxy.Port};SSL Mode=Disable;Timeout=2";
+        var gate = new Gate();
+        await using var app = await BehaviourApp.StartAsync(TestSchema.ConnectionString(db, schema), gate, storeConnectionString: store);
+        var before = await Http.SendAsync(app.Client, Http.Post("/hook", new { n = 0 }, key: "warm"));
+        gate.BeforeResponse = () =>
+        {
+            proxy.Down = true;
+            _ = Task.Delay(1_500).ContinueWith(_ => proxy.Down = false, TaskScheduler.Default);
+            return Task.CompletedTask;
+        };
+
+        var first = await Http.SendAsync(app.Client, Http.Post("/hook", new { n = 1 }, key: "k"));
+        gate.BeforeResponse = null;
+        var retry = await Http.SendAsync(app.Client, Http.Post("/hook", new { n = 1 }, key: "k"));
+
+        Assert.Equal(201, before.Status);
+        Assert.Equal(201, first.Status);
+        Assert.True(retry.Replayed, $"the retry was answered {retry.Status} {retry.Text}, not replayed");
+        Assert.Equal(first.Body, retry.Body);
+        Assert.Equal(2, await Sql.CountAsync(db.DataSource, schema, "runs", "endpoint = 'hook'"));
+    }
+
+    [Fact]
     public async Task StoreDown_503StoreUnavailableWithRetryAfter_HandlerDoesNotRun()
     {
         var schema = await CreateSchemaAsync();

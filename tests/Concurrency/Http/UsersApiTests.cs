@@ -206,6 +206,31 @@ public sealed class UsersApiTests(PostgresFixture db)
     }
 
     [Theory]
+    [InlineData("/orders", """{"orderNumber":"A\u0000B","userId":1,"amountCents":5}""", "orderNumber")]
+    [InlineData("/orders", """{"userId":1,"amountCents":5}""", "orderNumber")]
+    [InlineData("/users", """{"email":"a\u0000@example.com","name":"n"}""", "email")]
+    public async Task TextTheDatabaseCannotStore_400ValidationProblem_Not500(string path, string body, string field)
+    {
+        var schema = await TestSchema.CreateAsync(db, "text_invalid");
+        await using var app = await StartAsync(schema);
+        var request = new HttpRequestMessage(HttpMethod.Post, path)
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Add("X-Api-Key", "caller-a");
+        request.Headers.Add("Idempotency-Key", "k-text");
+
+        var reply = await Http.SendAsync(app.Client, request);
+        var tooLong = await Http.SendAsync(
+            app.Client,
+            Http.Post("/orders", new { orderNumber = new string('x', 3000), userId = 1, amountCents = 5 }, key: "k-long", apiKey: "caller-a"));
+
+        Assert.Equal(400, reply.Status);
+        Assert.Equal([field], reply.Json().GetProperty("errors").EnumerateObject().Select(e => e.Name).ToArray());
+        Assert.Equal(400, tooLong.Status);
+    }
+
+    [Theory]
     [InlineData("""{"amountCents":5}""", "userId")]
     [InlineData("""{"userId":0,"amountCents":5}""", "userId")]
     [InlineData("""{"userId":3}""", "amountCents")]

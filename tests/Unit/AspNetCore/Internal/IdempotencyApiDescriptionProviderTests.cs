@@ -23,6 +23,7 @@ public sealed class IdempotencyApiDescriptionProviderTests
         builder.Services.AddEndpointsApiExplorer();
         builder.Services.AddIdempotentWrites(o => o.ConnectionString = "Host=127.0.0.1;Port=1").AddHttpIdempotency();
         await using var app = builder.Build();
+        app.UseIdempotency();
         app.MapPost("/payments", () => Results.Created("/payments/1", new { id = 1 })).RequireIdempotencyKey();
         app.MapPost("/open", () => Results.Ok()).RequireIdempotencyKey().DisableIdempotency();
         await app.StartAsync().WaitAsync(TimeSpan.FromSeconds(30));
