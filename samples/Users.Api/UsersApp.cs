@@ -22,7 +22,8 @@ public static class UsersApp
             throw new InvalidOperationException("Set the connection string ConnectionStrings:Postgres (environment variable ConnectionStrings__Postgres).");
         }
 
-        // One data source for the app's own queries, the writer and the idempotency key store.
+        // One data source for the app's own queries, the writer and the idempotency key store. For a primary with standbys,
+        // name them all: Host=pg1,pg2;Target Session Attributes=primary;Host Recheck Seconds=1 (docs/scaling.md, Failover).
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
 
         // Registered first: creates the tables before the writer checks its mappings against the catalog.

@@ -96,18 +96,7 @@ internal sealed partial class IdempotencyMiddleware
                 try
                 {
                     using var timeout = new CancellationTokenSource(_options.StoreTimeout);
-                    stored = await store.CompleteAsync(
-                        transaction,
-                        execution.Scope,
-                        execution.Key,
-                        execution.FencingToken,
-                        response,
-                        execution.Policy.Retention,
-                        timeout.Token).ConfigureAwait(false);
-                    if (stored)
-                    {
-                        await transaction.CommitAsync(timeout.Token).ConfigureAwait(false);
-                    }
+                    stored = await StoreAndCommitAsync(transaction, execution, response, timeout.Token).ConfigureAwait(false);
                 }
                 catch (Exception ex)
                 {
@@ -414,21 +403,31 @@ internal sealed partial class IdempotencyMiddleware
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using (transaction.ConfigureAwait(false))
         {
-            var stored = await _transactionalStore!.CompleteAsync(
-                transaction,
-                execution.Scope,
-                execution.Key,
-                execution.FencingToken,
-                response,
-                execution.Policy.Retention,
-                cancellationToken).ConfigureAwait(false);
-            if (stored)
-            {
-                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-            }
-
-            return stored;
+            return await StoreAndCommitAsync(transaction, execution, response, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    // Stores the response in the transaction and commits it; a lost claim stores nothing and commits nothing.
+    private async ValueTask<bool> StoreAndCommitAsync(
+        NpgsqlTransaction transaction,
+        Execution execution,
+        IdempotencyResponse response,
+        CancellationToken cancellationToken)
+    {
+        var stored = await _transactionalStore!.CompleteAsync(
+            transaction,
+            execution.Scope,
+            execution.Key,
+            execution.FencingToken,
+            response,
+            execution.Policy.Retention,
+            cancellationToken).ConfigureAwait(false);
+        if (stored)
+        {
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return stored;
     }
 
     private sealed record Execution(
