@@ -55,6 +55,8 @@ public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
         var standbyPort = LocalServer.Port(10_000, _serverPort + 5_000);
         var environment = new Dictionary<string, string>
         {
+            // Debian's PostgreSQL 15 whatever the suite runs on: the npm builds of the other majors have no pg_basebackup.
+            ["IW_PG_VERSION"] = "15",
             ["IW_FO_MODE"] = mode,
             ["IW_FO_PORT"] = primaryPort.ToString(CultureInfo.InvariantCulture),
             ["IW_FO_STANDBY_PORT"] = standbyPort.ToString(CultureInfo.InvariantCulture),
