@@ -44,14 +44,23 @@ public static class BehaviourApp
 
     public static int InMemoryRuns;
 
-    public static async Task<RunningApp> StartAsync(string connectionString, Gate? gate = null, string? storeConnectionString = null, Action<HttpIdempotencyOptions>? configure = null)
+    public static async Task<RunningApp> StartAsync(
+        string connectionString,
+        Gate? gate = null,
+        string? storeConnectionString = null,
+        Action<HttpIdempotencyOptions>? configure = null,
+        Action<IdempotentWritesOptions>? writer = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         RunningApp.UseTestServer(builder);
         builder.Services.AddSingleton(_ => NpgsqlDataSource.Create(connectionString));
         builder.Services.AddSingleton(gate ?? new Gate());
         builder.Services.AddSingleton<IIdempotencyScopeResolver, CallerScopeResolver>();
-        builder.Services.AddIdempotentWrites(o => o.ConnectionString = storeConnectionString ?? connectionString)
+        builder.Services.AddIdempotentWrites(o =>
+            {
+                o.ConnectionString = storeConnectionString ?? connectionString;
+                writer?.Invoke(o);
+            })
             .AddConflictProblemDetails()
             .AddHttpIdempotency(o =>
             {
