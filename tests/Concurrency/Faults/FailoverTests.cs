@@ -9,15 +9,17 @@ using Npgsql;
 
 namespace IdempotentWrites.ConcurrencyTests.Faults;
 
-// samples/Users.Api's POST /payments (transactional) on a multi-host connection string while the primary is killed
-// (pg_ctl stop -m immediate) and the standby promoted (eng/pg-failover.sh), with clients that retry every answer but 201
-// with the same Idempotency-Key, as the docs tell them to. Each mode runs five times on a fresh pair of servers.
+// samples/Users.Api on a multi-host connection string while the primary is killed (pg_ctl stop -m immediate) and the
+// standby promoted (eng/pg-failover.sh): 8 clients post payments (transactional Idempotency-Key), retrying every answer but
+// 201 with the same key, as the docs tell them to; 8 more post users (InsertOrGetAsync on email), retrying until 200/201.
+// Each mode runs five times on a fresh pair of servers.
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "Concurrency")]
 public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
 {
     private const int Runs = 5;
     private const int Clients = 8;
+    private const int UserClients = 8;
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(5);
 
     // Derived from the run's own server, like the other private servers (LocalServer.Port), in blocks of their own.
@@ -39,9 +41,9 @@ public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
 
         Figures.Record(
             output,
-            $"failover {mode} ({Runs} runs, {Clients} clients, POST /payments transactional): outage after promotion " +
-            $"{string.Join(" / ", outages)} ms (median {outages.Order().ElementAt(outages.Count / 2)} ms); " +
-            $"acknowledged payments lost: {lost}");
+            $"failover {mode} ({Runs} runs, {Clients} clients on POST /payments transactional, {UserClients} on POST /users " +
+            $"InsertOrGet): outage after promotion {string.Join(" / ", outages)} ms (median " +
+            $"{outages.Order().ElementAt(outages.Count / 2)} ms); acknowledged writes lost: {lost}");
         if (mode == "sync")
         {
             // A commit waits for the standby: nothing acknowledged can be lost.
@@ -74,9 +76,11 @@ public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
             }));
 
             var acknowledged = new ConcurrentDictionary<long, (long CompletedAt, TimeSpan Took)>();
+            var users = new ConcurrentDictionary<string, long>();
             using var stop = new CancellationTokenSource();
             var clients = Enumerable.Range(0, Clients)
                 .Select(client => Task.Run(() => ClientAsync(app.Client, client, acknowledged, stop.Token)))
+                .Concat(Enumerable.Range(0, UserClients).Select(client => Task.Run(() => UserClientAsync(app.Client, client, users, stop.Token))))
                 .ToArray();
 
             await Task.Delay(1_000);
@@ -110,12 +114,64 @@ public sealed class FailoverTests(PostgresFixture db, ITestOutputHelper output)
                 Assert.True(ack.Took < Lease + TimeSpan.FromSeconds(10), $"run {run}: user {userId}'s payment took {ack.Took} to acknowledge");
             }
 
-            output.WriteLine($"{mode} run {run}: {acknowledged.Count} payments acknowledged, outage after promotion {outage} ms, lost {lost}");
+            // Every acknowledged user is stored once, under the id its caller got; asking again answers that row (200).
+            foreach (var (email, id) in users)
+            {
+                await using var stored = promoted.CreateCommand("SELECT id FROM users WHERE email = $1");
+                stored.Parameters.Add(new NpgsqlParameter<string> { TypedValue = email });
+                var storedId = await stored.ExecuteScalarAsync();
+                if (storedId is null)
+                {
+                    lost++;
+                    continue;
+                }
+
+                Assert.Equal(id, (long)storedId);
+            }
+
+            foreach (var (email, id) in users.Take(20))
+            {
+                var again = await Http.Http.SendAsync(app.Client, Http.Http.Post("/users", new { email, name = "again" }));
+                Assert.Equal(200, again.Status);
+                Assert.Equal(id, again.Json().GetProperty("id").GetInt64());
+            }
+
+            output.WriteLine(
+                $"{mode} run {run}: {acknowledged.Count} payments and {users.Count} users acknowledged, outage after promotion {outage} ms, " +
+                $"lost {lost}");
             return (outage, lost);
         }
         finally
         {
             await LocalServer.RunScriptAsync("pg-failover.sh", "stop", environment, TimeSpan.FromMinutes(1));
+        }
+    }
+
+    // One user client: POST /users (InsertOrGetAsync, no Idempotency-Key: the email is the key) with fresh emails, each
+    // sent until it is answered 201 or 200, whatever came before.
+    private static async Task UserClientAsync(HttpClient http, int client, ConcurrentDictionary<string, long> acknowledged, CancellationToken stop)
+    {
+        for (var n = 0; !stop.IsCancellationRequested; n++)
+        {
+            var email = $"u{client}-{n}@example.com";
+            while (true)
+            {
+                try
+                {
+                    var reply = await Http.Http.SendAsync(http, Http.Http.Post("/users", new { email, name = "n" }));
+                    if (reply.Status is 200 or 201)
+                    {
+                        acknowledged[email] = reply.Json().GetProperty("id").GetInt64();
+                        break;
+                    }
+                }
+                catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or TimeoutException)
+                {
+                    // Retried, like any other answer but 200/201.
+                }
+
+                await Task.Delay(50, CancellationToken.None);
+            }
         }
     }
 
