@@ -38,7 +38,15 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
                 builder.NoResetOnClose = true;
             }
 
-            if (builder.Host?.Contains(',', StringComparison.Ordinal) == true && !Mentions(value.ConnectionString, "hostrecheckseconds"))
+            var multiHost = builder.Host?.Contains(',', StringComparison.Ordinal) == true;
+            if (multiHost && builder.TargetSessionAttributes is null)
+            {
+                // Npgsql's default for several hosts is "any": a write, a select-first read or a key read could land on a
+                // standby. The options validator refuses any explicit value but primary and read-write.
+                builder.TargetSessionAttributes = "primary";
+            }
+
+            if (multiHost && !Mentions(value.ConnectionString, "hostrecheckseconds"))
             {
                 // Several hosts (a primary and its standbys): Npgsql caches each host's state (down, primary, standby) for
                 // Host Recheck Seconds, 10 by default, and until the promoted standby's entry expires it answers "No

@@ -137,6 +137,41 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         Assert.Equal(expected, new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).NoResetOnClose);
     }
 
+    [Theory]
+    [InlineData("Host=a,b", "primary", 1)]
+    [InlineData("Host=a,b;Target Session Attributes=read-write;Host Recheck Seconds=30", "read-write", 30)]
+    [InlineData("Host=a", null, 10)]
+    public async Task GetService_MultiHostConnectionString_TargetsThePrimaryAndRechecksHostsAfterOneSecond(
+        string connectionString,
+        string? target,
+        int recheck)
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ConnectionString = connectionString);
+        await using var provider = services.BuildServiceProvider();
+
+        var built = new NpgsqlConnectionStringBuilder(provider.GetRequiredService<IdempotentWritesDataSource>().DataSource.ConnectionString);
+
+        Assert.Equal(target, built.TargetSessionAttributes);
+        Assert.Equal(recheck, built.HostRecheckSeconds);
+    }
+
+    [Theory]
+    [InlineData("prefer-standby")]
+    [InlineData("any")]
+    [InlineData("prefer-primary")]
+    public void GetService_MultiHostConnectionStringThatMayReachAStandby_Refused(string target)
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentWrites(o => o.ConnectionString = $"Host=a,b;Target Session Attributes={target}");
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<IdempotentWritesOptions>>().Value);
+
+        Assert.Contains($"Target Session Attributes={target}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("only ever reach the primary", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void GetService_InvalidOptions_ThrowsOptionsValidationException()
     {

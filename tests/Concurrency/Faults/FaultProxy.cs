@@ -12,8 +12,8 @@ namespace IdempotentWrites.ConcurrencyTests.Faults;
 public sealed class FaultProxy : IAsyncDisposable
 {
     private readonly TcpListener _listener;
-    private readonly string _targetHost;
-    private readonly int _targetPort;
+    private volatile string _targetHost;
+    private volatile int _targetPort;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _pumps = [];
     private readonly HashSet<CancellationTokenSource> _open = [];
@@ -34,6 +34,21 @@ public sealed class FaultProxy : IAsyncDisposable
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public int Dropped => Volatile.Read(ref _dropped);
+
+    // A virtual host that moves (a DNS name or a cloud proxy after a failover): connections from now on reach the new
+    // server; the open ones are cut, as the old server's are when it dies.
+    public void Retarget(string host, int port)
+    {
+        _targetHost = host;
+        _targetPort = port;
+        lock (_open)
+        {
+            foreach (var connection in _open)
+            {
+                connection.Cancel();
+            }
+        }
+    }
 
     // Down: every open connection is cut and new ones are closed at once, as when the server dies; up again: connections
     // reach the server as before.

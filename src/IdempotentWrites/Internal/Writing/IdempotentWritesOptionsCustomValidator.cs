@@ -39,14 +39,29 @@ internal sealed class IdempotentWritesOptionsCustomValidator : IValidateOptions<
                 "use the NpgsqlDataSource registered in DI.");
         }
 
+        NpgsqlConnectionStringBuilder parsed;
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            parsed = new NpgsqlConnectionStringBuilder(options.ConnectionString);
         }
         catch (ArgumentException ex)
         {
             // Never echo the connection string itself: it may hold a password.
             return ValidateOptionsResult.Fail($"IdempotentWritesOptions.ConnectionString is not a valid Npgsql connection string: {ex.Message}");
+        }
+
+        // Several hosts: every statement the SDK sends must reach the primary. A write on a standby fails (25006), and worse,
+        // a select-first read or a replayed key read there can answer from a stale copy: a row deleted on the primary, a
+        // key not yet stored. Unset, the data source targets the primary (IdempotentWritesDataSource).
+        if (parsed.Host?.Contains(',', StringComparison.Ordinal) == true
+            && parsed.TargetSessionAttributes is { } target
+            && !target.Equals("primary", StringComparison.OrdinalIgnoreCase)
+            && !target.Equals("read-write", StringComparison.OrdinalIgnoreCase))
+        {
+            return ValidateOptionsResult.Fail(
+                $"IdempotentWritesOptions.ConnectionString names several hosts with Target Session Attributes={target}; the writer and " +
+                "the key store must only ever reach the primary (a standby can answer a read from a stale copy). Use primary " +
+                "or read-write, or leave it unset (then primary); route your own replica reads through another data source.");
         }
 
         return options.DataSourceServiceKey is null
