@@ -27,7 +27,11 @@ public static class IdempotencyApplicationBuilderExtensions
         VerifyServicesAreRegistered(app);
 
         // Read when the pipeline is built: endpoints that require a key and no middleware to enforce it fail the start.
-        app.Properties[IdempotencyPolicyStartupFilter.MiddlewareAdded] = true;
+        if (app.ApplicationServices.GetService<IdempotencyPolicies>() is { } policies)
+        {
+            policies.MiddlewareAdded = true;
+        }
+
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 

@@ -32,6 +32,9 @@ internal sealed class IdempotencyPolicies
 
     public IReadOnlyCollection<string> Names => _named.Keys;
 
+    // Whether app.UseIdempotency() was called (read by IdempotencyPolicyStartupFilter once the pipeline is built).
+    public bool MiddlewareAdded { get; set; }
+
     public bool Has(string name) => _named.ContainsKey(name);
 
     public EffectivePolicy Get(string? name)

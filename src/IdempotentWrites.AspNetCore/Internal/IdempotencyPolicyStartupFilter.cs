@@ -15,17 +15,14 @@ namespace IdempotentWrites.AspNetCore.Internal;
 // unprotected (and a transactional handler's writes would commit on their own), so the start fails instead.
 internal sealed class IdempotencyPolicyStartupFilter : IStartupFilter
 {
-    // The IApplicationBuilder property UseIdempotency() sets (WebApplication copies its properties to the pipeline's).
-    public const string MiddlewareAdded = "IdempotentWrites.AspNetCore.UseIdempotency";
-
     public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next)
         => app =>
         {
             next(app);
-            Validate(app.ApplicationServices, app.Properties.ContainsKey(MiddlewareAdded));
+            Validate(app.ApplicationServices);
         };
 
-    public static void Validate(IServiceProvider services, bool middlewareAdded)
+    public static void Validate(IServiceProvider services)
     {
         var policies = services.GetService<IdempotencyPolicies>();
         var endpoints = services.GetService<EndpointDataSource>();
@@ -33,6 +30,9 @@ internal sealed class IdempotencyPolicyStartupFilter : IStartupFilter
         {
             return;
         }
+
+        // Set by UseIdempotency() on the app's services, so a call inside a branch (Map, UseWhen) counts too.
+        var middlewareAdded = policies.MiddlewareAdded;
 
         var unknown = new List<string>();
         var requiring = new List<string>();

@@ -135,6 +135,43 @@ public sealed class TransactionalModeTests(PostgresFixture db)
         Assert.Contains("'payments'", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task EndpointsRequireAKey_WithoutUseIdempotency_HostFailsToStart_InABranch_Starts(bool inBranch)
+    {
+        var schema = await TestSchema.CreateAsync(db, "tx_nomw");
+        var builder = WebApplication.CreateSlimBuilder();
+        RunningApp.UseTestServer(builder);
+        builder.Services.AddIdempotentWrites(o => o.ConnectionString = TestSchema.ConnectionString(db, schema))
+            .AddHttpIdempotency(o =>
+            {
+                o.PurgeExpiredKeys = false;
+                o.CreateStoreTable = true;
+                o.AnonymousScope = "test";
+            });
+        await using var app = builder.Build();
+        if (inBranch)
+        {
+            app.UseWhen(static context => context.Request.Path.StartsWithSegments("/api"), static branch => branch.UseIdempotency());
+        }
+
+        app.MapPost("/api/pay", () => Results.Ok()).RequireIdempotencyKey();
+
+        if (!inBranch)
+        {
+            var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync().WaitAsync(Waits.Timeout));
+            Assert.Contains("app.UseIdempotency() was not called", error.Message, StringComparison.Ordinal);
+            Assert.Contains("/api/pay", error.Message, StringComparison.Ordinal);
+            return;
+        }
+
+        await using var running = await RunningApp.StartAsync(app);
+        var missingKey = await Http.SendAsync(running.Client, Http.Post("/api/pay", new { }));
+        Assert.Equal(400, missingKey.Status);
+        Assert.Equal("missing-key", missingKey.Code);
+    }
+
     private async Task<RunningApp> StartAsync(string schema, Barrier barrier, int? maxPoolSize = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
