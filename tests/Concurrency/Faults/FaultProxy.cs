@@ -82,7 +82,8 @@ public sealed class FaultProxy : IAsyncDisposable
         {
             await Task.WhenAll(_pumps.ToArray()).WaitAsync(TimeSpan.FromSeconds(10));
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException or TimeoutException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or SocketException or ObjectDisposedException
+            or TimeoutException or InvalidOperationException)
         {
         }
 
@@ -120,7 +121,17 @@ public sealed class FaultProxy : IAsyncDisposable
         }
 
         using var server = new TcpClient();
-        await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+        try
+        {
+            await server.ConnectAsync(_targetHost, _targetPort, _stop.Token);
+        }
+        catch (Exception ex) when (ex is SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The server is down (a killed primary): the client's connection is closed, as the server's would be.
+            client.Client.Close(0);
+            return;
+        }
+
         client.NoDelay = server.NoDelay = true;
         var armed = new StrongBox();
         using var cut = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
@@ -131,6 +142,12 @@ public sealed class FaultProxy : IAsyncDisposable
 
         try
         {
+            if (!client.Connected || !server.Connected)
+            {
+                // The client left while the server connection was being made.
+                return;
+            }
+
             var up = PumpAsync(client.GetStream(), server.GetStream(), armed, upstream: true, cut);
             var down = PumpAsync(server.GetStream(), client.GetStream(), armed, upstream: false, cut);
             await Task.WhenAny(up, down);
