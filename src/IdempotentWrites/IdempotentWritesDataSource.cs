@@ -60,7 +60,7 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
             return;
         }
 
-        DataSource = (value.DataSourceServiceKey is null
+        DataSource = PrimaryOnly((value.DataSourceServiceKey is null
             ? services.GetService<NpgsqlDataSource>()
             : services.GetKeyedService<NpgsqlDataSource>(value.DataSourceServiceKey))
             ?? throw new InvalidOperationException(
@@ -68,14 +68,18 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
                     ? "IdempotentWritesOptions.ConnectionString is not set and no NpgsqlDataSource is registered; " +
                         "set the option or call services.AddNpgsqlDataSource(...)."
                     : $"IdempotentWritesOptions.DataSourceServiceKey is '{value.DataSourceServiceKey}', but no " +
-                        "NpgsqlDataSource is registered under that key.");
+                        "NpgsqlDataSource is registered under that key."));
     }
 
     /// <summary>
     /// Gets the data source.
     /// </summary>
     /// <remarks>
-    /// A data source built from <see cref="IdempotentWritesOptions.ConnectionString"/> does not reset connections when they
+    /// A data source from DI that spans several hosts (an <see cref="NpgsqlMultiHostDataSource"/>) is used through its
+    /// primary-only view (<see cref="NpgsqlMultiHostDataSource.WithTargetSession"/>, read-write if the connection string asks
+    /// for that), whatever its own Target Session Attributes: the writer's reads and the key store's must never come from a
+    /// standby. A view of one (<c>WithTargetSession(…)</c>) is used as registered: register the primary view. A data source
+    /// built from <see cref="IdempotentWritesOptions.ConnectionString"/> does not reset connections when they
     /// return to the pool (<c>No Reset On Close=true</c>) unless the connection string sets that keyword itself: the SDK's own
     /// statements leave no session state behind. With several hosts it rechecks a host's state after 1 s
     /// (<c>Host Recheck Seconds=1</c>, Npgsql's default is 10) unless the connection string sets that keyword: a promoted
@@ -95,6 +99,21 @@ public sealed class IdempotentWritesDataSource : IAsyncDisposable, IDisposable
     /// </summary>
     /// <returns>A task that completes when the data source is disposed.</returns>
     public ValueTask DisposeAsync() => _owned?.DisposeAsync() ?? ValueTask.CompletedTask;
+
+    // A data source from DI serves the application's own reads too, which may go to standbys; the SDK's statements must
+    // not. A multi-host data source lends the SDK its primary-only view over the same pool (read-write if that is what the
+    // application asked for). A view of one (WithTargetSession) is used as registered: Npgsql does not say publicly which
+    // servers a view targets (docs/scaling.md registers the primary view).
+    private static NpgsqlDataSource PrimaryOnly(NpgsqlDataSource dataSource)
+        => dataSource is NpgsqlMultiHostDataSource multiHost
+            ? multiHost.WithTargetSession(
+                string.Equals(
+                    new NpgsqlConnectionStringBuilder(dataSource.ConnectionString).TargetSessionAttributes,
+                    "read-write",
+                    StringComparison.OrdinalIgnoreCase)
+                    ? TargetSessionAttributes.ReadWrite
+                    : TargetSessionAttributes.Primary)
+            : dataSource;
 
     // Whether the connection string names a keyword itself (Npgsql accepts it with or without spaces, in any case).
     private static bool Mentions(string connectionString, string keyword)

@@ -109,6 +109,36 @@ public class IdempotentWritesServiceCollectionExtensionsTests
         Assert.Same(keyed, provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
     }
 
+    [Theory]
+    [InlineData("Host=a,b;Database=app", TargetSessionAttributes.Primary)]
+    [InlineData("Host=a,b;Database=app;Target Session Attributes=prefer-standby", TargetSessionAttributes.Primary)]
+    [InlineData("Host=a,b;Database=app;Target Session Attributes=any", TargetSessionAttributes.Primary)]
+    [InlineData("Host=a,b;Database=app;Target Session Attributes=read-write", TargetSessionAttributes.ReadWrite)]
+    public async Task GetService_MultiHostDataSourceFromDI_SdkUsesItsPrimaryOnlyView(string connectionString, TargetSessionAttributes used)
+    {
+        await using var dataSource = new NpgsqlDataSourceBuilder(connectionString).BuildMultiHost();
+        var services = new ServiceCollection();
+        services.AddSingleton<NpgsqlDataSource>(dataSource);
+        services.AddIdempotentWrites();
+        await using var provider = services.BuildServiceProvider();
+
+        // WithTargetSession hands out one view per target over the same pool.
+        Assert.Same(dataSource.WithTargetSession(used), provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
+    }
+
+    [Fact]
+    public async Task GetService_PrimaryViewOfMultiHostDataSourceFromDI_IsUsedAsRegistered()
+    {
+        await using var multiHost = new NpgsqlDataSourceBuilder("Host=a,b;Database=app").BuildMultiHost();
+        var primary = multiHost.WithTargetSession(TargetSessionAttributes.Primary);
+        var services = new ServiceCollection();
+        services.AddKeyedSingleton("primary", primary);
+        services.AddIdempotentWrites(o => o.DataSourceServiceKey = "primary");
+        await using var provider = services.BuildServiceProvider();
+
+        Assert.Same(primary, provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
+    }
+
     [Fact]
     public async Task GetService_ConnectionString_OwnDataSourceWithoutConnecting()
     {

@@ -9,7 +9,8 @@ namespace IdempotentWrites.Internal.Catalog;
 
 // What the connected role may do on a mapped table, and what can make a conflicting row invisible to the re-select.
 // Privileges are read per column (has_column_privilege is true for table-level and column-level grants alike), so
-// the check asks for exactly what each call's SQL needs and nothing more.
+// the check asks for exactly what each call's SQL needs and nothing more. Citus: whether the citus extension's catalog
+// is there (then CitusCatalog reads the table's distribution column).
 internal sealed record TableFacts(
     string Role,
     bool CanReadSystemColumns,
@@ -17,7 +18,8 @@ internal sealed record TableFacts(
     IReadOnlyList<string> MissingSelect,
     IReadOnlyList<string> MissingUpdate,
     bool RowSecurity,
-    IReadOnlyList<string> BeforeInsertTriggers)
+    IReadOnlyList<string> BeforeInsertTriggers,
+    bool Citus = false)
 {
     private const string FactsSql = """
         SELECT current_user::text,
@@ -29,7 +31,8 @@ internal sealed record TableFacts(
                array(SELECT t.tgname::text FROM pg_catalog.pg_trigger t
                      WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D'
                        AND (t.tgtype & 1) <> 0 AND (t.tgtype & 2) <> 0 AND (t.tgtype & 4) <> 0
-                     ORDER BY t.tgname)
+                     ORDER BY t.tgname),
+               pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
         FROM pg_catalog.pg_class c WHERE c.oid = $1
         """;
 
@@ -57,7 +60,8 @@ internal sealed record TableFacts(
                 reader.GetFieldValue<string[]>(3),
                 reader.GetFieldValue<string[]>(4),
                 reader.GetBoolean(5),
-                reader.GetFieldValue<string[]>(6));
+                reader.GetFieldValue<string[]>(6),
+                reader.GetBoolean(7));
         }
     }
 

@@ -82,6 +82,12 @@ internal static class MappingResolver
                 $"columns, SELECT on the returned ones): {string.Join("; ", grants)};");
         }
 
+        if (facts.Citus
+            && await CitusCatalog.ReadDistributionColumnAsync(connection, tableOid, cancellationToken).ConfigureAwait(false) is { } distribution)
+        {
+            CheckDistributionColumn(mapping, keys, distribution);
+        }
+
         var upsertDenied = facts.MissingUpdate.Count == 0
             ? null
             : $"role \"{facts.Role}\" lacks UPDATE on " +
@@ -120,6 +126,29 @@ internal static class MappingResolver
 
         logger.MappingResolved(mapping.DisplayName, mapping.RowType.Name, string.Join(", ", arbiters));
         return plan;
+    }
+
+    // Citus enforces a unique index shard by shard, so on a distributed table it only creates (and the planner only
+    // arbitrates with) a unique index whose key includes the distribution column. Without this check the user would get
+    // the generic "no unique index matches" from EXPLAIN, which does not say why the index they expected is missing.
+    private static void CheckDistributionColumn(TableMapping mapping, IReadOnlyList<KeyElement> keys, string distribution)
+    {
+        if (keys.Any(k => k.Column?.ColumnName == distribution))
+        {
+            return;
+        }
+
+        var mapped = mapping.Columns.FirstOrDefault(c => c.ColumnName == distribution);
+        var target = string.Join(", ", keys.Select(k => k.Column is { } c ? $"\"{c.ColumnName}\"" : k.Expression));
+        throw new TableMappingException(
+            mapping.DisplayName,
+            $"the table is distributed by Citus on column \"{distribution}\", and the conflict target ({target}) does not " +
+            "include it. Citus enforces uniqueness within one shard, so on a distributed table a unique index, and with it an " +
+            "ON CONFLICT arbiter, must include the distribution column. " +
+            (mapped is null ? $"Map column \"{distribution}\" (every insert into a distributed table needs it), then a" : "A") +
+            $"dd it to the unique index and to the conflict target, e.g. ConflictOn(x => new {{ x.{mapped?.Property.Name ?? "…"}, … }}) " +
+            $"over UNIQUE (\"{distribution}\", …); a key that must be unique across all shards needs a reference table " +
+            "(create_reference_table) instead.");
     }
 
     private static KeyElement KeyFor(TableMapping mapping, string constraint, IndexKey key)
