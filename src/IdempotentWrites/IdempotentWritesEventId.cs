@@ -40,6 +40,10 @@ public static class IdempotentWritesEventId
     /// for it fails with the same message (Error).</summary>
     public const int MappingInvalid = 1009;
 
+    /// <summary>A coalesced statement failed (a row-level error, a lost connection); its callers are written again one by
+    /// one, so each gets its own answer or error (Debug).</summary>
+    public const int CoalescedStatementFailed = 1010;
+
     /// <summary>A sequence drift check finished (Debug: health checks run it often).</summary>
     public const int SequenceCheckCompleted = 1101;
 

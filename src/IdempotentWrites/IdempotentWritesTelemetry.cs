@@ -32,4 +32,10 @@ public static class IdempotentWritesTelemetry
 
     /// <summary>Counter of sequences repaired by the writer's self-healing, tagged with table.</summary>
     public const string SequenceRepairsCounter = "idempotent_writes.sequence.repairs";
+
+    /// <summary>
+    /// Histogram of the rows each coalesced statement carried (<see cref="IdempotentWritesOptions.CoalesceWrites"/>), tagged
+    /// with operation and table.
+    /// </summary>
+    public const string CoalescedRowsHistogram = "idempotent_writes.coalesced.rows";
 }

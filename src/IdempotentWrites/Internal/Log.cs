@@ -77,4 +77,11 @@ internal static partial class Log
         "Table mapping {Table} does not match the database; every call for it fails with this error until the schema or the mapping is fixed",
         EventName = "MappingInvalid")]
     public static partial void MappingInvalid(this ILogger logger, string table, Exception exception);
+
+    [LoggerMessage(
+        IdempotentWritesEventId.CoalescedStatementFailed,
+        LogLevel.Debug,
+        "A coalesced statement for {Table} carrying {Rows} rows failed; its callers are written one by one",
+        EventName = "CoalescedStatementFailed")]
+    public static partial void CoalescedStatementFailed(this ILogger logger, string table, int rows, Exception exception);
 }

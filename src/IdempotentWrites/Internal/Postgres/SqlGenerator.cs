@@ -46,17 +46,9 @@ internal static class SqlGenerator
         }
         else if (updates.Count > 0)
         {
-            var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
-            string Comparable(ColumnMapping c, string qualifier)
-                => codecs.Of(c).ComparesAsText ? $"{qualifier}.{c.QuotedName}::text" : $"{qualifier}.{c.QuotedName}";
-            var current = string.Join(", ", updates.Select(c => Comparable(c, TargetAlias)));
-            var incoming = string.Join(", ", updates.Select(c => Comparable(c, "EXCLUDED")));
-
-            // IS DISTINCT FROM skips no-op updates (no dead tuple, no trigger, reported Unchanged);
             // xmax = 0 only holds for a tuple this statement inserted.
             upsert = $"INSERT INTO {mapping.QualifiedName} AS {TargetAlias} ({columnList}) VALUES ({values}) ON CONFLICT {arbiter} " +
-                $"DO UPDATE SET {set} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming}) " +
-                $"RETURNING {returning}, ({TargetAlias}.xmax = 0) AS {InsertedColumn}";
+                $"{UpsertAction(codecs, updates)} RETURNING {returning}, ({TargetAlias}.xmax = 0) AS {InsertedColumn}";
         }
 
         return new WritePlan
@@ -78,6 +70,18 @@ internal static class SqlGenerator
             Predicate = predicate,
             NullsNotDistinct = nullsNotDistinct,
         };
+    }
+
+    // The DO UPDATE of an upsert whose target is aliased TargetAlias. IS DISTINCT FROM skips no-op updates (no dead tuple, no
+    // trigger, reported Unchanged).
+    public static string UpsertAction(ColumnCodecs codecs, IReadOnlyList<ColumnMapping> updates)
+    {
+        var set = string.Join(", ", updates.Select(c => $"{c.QuotedName} = EXCLUDED.{c.QuotedName}"));
+        string Comparable(ColumnMapping c, string qualifier)
+            => codecs.Of(c).ComparesAsText ? $"{qualifier}.{c.QuotedName}::text" : $"{qualifier}.{c.QuotedName}";
+        var current = string.Join(", ", updates.Select(c => Comparable(c, TargetAlias)));
+        var incoming = string.Join(", ", updates.Select(c => Comparable(c, "EXCLUDED")));
+        return $"DO UPDATE SET {set} WHERE ROW({current}) IS DISTINCT FROM ROW({incoming})";
     }
 
     public static string ArbiterClause(ConflictSpec spec)

@@ -54,6 +54,7 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
         _dataSource = dataSource.DataSource;
         _mappings = registry.Value.Mappings;
         _maxAttempts = options.Value.MaxReselectAttempts;
+        MaxCoalescedRows = options.Value.CoalesceWrites ? options.Value.MaxCoalescedRows : 0;
         _prepare = options.Value.PrepareStatements && !options.Value.TransactionPooling;
         _healSequences = options.Value.HealSequences;
         _json = options.Value.JsonSerializerOptions ?? ColumnCodec.DefaultJsonOptions;
@@ -82,6 +83,9 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
     internal int MaxReselectAttempts => _maxAttempts;
 
     internal bool DirectFirstAttempt { get; }
+
+    // 0 when calls are not coalesced (IdempotentWritesOptions.CoalesceWrites).
+    internal int MaxCoalescedRows { get; }
 
     internal TimeSpan Timeout => _timeout;
 

@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using IdempotentWrites.Internal.Coalescing;
 using IdempotentWrites.Internal.Mapping;
 using Npgsql;
 using Polly;
@@ -26,6 +27,7 @@ internal sealed class TableWriter<T>
     private readonly string _insertOrGetSpan;
     private readonly string _upsertSpan;
     private readonly string _insertSpan;
+    private readonly WriteCoalescer<T>? _coalescer;
     private WritePlan? _plan;
 
     public TableWriter(IdempotentWriter writer, TableMapping mapping, InsertOrGetStrategy strategy)
@@ -33,15 +35,33 @@ internal sealed class TableWriter<T>
         _writer = writer;
         _mapping = mapping;
         _strategy = strategy;
+        _coalescer = writer.MaxCoalescedRows > 1 ? new WriteCoalescer<T>(writer, this, writer.MaxCoalescedRows) : null;
         _insertOrGetSpan = IdempotentWriter.InsertOrGetOperation + " " + mapping.DisplayName;
         _upsertSpan = IdempotentWriter.UpsertOperation + " " + mapping.DisplayName;
         _insertSpan = IdempotentWriter.InsertOperation + " " + mapping.DisplayName;
     }
 
-    public async Task<WriteResult<T>> WriteAsync(T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
+    public TableMapping Mapping => _mapping;
+
+    public InsertOrGetStrategy Strategy => _strategy;
+
+    public Task<WriteResult<T>> WriteAsync(T row, NpgsqlTransaction? transaction, bool upsert, CancellationToken cancellationToken)
+        => transaction is null && _coalescer is not null && _plan is { } plan
+            ? _coalescer.WriteAsync(plan, row, upsert, cancellationToken)
+            : WriteOneAsync(row, transaction, upsert, cancellationToken);
+
+    public string SpanName(bool upsert) => upsert ? _upsertSpan : _insertOrGetSpan;
+
+    // One call on its own. record: false when a coalesced caller, which records its own span and metrics, falls back to it.
+    public async Task<WriteResult<T>> WriteOneAsync(
+        T row,
+        NpgsqlTransaction? transaction,
+        bool upsert,
+        CancellationToken cancellationToken,
+        bool record = true)
     {
         var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
-        using var activity = WriterTelemetry.Start(upsert ? _upsertSpan : _insertOrGetSpan, operation, _mapping);
+        using var activity = record ? WriterTelemetry.Start(upsert ? _upsertSpan : _insertOrGetSpan, operation, _mapping) : null;
         var started = Stopwatch.GetTimestamp();
         var plan = _plan;
         try
@@ -52,7 +72,11 @@ internal sealed class TableWriter<T>
                 // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
                 plan ??= await PlanAsync(cancellationToken).ConfigureAwait(false);
                 result = await AttemptAsync(plan, row, transaction, upsert, 0, cancellationToken).ConfigureAwait(false);
-                _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                if (record)
+                    {
+                        _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                    }
+
                 return result;
             }
 
@@ -64,7 +88,11 @@ internal sealed class TableWriter<T>
                 try
                 {
                     result = await AttemptAsync(plan, row, null, upsert, deadline, cancellationToken).ConfigureAwait(false);
-                    _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                    if (record)
+                    {
+                        _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                    }
+
                     return result;
                 }
                 catch (UniqueViolationException violation) when (_writer.HealsSequences(violation))
@@ -91,12 +119,20 @@ internal sealed class TableWriter<T>
                 call,
                 deadline,
                 cancellationToken).ConfigureAwait(false);
-            _writer.Telemetry.Succeeded(activity, operation, call.Plan!, result.Outcome, call.Executions, started);
+            if (record)
+            {
+                _writer.Telemetry.Succeeded(activity, operation, call.Plan!, result.Outcome, call.Executions, started);
+            }
+
             return result;
         }
         catch (Exception ex)
         {
-            _writer.Telemetry.Failed(activity, operation, _mapping, ex, started);
+            if (record)
+            {
+                _writer.Telemetry.Failed(activity, operation, _mapping, ex, started);
+            }
+
             throw;
         }
     }

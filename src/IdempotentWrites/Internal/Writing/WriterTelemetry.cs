@@ -23,6 +23,7 @@ internal sealed class WriterTelemetry : IDisposable
     private readonly Counter<long> _retries;
     private readonly Counter<long> _sequenceRepairs;
     private readonly Histogram<double> _duration;
+    private readonly Histogram<int> _coalescedRows;
 
     public WriterTelemetry(IMeterFactory? meterFactory)
     {
@@ -50,6 +51,53 @@ internal sealed class WriterTelemetry : IDisposable
             {
                 HistogramBucketBoundaries = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
             });
+        _coalescedRows = _meter.CreateHistogram<int>(
+            IdempotentWritesTelemetry.CoalescedRowsHistogram,
+            "{row}",
+            "Rows carried by each coalesced statement.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] });
+    }
+
+    // A coalesced statement's span: a root of its own (it serves many callers), linked to each caller's span.
+    public static Activity? StartCoalesced(string operation, TableMapping mapping, IEnumerable<ActivityLink> links, int rows)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var previous = Activity.Current;
+        Activity.Current = null;
+        try
+        {
+            var name = "coalesced " + operation + " " + mapping.DisplayName;
+            var activity = Source.StartActivity(ActivityKind.Internal, default, links: links, name: name);
+            if (activity is { IsAllDataRequested: true })
+            {
+                activity.SetTag("db.system.name", "postgresql");
+                activity.SetTag("db.collection.name", mapping.DisplayName);
+                activity.SetTag("idempotent_writes.operation", operation);
+                activity.SetTag("idempotent_writes.coalesced.rows", rows);
+            }
+
+            return activity;
+        }
+        finally
+        {
+            Activity.Current = previous;
+        }
+    }
+
+    public void Coalesced(string operation, TableMapping mapping, int rows)
+    {
+        if (_coalescedRows.Enabled)
+        {
+            _coalescedRows.Record(rows, new TagList
+            {
+                { "idempotent_writes.operation", operation },
+                { "db.collection.name", mapping.DisplayName },
+            });
+        }
     }
 
     public static Activity? Start(string operation, TableMapping mapping) => Start(operation + " " + mapping.DisplayName, operation, mapping);

@@ -1,0 +1,409 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Diagnostics;
+using IdempotentWrites.Internal.Writing;
+using Npgsql;
+
+namespace IdempotentWrites.Internal.Coalescing;
+
+// Client-side group commit for one mapped table (IdempotentWritesOptions.CoalesceWrites). No timer: a call goes out at once,
+// on its own, while fewer than MaxInFlight statements for the table are in flight; the calls that arrive meanwhile queue, and
+// when a statement completes the queue leaves as one coalesced statement (at most maxRows rows, one kind of call). Every
+// caller gets the answer it would have got alone; anything a coalesced statement cannot answer (a failed statement, a row
+// that vanished, a trigger that rewrote a key) is written again call by call, so each caller meets its own error.
+internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> table, int maxRows)
+    where T : class
+{
+    // Two statements per table: one is being answered while the next is sent, and the rest of the pool stays with the
+    // uncoalesced calls (other tables, caller transactions).
+    private const int MaxInFlight = 2;
+
+    private readonly LinkedList<Call> _queue = new();
+    private int _inFlight;
+    private (WritePlan Plan, CoalescedPlan? Coalesced)? _plans;
+
+    public Task<WriteResult<T>> WriteAsync(WritePlan plan, T row, bool upsert, CancellationToken cancellationToken)
+    {
+        var coalesced = CoalescedFor(plan);
+        if (coalesced is null || (upsert && (coalesced.UpsertSql is null || plan.UpsertDenied is not null)))
+        {
+            return table.WriteOneAsync(row, null, upsert, cancellationToken);
+        }
+
+        lock (_queue)
+        {
+            if (_inFlight < MaxInFlight)
+            {
+                _inFlight++;
+                return AloneAsync(row, upsert, cancellationToken);
+            }
+        }
+
+        return QueuedAsync(coalesced, row, upsert, cancellationToken);
+    }
+
+    private CoalescedPlan? CoalescedFor(WritePlan plan)
+    {
+        if (_plans is { } known && ReferenceEquals(known.Plan, plan))
+        {
+            return known.Coalesced;
+        }
+
+        var coalesced = CoalescedPlan.Create(plan);
+        _plans = (plan, coalesced);
+        return coalesced;
+    }
+
+    private async Task<WriteResult<T>> AloneAsync(T row, bool upsert, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await table.WriteOneAsync(row, null, upsert, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private async Task<WriteResult<T>> QueuedAsync(CoalescedPlan plan, T row, bool upsert, CancellationToken cancellationToken)
+    {
+        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
+        using var activity = WriterTelemetry.Start(table.SpanName(upsert), operation, table.Mapping);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var call = new Call(row, ParameterBinder.ReadValues(plan.Plan, row, checkKeys: true), upsert, cancellationToken)
+            {
+                Link = activity?.Context ?? default,
+            };
+            var alone = false;
+            lock (_queue)
+            {
+                if (_inFlight < MaxInFlight)
+                {
+                    // The statements in flight completed while this call was being prepared.
+                    _inFlight++;
+                    alone = true;
+                }
+                else
+                {
+                    call.Node = _queue.AddLast(call);
+                }
+            }
+
+            WriteResult<T> result;
+            if (alone)
+            {
+                try
+                {
+                    result = await table.WriteOneAsync(row, null, upsert, cancellationToken, record: false).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Release();
+                }
+            }
+            else
+            {
+                using var registration = cancellationToken.UnsafeRegister(static state => ((Call)state!).Cancel(), call);
+                result = await call.Task.ConfigureAwait(false);
+                if (activity is { IsAllDataRequested: true })
+                {
+                    activity.SetTag("idempotent_writes.coalesced", true);
+                    activity.SetTag("idempotent_writes.coalesced.rows", call.Rows);
+                }
+            }
+
+            writer.Telemetry.Succeeded(activity, operation, plan.Plan, result.Outcome, result.Attempts, started);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            writer.Telemetry.Failed(activity, operation, table.Mapping, ex, started);
+            throw;
+        }
+    }
+
+    // A statement for the table completed: the queue leaves as the next one, or the slot is free.
+    private void Release()
+    {
+        List<Call>? batch;
+        lock (_queue)
+        {
+            batch = TakeLocked();
+            if (batch is null)
+            {
+                _inFlight--;
+                return;
+            }
+        }
+
+        // Neither the caller's span nor its ambient transaction follows the statement, which serves many callers.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _ = Task.Run(() => RunAsync(batch));
+        }
+    }
+
+    private List<Call>? TakeLocked()
+    {
+        List<Call>? batch = null;
+        var upsert = false;
+        for (var node = _queue.First; node is not null && (batch is null || batch.Count < maxRows);)
+        {
+            var next = node.Next;
+            var call = node.Value;
+            if (call.Task.IsCompleted)
+            {
+                _queue.Remove(node);
+            }
+            else if (batch is null || call.Upsert == upsert)
+            {
+                _queue.Remove(node);
+                upsert = call.Upsert;
+                (batch ??= []).Add(call);
+            }
+
+            node = next;
+        }
+
+        return batch;
+    }
+
+    private async Task RunAsync(List<Call> batch)
+    {
+        var plan = _plans!.Value.Coalesced!;
+        var upsert = batch[0].Upsert;
+        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
+        foreach (var call in batch)
+        {
+            call.Rows = batch.Count;
+        }
+
+        writer.Telemetry.Coalesced(operation, table.Mapping, batch.Count);
+        List<Call> alone;
+        using (var span = WriterTelemetry.StartCoalesced(
+            operation,
+            table.Mapping,
+            batch.Where(c => c.Link != default).Select(c => new ActivityLink(c.Link)),
+            batch.Count))
+        {
+            try
+            {
+                var connection = await IdempotentWriter.OpenAsync(writer.DataSource, CancellationToken.None).ConfigureAwait(false);
+                await using var connectionScope = connection.ConfigureAwait(false);
+                if (upsert)
+                {
+                    await SendAsync(connection, plan, batch, write: true, reselect: true, upsert: true).ConfigureAwait(false);
+                }
+                else
+                {
+                    var mode = table.Strategy.Mode;
+                    var pending = batch;
+                    if (mode == InsertOrGetMode.SelectFirst)
+                    {
+                        await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
+                        pending = Unanswered(pending);
+                    }
+
+                    if (pending.Count > 0)
+                    {
+                        await SendAsync(connection, plan, pending, write: true, reselect: mode != InsertOrGetMode.InsertOnly, upsert: false)
+                            .ConfigureAwait(false);
+                        pending = Unanswered(pending);
+                        if (pending.Count > 0 && mode == InsertOrGetMode.InsertOnly)
+                        {
+                            await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
+                        }
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or InvalidCastException
+                or ArgumentException or NotSupportedException or TimeoutException or IdempotentWritesException or OperationCanceledException)
+            {
+                // Which row failed, and how, is each caller's own answer: they are written again one by one below.
+                span?.AddEvent(new ActivityEvent("coalesced statement failed"));
+                writer.Logger.CoalescedStatementFailed(table.Mapping.DisplayName, batch.Count, ex);
+            }
+
+            alone = Unanswered(batch);
+            if (upsert)
+            {
+                // A later caller of a key already in this statement: applied in the next one, in arrival order.
+                var later = alone.Where(c => c.Later).ToList();
+                if (later.Count > 0)
+                {
+                    alone = [.. alone.Where(c => !c.Later)];
+                    lock (_queue)
+                    {
+                        for (var i = later.Count - 1; i >= 0; i--)
+                        {
+                            later[i].Later = false;
+                            later[i].Node = _queue.AddFirst(later[i]);
+                        }
+                    }
+                }
+            }
+        }
+
+        try
+        {
+            if (upsert)
+            {
+                foreach (var call in alone)
+                {
+                    await WriteAloneAsync(call).ConfigureAwait(false);
+                }
+            }
+            else
+            {
+                await Task.WhenAll(alone.Select(WriteAloneAsync)).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            Release();
+        }
+    }
+
+    private async Task WriteAloneAsync(Call call)
+    {
+        try
+        {
+            call.TrySetResult(await table.WriteOneAsync(call.Row, null, call.Upsert, call.CancellationToken, record: false).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) when (call.CancellationToken.IsCancellationRequested)
+        {
+            call.TrySetCanceled(call.CancellationToken);
+        }
+        catch (Exception ex)
+        {
+            call.TrySetException(ex);
+        }
+    }
+
+    // One round trip: the coalesced write and/or the re-select of the same callers' keys (a statement of its own, so under
+    // READ COMMITTED it sees rows that concurrent transactions committed while the write waited on them).
+    private async Task SendAsync(NpgsqlConnection connection, CoalescedPlan plan, List<Call> calls, bool write, bool reselect, bool upsert)
+    {
+        var rows = calls.ConvertAll(c => c.Values);
+        using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling(writer.Timeout.TotalSeconds) };
+        if (write)
+        {
+            var command = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
+            command.Parameters.AddRange(plan.Arrays(rows, null));
+            batch.BatchCommands.Add(command);
+        }
+
+        if (reselect)
+        {
+            var command = new NpgsqlBatchCommand(plan.ReselectSql);
+            command.Parameters.AddRange(plan.Arrays(rows, plan.KeyIndexes));
+            batch.BatchCommands.Add(command);
+        }
+
+        if (writer.Prepare)
+        {
+            await batch.PrepareAsync().ConfigureAwait(false);
+        }
+
+        var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            var insertedFlag = CoalescedPlan.RowOffset + plan.Plan.Codecs.All.Count;
+            if (write)
+            {
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                {
+                    var call = calls[(int)reader.GetInt64(0) - 1];
+                    var outcome = upsert
+                        ? reader.GetBoolean(insertedFlag) ? WriteOutcome.Inserted : WriteOutcome.Updated
+                        : reader.GetBoolean(1) ? WriteOutcome.Inserted : WriteOutcome.Existing;
+                    Answer(call, outcome, RowReader.Read<T>(plan.Plan, reader, outcome, CoalescedPlan.RowOffset));
+                }
+
+                if (reselect)
+                {
+                    await reader.NextResultAsync().ConfigureAwait(false);
+                }
+            }
+
+            if (reselect)
+            {
+                while (await reader.ReadAsync().ConfigureAwait(false))
+                {
+                    var call = calls[(int)reader.GetInt64(0) - 1];
+                    if (call.Task.IsCompleted)
+                    {
+                        continue;
+                    }
+
+                    if (upsert && !reader.GetBoolean(1))
+                    {
+                        call.Later = true;
+                        continue;
+                    }
+
+                    var outcome = upsert ? WriteOutcome.Unchanged : WriteOutcome.Existing;
+                    Answer(call, outcome, RowReader.Read<T>(plan.Plan, reader, outcome, CoalescedPlan.RowOffset));
+                }
+            }
+        }
+    }
+
+    private void Answer(Call call, WriteOutcome outcome, T row)
+    {
+        if (!call.Upsert)
+        {
+            table.Strategy.Record(outcome == WriteOutcome.Existing);
+        }
+
+        call.TrySetResult(new WriteResult<T>(outcome, row, 1));
+    }
+
+    private static List<Call> Unanswered(List<Call> calls) => calls.FindAll(c => !c.Task.IsCompleted);
+
+    // A queued call: its row, and the answer its caller awaits (continuations never run on the statement's thread).
+    private sealed class Call(T row, object?[] values, bool upsert, CancellationToken cancellationToken)
+        : TaskCompletionSource<WriteResult<T>>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public T Row { get; } = row;
+
+        public object?[] Values { get; } = values;
+
+        public bool Upsert { get; } = upsert;
+
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public ActivityContext Link { get; init; }
+
+        // Set while the call waits in the queue.
+        public LinkedListNode<Call>? Node { get; set; }
+
+        // Rows in the statement that carried it.
+        public int Rows { get; set; }
+
+        // An upsert whose key an earlier caller in the same statement had: it goes with the next one.
+        public bool Later { get; set; }
+
+        // A queued call leaves the queue; one already sent completes on the server and its answer is dropped.
+        public void Cancel()
+        {
+            var queue = Node?.List;
+            if (queue is not null)
+            {
+                lock (queue)
+                {
+                    if (Node?.List is not null)
+                    {
+                        queue.Remove(Node);
+                    }
+                }
+            }
+
+            TrySetCanceled(CancellationToken);
+        }
+    }
+}

@@ -1,0 +1,287 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Npgsql;
+
+namespace IdempotentWrites.ConcurrencyTests;
+
+public sealed class Tally
+{
+    public long Id { get; set; }
+
+    public string K { get; set; } = string.Empty;
+
+    public int V { get; set; }
+}
+
+// IdempotentWritesOptions.CoalesceWrites on real PostgreSQL. Several tests make the queue deterministic: two uncommitted
+// rows held by another transaction block the two calls that go out alone (the table's in-flight statements), every call
+// made meanwhile queues, and committing the blocker sends the queue as one coalesced statement.
+[Collection(PostgresCollection.Name)]
+[Trait("Category", "Concurrency")]
+public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task InsertOrGet_64CallersSameKey_50Rounds_OneRowOneInsertedSameId()
+    {
+        const int Callers = 64;
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        using var statements = new CoalescedStatements();
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        for (var round = 0; round < 50; round++)
+        {
+            var key = $"same-{round}";
+            var results = await RaceAsync(Callers, i => writer.Writer.InsertOrGetAsync(new Tally { K = key, V = i }));
+
+            Assert.Equal(1, results.Count(r => r.Outcome == WriteOutcome.Inserted));
+            Assert.Equal(Callers - 1, results.Count(r => r.Outcome == WriteOutcome.Existing));
+            Assert.Single(results.Select(r => (r.Row.Id, r.Row.V)).Distinct());
+            Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k = $1", key));
+            Assert.Equal(results[0].Row.Id, await db.ScalarAsync<long>($"SELECT id FROM {table} WHERE k = $1", key));
+        }
+
+        Assert.True(statements.Rows > 0, "no call was coalesced");
+    }
+
+    [Fact]
+    public async Task InsertOrGet_64CallersDistinctKeys_50Rounds_EveryCallerItsOwnRow()
+    {
+        const int Callers = 64;
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        using var statements = new CoalescedStatements();
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        for (var round = 0; round < 50; round++)
+        {
+            var results = await RaceAsync(Callers, i => writer.Writer.InsertOrGetAsync(new Tally { K = $"d-{round}-{i}", V = i }));
+
+            for (var i = 0; i < Callers; i++)
+            {
+                Assert.Equal(WriteOutcome.Inserted, results[i].Outcome);
+                Assert.Equal(($"d-{round}-{i}", i), (results[i].Row.K, results[i].Row.V));
+            }
+
+            Assert.Equal(Callers, results.Select(r => r.Row.Id).Distinct().Count());
+        }
+
+        Assert.Equal((50L * Callers) + 1, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k <> 'warm' AND k <> 'd-' || split_part(k, '-', 2) || '-' || v"));
+        Assert.True(statements.Rows > 0, "no call was coalesced");
+    }
+
+    [Fact]
+    public async Task PoisonedRowInACoalescedStatement_FailsOnlyItsCaller_WithTheTypedError()
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        using var statements = new CoalescedStatements();
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        var calls = Enumerable.Range(0, 30)
+            .Select(i => writer.Writer.InsertOrGetAsync(new Tally { K = $"p-{i}", V = i == 17 ? -1 : i }))
+            .ToArray();
+        await blocker.ReleaseAsync();
+
+        var error = await Assert.ThrowsAsync<CheckViolationException>(() => calls[17]);
+        Assert.Equal("tally_v_check", error.ConstraintName);
+        for (var i = 0; i < calls.Length; i++)
+        {
+            if (i != 17)
+            {
+                var result = await calls[i];
+                Assert.Equal((WriteOutcome.Inserted, $"p-{i}", i), (result.Outcome, result.Row.K, result.Row.V));
+            }
+        }
+
+        Assert.Equal(29L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k LIKE 'p-%'"));
+        Assert.Contains(30, statements.Sizes);
+    }
+
+    [Fact]
+    public async Task CancelledWhileQueued_LeavesTheQueue_TheRowIsNeverWritten()
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        using var cancel = new CancellationTokenSource();
+        var cancelled = writer.Writer.InsertOrGetAsync(new Tally { K = "c-cancelled" }, cancel.Token);
+        var kept = writer.Writer.InsertOrGetAsync(new Tally { K = "c-kept" });
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled).WaitAsync(Waits.Timeout);
+        await blocker.ReleaseAsync();
+
+        Assert.Equal(WriteOutcome.Inserted, (await kept.WaitAsync(Waits.Timeout)).Outcome);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k = 'c-cancelled'"));
+    }
+
+    [Fact]
+    public async Task UpsertDuplicatesInOneQueue_AppliedInArrivalOrder()
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        using var statements = new CoalescedStatements();
+        await writer.Writer.UpsertAsync(new Tally { K = "warm" });
+
+        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        var calls = new[] { 1, 2, 3, 3, 4 }.Select(v => writer.Writer.UpsertAsync(new Tally { K = "u", V = v }))
+            .Append(writer.Writer.UpsertAsync(new Tally { K = "other", V = 9 }))
+            .ToArray();
+        await blocker.ReleaseAsync();
+        var results = await Task.WhenAll(calls).WaitAsync(Waits.Timeout);
+
+        Assert.Equal(
+            [WriteOutcome.Inserted, WriteOutcome.Updated, WriteOutcome.Updated, WriteOutcome.Unchanged, WriteOutcome.Updated, WriteOutcome.Inserted],
+            results.Select(r => r.Outcome));
+        Assert.Equal([1, 2, 3, 3, 4, 9], results.Select(r => r.Row.V));
+        Assert.Equal(4, await db.ScalarAsync<int>($"SELECT v FROM {table} WHERE k = 'u'"));
+        Assert.Contains(6, statements.Sizes);
+    }
+
+    [Fact]
+    public async Task TwoInstancesCoalescingOppositeKeyOrders_30Seconds_NoDeadlockEveryKeyOnce()
+    {
+        const int Keys = 200;
+        var (table, first) = await TallyAsync();
+        await using var _ = first;
+        await using var second = Writer(table);
+        using var statements = new CoalescedStatements();
+        var answers = new ConcurrentDictionary<string, ConcurrentBag<long>>();
+        var until = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        var calls = 0L;
+
+        Task Worker(IIdempotentWriter writer, bool descending, int worker) => Task.Run(async () =>
+        {
+            for (var lap = 0; DateTime.UtcNow < until; lap++)
+            {
+                for (var n = 0; n < Keys && DateTime.UtcNow < until; n++)
+                {
+                    var key = $"o-{lap}-{(descending ? Keys - 1 - n : n)}";
+                    var result = (worker % 2 == 0)
+                        ? await writer.InsertOrGetAsync(new Tally { K = key, V = worker })
+                        : await writer.UpsertAsync(new Tally { K = key, V = 1 });
+                    answers.GetOrAdd(key, _ => []).Add(result.Row.Id);
+                    Interlocked.Increment(ref calls);
+                }
+            }
+        });
+
+        await Task.WhenAll(Enumerable.Range(0, 16).Select(w => Worker(w < 8 ? first.Writer : second.Writer, w >= 8, w)))
+            .WaitAsync(TimeSpan.FromSeconds(90));
+
+        Assert.All(answers, a => Assert.Single(a.Value.Distinct()));
+        Assert.Equal(answers.Count, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.True(statements.Rows > 0, "no call was coalesced");
+        Figures.Record(
+            output,
+            $"coalescing, two instances on opposite key orders for 30 s: {calls} calls, {answers.Count} keys, {statements.Count} coalesced " +
+            $"statements carrying {statements.Rows} rows (mean {(double)statements.Rows / Math.Max(1, statements.Count):0.0}), no deadlock");
+    }
+
+    private static async Task<WriteResult<Tally>[]> RaceAsync(int callers, Func<int, Task<WriteResult<Tally>>> call)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = Enumerable.Range(0, callers).Select(i => Task.Run(async () =>
+        {
+            await gate.Task;
+            return await call(i);
+        })).ToArray();
+        gate.SetResult();
+        return await Task.WhenAll(calls).WaitAsync(Waits.Timeout);
+    }
+
+    private async Task<(string Table, TestWriter Writer)> TallyAsync()
+    {
+        var table = Names.Table("tally");
+        await db.ExecuteAsync($"""
+            CREATE TABLE {table} (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY, k text NOT NULL UNIQUE,
+                v integer NOT NULL CONSTRAINT tally_v_check CHECK (v >= 0))
+            """);
+        return (table, Writer(table));
+    }
+
+    private TestWriter Writer(string table)
+        => TestWriter.Create(
+            db.ConnectionStringWith(b => b.MaxPoolSize = 100),
+            b => b.MapTable<Tally>(table, t => t.ConflictOn(x => x.K).Generated(x => x.Id)),
+            o => o.CoalesceWrites = true);
+
+    // Two calls that go out alone and wait on rows another transaction inserted and has not committed.
+    private async Task<Blocker> BlockTwoCallsAsync(string table, TestWriter writer)
+    {
+        var connection = new NpgsqlConnection(db.ConnectionString);
+        await connection.OpenAsync();
+        var transaction = await connection.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} (k, v) VALUES ('block-1', 0), ('block-2', 0)", connection, transaction))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var blocked = new[]
+        {
+            writer.Writer.InsertOrGetAsync(new Tally { K = "block-1" }),
+            writer.Writer.InsertOrGetAsync(new Tally { K = "block-2" }),
+        };
+        await using (var waiting = db.DataSource.CreateCommand(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"))
+        {
+            var deadline = DateTime.UtcNow + Waits.Timeout;
+            while ((long)(await waiting.ExecuteScalarAsync())! < 2 && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+        }
+
+        return new Blocker(connection, transaction, blocked);
+    }
+
+    private sealed class Blocker(NpgsqlConnection connection, NpgsqlTransaction transaction, Task[] blocked) : IAsyncDisposable
+    {
+        public async Task ReleaseAsync()
+        {
+            await transaction.CommitAsync();
+            await Task.WhenAll(blocked).WaitAsync(Waits.Timeout);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await transaction.DisposeAsync();
+            await connection.DisposeAsync();
+        }
+    }
+
+    // The coalesced-rows histogram, as an exporter sees it.
+    private sealed class CoalescedStatements : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private readonly ConcurrentQueue<int> _sizes = new();
+
+        public CoalescedStatements()
+        {
+            _listener.InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Name == IdempotentWritesTelemetry.CoalescedRowsHistogram)
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            };
+            _listener.SetMeasurementEventCallback<int>((_, value, _, _) => _sizes.Enqueue(value));
+            _listener.Start();
+        }
+
+        public IReadOnlyCollection<int> Sizes => _sizes;
+
+        public int Count => _sizes.Count;
+
+        public long Rows => _sizes.Sum(s => (long)s);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}
