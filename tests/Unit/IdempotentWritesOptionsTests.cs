@@ -27,6 +27,8 @@ public class IdempotentWritesOptionsTests
         Assert.Equal(TimeSpan.FromSeconds(5), options.Retry.MaxDelay);
         Assert.Equal(Polly.DelayBackoffType.Exponential, options.Retry.BackoffType);
         Assert.True(options.Retry.UseJitter);
+        Assert.False(options.CoalesceWrites);
+        Assert.Equal(256, options.MaxCoalescedRows);
     }
 
     [Theory]
@@ -94,6 +96,16 @@ public class IdempotentWritesOptionsTests
 
         Assert.Equal("MaxReselectAttempts: The field IdempotentWritesOptions.MaxReselectAttempts must be between 1 and 100.", ex.Message);
         Assert.Equal(typeof(IdempotentWritesOptions), ex.OptionsType);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(10_001)]
+    public void Validate_MaxCoalescedRowsOutOfRange_ThrowsNamingOption(int rows)
+    {
+        var ex = Assert.Throws<OptionsValidationException>(() => Resolve(o => o.MaxCoalescedRows = rows));
+
+        Assert.Equal("MaxCoalescedRows: The field IdempotentWritesOptions.MaxCoalescedRows must be between 2 and 10000.", ex.Message);
     }
 
     [Fact]

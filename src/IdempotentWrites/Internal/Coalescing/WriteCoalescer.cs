@@ -21,7 +21,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
 
     private readonly LinkedList<Call> _queue = new();
     private int _inFlight;
-    private (WritePlan Plan, CoalescedPlan? Coalesced)? _plans;
+    private Plans? _plans;
 
     public Task<WriteResult<T>> WriteAsync(WritePlan plan, T row, bool upsert, CancellationToken cancellationToken)
     {
@@ -45,13 +45,13 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
 
     private CoalescedPlan? CoalescedFor(WritePlan plan)
     {
-        if (_plans is { } known && ReferenceEquals(known.Plan, plan))
+        if (Volatile.Read(ref _plans) is { } known && ReferenceEquals(known.Plan, plan))
         {
             return known.Coalesced;
         }
 
         var coalesced = CoalescedPlan.Create(plan);
-        _plans = (plan, coalesced);
+        Volatile.Write(ref _plans, new Plans(plan, coalesced));
         return coalesced;
     }
 
@@ -74,7 +74,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var call = new Call(row, ParameterBinder.ReadValues(plan.Plan, row, checkKeys: true), upsert, cancellationToken)
+            var call = new Call(plan, row, ParameterBinder.ReadValues(plan.Plan, row, checkKeys: true), upsert, cancellationToken)
             {
                 Link = activity?.Context ?? default,
             };
@@ -159,7 +159,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             {
                 _queue.Remove(node);
             }
-            else if (batch is null || call.Upsert == upsert)
+            else if (batch is null || (call.Upsert == upsert && ReferenceEquals(call.Plan, batch[0].Plan)))
             {
                 _queue.Remove(node);
                 upsert = call.Upsert;
@@ -174,84 +174,13 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
 
     private async Task RunAsync(List<Call> batch)
     {
-        var plan = _plans!.Value.Coalesced!;
-        var upsert = batch[0].Upsert;
-        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
-        foreach (var call in batch)
-        {
-            call.Rows = batch.Count;
-        }
-
-        writer.Telemetry.Coalesced(operation, table.Mapping, batch.Count);
-        List<Call> alone;
-        using (var span = WriterTelemetry.StartCoalesced(
-            operation,
-            table.Mapping,
-            batch.Where(c => c.Link != default).Select(c => new ActivityLink(c.Link)),
-            batch.Count))
-        {
-            try
-            {
-                var connection = await IdempotentWriter.OpenAsync(writer.DataSource, CancellationToken.None).ConfigureAwait(false);
-                await using var connectionScope = connection.ConfigureAwait(false);
-                if (upsert)
-                {
-                    await SendAsync(connection, plan, batch, write: true, reselect: true, upsert: true).ConfigureAwait(false);
-                }
-                else
-                {
-                    var mode = table.Strategy.Mode;
-                    var pending = batch;
-                    if (mode == InsertOrGetMode.SelectFirst)
-                    {
-                        await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
-                        pending = Unanswered(pending);
-                    }
-
-                    if (pending.Count > 0)
-                    {
-                        await SendAsync(connection, plan, pending, write: true, reselect: mode != InsertOrGetMode.InsertOnly, upsert: false)
-                            .ConfigureAwait(false);
-                        pending = Unanswered(pending);
-                        if (pending.Count > 0 && mode == InsertOrGetMode.InsertOnly)
-                        {
-                            await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
-                        }
-                    }
-                }
-            }
-            catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or InvalidCastException
-                or ArgumentException or NotSupportedException or TimeoutException or IdempotentWritesException or OperationCanceledException)
-            {
-                // Which row failed, and how, is each caller's own answer: they are written again one by one below.
-                span?.AddEvent(new ActivityEvent("coalesced statement failed"));
-                writer.Logger.CoalescedStatementFailed(table.Mapping.DisplayName, batch.Count, ex);
-            }
-
-            alone = Unanswered(batch);
-            if (upsert)
-            {
-                // A later caller of a key already in this statement: applied in the next one, in arrival order.
-                var later = alone.Where(c => c.Later).ToList();
-                if (later.Count > 0)
-                {
-                    alone = [.. alone.Where(c => !c.Later)];
-                    lock (_queue)
-                    {
-                        for (var i = later.Count - 1; i >= 0; i--)
-                        {
-                            later[i].Later = false;
-                            later[i].Node = _queue.AddFirst(later[i]);
-                        }
-                    }
-                }
-            }
-        }
-
         try
         {
-            if (upsert)
+            // One queued call: the single-row statements answer it with less work than an unnest of one row.
+            var alone = batch.Count == 1 ? batch : await CoalesceAsync(batch).ConfigureAwait(false);
+            if (batch[0].Upsert)
             {
+                // In arrival order: two of them may share a key.
                 foreach (var call in alone)
                 {
                     await WriteAloneAsync(call).ConfigureAwait(false);
@@ -266,6 +195,82 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         {
             Release();
         }
+    }
+
+    // Sends the batch as coalesced statements; returns the calls they could not answer, to be written one by one.
+    private async Task<List<Call>> CoalesceAsync(List<Call> batch)
+    {
+        var plan = batch[0].Plan;
+        var upsert = batch[0].Upsert;
+        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
+        foreach (var call in batch)
+        {
+            call.Rows = batch.Count;
+        }
+
+        writer.Telemetry.Coalesced(operation, table.Mapping, batch.Count);
+        using var span = WriterTelemetry.StartCoalesced(
+            operation,
+            table.Mapping,
+            batch.Where(c => c.Link != default).Select(c => new ActivityLink(c.Link)),
+            batch.Count);
+        try
+        {
+            var connection = await IdempotentWriter.OpenAsync(writer.DataSource, CancellationToken.None).ConfigureAwait(false);
+            await using var connectionScope = connection.ConfigureAwait(false);
+            if (upsert)
+            {
+                await SendAsync(connection, plan, batch, write: true, reselect: true, upsert: true).ConfigureAwait(false);
+            }
+            else
+            {
+                var mode = table.Strategy.Mode;
+                var pending = batch;
+                if (mode == InsertOrGetMode.SelectFirst)
+                {
+                    await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
+                    pending = Unanswered(pending);
+                }
+
+                if (pending.Count > 0)
+                {
+                    await SendAsync(connection, plan, pending, write: true, reselect: mode != InsertOrGetMode.InsertOnly, upsert: false)
+                        .ConfigureAwait(false);
+                    pending = Unanswered(pending);
+                    if (pending.Count > 0 && mode == InsertOrGetMode.InsertOnly)
+                    {
+                        await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException or InvalidCastException
+            or ArgumentException or NotSupportedException or TimeoutException or IdempotentWritesException or OperationCanceledException)
+        {
+            // Which row failed, and how, is each caller's own answer: they are written again one by one.
+            span?.AddEvent(new ActivityEvent("coalesced statement failed"));
+            writer.Logger.CoalescedStatementFailed(table.Mapping.DisplayName, batch.Count, ex);
+        }
+
+        var alone = Unanswered(batch);
+        var later = upsert ? alone.FindAll(c => c.Later) : [];
+        if (later.Count == 0)
+        {
+            return alone;
+        }
+
+        // A later caller of a key already in this statement: applied in the next one, in arrival order.
+        var rest = alone.FindAll(c => !c.Later);
+        lock (_queue)
+        {
+            for (var i = later.Count - 1; i >= 0; i--)
+            {
+                later[i].Later = false;
+                later[i].Node = _queue.AddFirst(later[i]);
+            }
+        }
+
+        return rest;
     }
 
     private async Task WriteAloneAsync(Call call)
@@ -365,10 +370,14 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
 
     private static List<Call> Unanswered(List<Call> calls) => calls.FindAll(c => !c.Task.IsCompleted);
 
+    private sealed record Plans(WritePlan Plan, CoalescedPlan? Coalesced);
+
     // A queued call: its row, and the answer its caller awaits (continuations never run on the statement's thread).
-    private sealed class Call(T row, object?[] values, bool upsert, CancellationToken cancellationToken)
+    private sealed class Call(CoalescedPlan plan, T row, object?[] values, bool upsert, CancellationToken cancellationToken)
         : TaskCompletionSource<WriteResult<T>>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
+        public CoalescedPlan Plan { get; } = plan;
+
         public T Row { get; } = row;
 
         public object?[] Values { get; } = values;

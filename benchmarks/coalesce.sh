@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Coalescing benchmark (issue #14): insert-or-get with IdempotentWritesOptions.CoalesceWrites on, the SDK without it, and
+# the best hand-written per-call strategy, at 1 / 8 / 32 / 128 callers on fresh, 50 % existing and hot keys, interleaved,
+# with p50/p99 latency; see benchmarks/CoalesceDriver/Program.cs. Ends with `target` lines.
+#
+# It runs on its OWN durable cluster (fsync and synchronous_commit on: IW_PG_DURABLE=1 eng/pg-local.sh), the one
+# benchmarks/bulk.sh uses, never on the fast test cluster (fsync off). The cluster is started if needed and stopped at the
+# end when this script started it.
+# Environment: COALESCE_PG_PORT (default 54339), COALESCE_PG_DIR (default /tmp/idempotentwrites-pg-durable-<port>),
+#   COALESCE_SECONDS (default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
+#   COALESCE_MIXES (default 0,50,100), BENCH_RESULTS (default benchmarks/results): the output is also written to
+#   $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds).
+# Usage: benchmarks/coalesce.sh   (~6 minutes on 2 cores)
+set -euo pipefail
+cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+port="${COALESCE_PG_PORT:-54339}"
+dir="${COALESCE_PG_DIR:-/tmp/idempotentwrites-pg-durable-$port}"
+if [[ "$port" == 54329 ]]; then
+  echo "coalesce.sh: COALESCE_PG_PORT must not be 54329, the test cluster's port (fsync off)" >&2
+  exit 2
+fi
+pg() { IW_PG_DURABLE=1 IW_PG_PORT="$port" IW_PG_DIR="$dir" bash eng/pg-local.sh "$@" </dev/null; }
+
+dotnet build benchmarks/CoalesceDriver -c Release >/dev/null </dev/null
+
+started=0
+log=""
+cleanup() {
+  if [[ -n "$log" ]]; then rm -f -- "$log"; fi
+  if ((started)); then pg stop || true; fi
+}
+trap cleanup EXIT
+if ! pg status >/dev/null 2>&1; then started=1; fi
+CS="$(pg start)"
+
+out="${BENCH_RESULTS:-benchmarks/results}"
+mkdir -p "$out"
+log="$(mktemp)"
+dotnet artifacts/bin/CoalesceDriver/release/CoalesceDriver.dll "$CS" </dev/null | tee "$log"
+cp -- "$log" "$out/coalesce-latest.txt"
