@@ -10,7 +10,7 @@
 # Environment: COALESCE_PG_PORT (default 54339), COALESCE_PG_DIR (default /tmp/idempotentwrites-pg-durable-<port>),
 #   COALESCE_SECONDS (default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
 #   COALESCE_MIXES (default 0,50,100), BENCH_RESULTS (default benchmarks/results): the output is also written to
-#   $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds).
+#   $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds) and the chart to coalesce-chart.svg.
 # Usage: benchmarks/coalesce.sh   (~6 minutes on 2 cores)
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
@@ -38,5 +38,5 @@ CS="$(pg start)"
 out="${BENCH_RESULTS:-benchmarks/results}"
 mkdir -p "$out"
 log="$(mktemp)"
-dotnet artifacts/bin/CoalesceDriver/release/CoalesceDriver.dll "$CS" </dev/null | tee "$log"
+dotnet artifacts/bin/CoalesceDriver/release/CoalesceDriver.dll "$CS" "$out/coalesce-chart.svg" </dev/null | tee "$log"
 cp -- "$log" "$out/coalesce-latest.txt"

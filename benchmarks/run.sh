@@ -3,7 +3,8 @@
 # Benchmarks users can trust: the SDK, raw Npgsql with the same SQL and connection handling, the hand-written patterns
 # and pgbench (the physical limit), side by side and interleaved on the local throwaway PostgreSQL (started if needed);
 # bytes allocated per call (SDK vs raw Npgsql) and the resilience pipeline alone; then HTTP POST /payments with and
-# without the Idempotency-Key middleware through wrk; then benchmarks/bulk.sh if present.
+# without the Idempotency-Key middleware through wrk; then benchmarks/coalesce.sh and benchmarks/bulk.sh (both on their own
+# durable cluster, fsync on).
 # Each configuration starts with every connection pool emptied; every round runs each scenario once, one scenario later
 # than the round before. Prints the table and ends with one line per target: `target <name> <measured> <goal>` (a ratio
 # target is the median of the per-round ratios), met when measured >= goal, or when measured <= goal for alloc:<case>
@@ -19,6 +20,7 @@
 #   (section cpu, not in the default list: client CPU time per call, SDK and raw, single caller; BENCH_ONLY=a,b keeps only
 #   the named scenarios of the throughput sections; BENCH_CPU_TRACE=1 prints each window's client CPU per call)
 #   BENCH_PGBENCH=none (no pgbench rows) BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1
+#   BENCH_COALESCE=1 (0 skips benchmarks/coalesce.sh, ~6 minutes)
 #   BENCH_RESULTS=benchmarks/results
 #   IW_PG_PORT, IW_PG_DIR: the cluster eng/pg-local.sh starts and every step uses (default 54329, /tmp/idempotentwrites-pg-54329)
 #   but bulk.sh, which runs on its own durable cluster (fsync on; BULK_PG_PORT, default 54339, see benchmarks/bulk.sh)
@@ -49,6 +51,16 @@ fi
 echo
 echo "== results (median of $BENCH_RUNS interleaved runs, [min – max], ratio to (or, per call, difference from) the reference named per block) =="
 dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll report "$out" "$tsv" </dev/null
+
+if [[ "${BENCH_COALESCE:-1}" != 0 ]]; then
+  echo
+  echo "== benchmarks/coalesce.sh =="
+  coalesce_log="$(mktemp)"
+  # coalesce.sh, like bulk.sh, runs on the durable cluster (fsync and synchronous_commit on), not this one.
+  BENCH_RESULTS="$out" bash benchmarks/coalesce.sh </dev/null | tee "$coalesce_log"
+  grep '^target ' "$coalesce_log" >> "$out/latest.txt" || true
+  rm -f -- "$coalesce_log"
+fi
 
 if [[ "${BENCH_BULK:-1}" != 0 && -f benchmarks/bulk.sh ]]; then
   echo

@@ -14,7 +14,7 @@ using Npgsql;
 // round before; each window is preceded by a warm-up. Prints calls/s and p50/p99 latency (medians over rounds), ratios to
 // the best raw strategy and `target` lines.
 //
-// Usage: CoalesceDriver <connection string>
+// Usage: CoalesceDriver <connection string> [chart.svg]   (the chart: calls/s as a share of the best raw strategy, per cell)
 // Environment: COALESCE_SECONDS (per window, default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
 //   COALESCE_MIXES (existing-key percentages, default 0,50,100; 100 = the hot set of 1,000 keys)
 string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
@@ -40,6 +40,7 @@ await using (var admin = NpgsqlDataSource.Create(connectionString))
 }
 
 var owned = new List<ServiceProvider>();
+var pools = new List<NpgsqlDataSource>();
 IIdempotentWriter NewWriter(bool coalesce)
 {
     var services = new ServiceCollection();
@@ -50,12 +51,14 @@ IIdempotentWriter NewWriter(bool coalesce)
     }).MapTable<BenchUser>(Table, t => t.ConflictOn(u => u.Email).Generated(u => u.Id, u => u.CreatedAt));
     var provider = services.BuildServiceProvider();
     owned.Add(provider);
+    pools.Add(provider.GetRequiredService<IdempotentWritesDataSource>().DataSource);
     return provider.GetRequiredService<IIdempotentWriter>();
 }
 
 var coalesced = NewWriter(coalesce: true);
 var sdk = NewWriter(coalesce: false);
 await using var raw = NpgsqlDataSource.Create(connectionString);
+pools.Add(raw);
 
 var fresh = 0L;
 var tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
@@ -138,6 +141,13 @@ foreach (var mix in mixes)
 {
     foreach (var callers in callerCounts)
     {
+        // Every pool emptied first: a pool left with 128 idle connections by the configuration before hands a single
+        // caller another server backend on every call (Npgsql's idle list is first in, first out), which halves its rate.
+        foreach (var pool in pools)
+        {
+            pool.Clear();
+        }
+
         for (var run = 0; run < runs; run++)
         {
             for (var s = 0; s < scenarios.Length; s++)
@@ -162,6 +172,7 @@ Console.WriteLine();
 Console.WriteLine($"== insert-or-get, coalesced vs not vs the best raw per-call strategy (fsync on; median of {runs} interleaved {seconds} s windows) ==");
 Console.WriteLine($"{"keys",-6} {"callers",7} {"scenario",-17} {"calls/s",9} {"p50 ms",8} {"p99 ms",8} {"vs best raw",11}");
 var targets = new List<string>();
+var bars = new List<(string Cell, double Coalesced, double Sdk)>();
 foreach (var mix in mixes)
 {
     foreach (var callers in callerCounts)
@@ -188,6 +199,7 @@ foreach (var mix in mixes)
             results[(mix, callers, "coalesced")][r].Rate / results[(mix, callers, "sdk")][r].Rate));
         Console.WriteLine($"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x (per-round median), / sdk {sdkRatio:0.00}x");
         targets.Add($"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00}");
+        bars.Add(($"{MixName(mix)} ×{callers}", medians["coalesced"].Rate / medians[best].Rate, medians["sdk"].Rate / medians[best].Rate));
         var goal = (mix, callers) switch { (0, 32) => 3.0, (0, 8) => 1.3, (0, 1) => 1.0, _ => 0 };
         if (goal > 0)
         {
@@ -209,12 +221,51 @@ foreach (var line in targets)
     Console.WriteLine(line);
 }
 
+if (args.Length > 1)
+{
+    File.WriteAllText(args[1], Chart(bars));
+}
+
 foreach (var provider in owned)
 {
     await provider.DisposeAsync();
 }
 
 return 0;
+
+// Grouped bars: per cell (keys × callers), coalesced and uncoalesced SDK calls/s as a share of the best raw strategy (the
+// line at 1.0).
+static string Chart(List<(string Cell, double Coalesced, double Sdk)> bars)
+{
+    const int Width = 60;
+    const int Height = 260;
+    const int Left = 40;
+    const int Top = 30;
+    var max = Math.Ceiling(Math.Max(1.5, bars.Max(b => Math.Max(b.Coalesced, b.Sdk))));
+    double Y(double v) => Top + Height - (v / max * Height);
+    var svg = new System.Text.StringBuilder();
+    var total = Left + (bars.Count * Width) + 20;
+    svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total}\" height=\"{Top + Height + 60}\" font-family=\"sans-serif\" font-size=\"11\">");
+    svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left}\" y=\"16\" font-size=\"13\">InsertOrGetAsync calls/s as a share of the best hand-written per-call strategy (fsync on): coalesced (dark), not coalesced (light)</text>");
+    for (var tick = 0; tick <= max; tick++)
+    {
+        svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" x2=\"{total - 10}\" y1=\"{Y(tick):0.0}\" y2=\"{Y(tick):0.0}\" stroke=\"{(tick == 1 ? "#c00" : "#ddd")}\"/>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 6}\" y=\"{Y(tick) + 4:0.0}\" text-anchor=\"end\">{tick}×</text>");
+    }
+
+    for (var i = 0; i < bars.Count; i++)
+    {
+        var x = Left + (i * Width) + 8;
+        var (cell, coalesced, sdk) = bars[i];
+        svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x}\" y=\"{Y(coalesced):0.0}\" width=\"20\" height=\"{Top + Height - Y(coalesced):0.0}\" fill=\"#2a6\"/>");
+        svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{x + 22}\" y=\"{Y(sdk):0.0}\" width=\"20\" height=\"{Top + Height - Y(sdk):0.0}\" fill=\"#9cd\"/>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 10}\" y=\"{Y(coalesced) - 3:0.0}\" text-anchor=\"middle\" font-size=\"9\">{coalesced:0.0}</text>");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 21}\" y=\"{Top + Height + 16}\" text-anchor=\"middle\">{System.Security.SecurityElement.Escape(cell)}</text>");
+    }
+
+    svg.Append("</svg>");
+    return svg.ToString();
+}
 
 internal sealed class BenchUser
 {

@@ -45,6 +45,17 @@ public static class ScalingExamples
         // </snippet:scale-pgbouncer-datasource>
     }
 
+    public static void Coalescing(WebApplicationBuilder builder)
+    {
+        // <snippet:scale-coalesce>
+        builder.Services.AddIdempotentWrites(o =>
+        {
+            o.ConnectionString = builder.Configuration.GetConnectionString("Postgres");
+            o.CoalesceWrites = true;   // concurrent InsertOrGetAsync / UpsertAsync calls on one table share statements
+        });
+        // </snippet:scale-coalesce>
+    }
+
     public static void Replicas(WebApplicationBuilder builder)
     {
         // <snippet:scale-replicas>

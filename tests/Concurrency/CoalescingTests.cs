@@ -3,6 +3,7 @@
 
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using IdempotentWrites.ConcurrencyTests.Bulk;
 using Npgsql;
 
 namespace IdempotentWrites.ConcurrencyTests;
@@ -16,13 +17,19 @@ public sealed class Tally
     public int V { get; set; }
 }
 
-// IdempotentWritesOptions.CoalesceWrites on real PostgreSQL. Several tests make the queue deterministic: two uncommitted
-// rows held by another transaction block the two calls that go out alone (the table's in-flight statements), every call
-// made meanwhile queues, and committing the blocker sends the queue as one coalesced statement.
+// IdempotentWritesOptions.CoalesceWrites on real PostgreSQL. Several tests make the queue deterministic: an uncommitted row
+// held by another transaction blocks the call that goes out alone (the table's statement in flight), every call made
+// meanwhile queues, and committing the blocker sends the queue as one coalesced statement.
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "Concurrency")]
 public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output)
 {
+    // Every coalesced statement that failed (event 1010): outside the poisoned-row test, none may, since the callers
+    // written one by one afterwards would hide it.
+    private readonly ListLoggerProvider _logs = new();
+
+    private IReadOnlyList<Exception> FailedStatements => _logs.Exceptions(IdempotentWritesEventId.CoalescedStatementFailed);
+
     [Fact]
     public async Task InsertOrGet_64CallersSameKey_50Rounds_OneRowOneInsertedSameId()
     {
@@ -45,6 +52,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         }
 
         Assert.True(statements.Rows > 0, "no call was coalesced");
+        Assert.Empty(FailedStatements);
     }
 
     [Fact]
@@ -72,6 +80,42 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.Equal((50L * Callers) + 1, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
         Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k <> 'warm' AND k <> 'd-' || split_part(k, '-', 2) || '-' || v"));
         Assert.True(statements.Rows > 0, "no call was coalesced");
+        Assert.Empty(FailedStatements);
+    }
+
+    [Theory]
+    [InlineData(50)]
+    [InlineData(95)]
+    public async Task InsertOrGet_32CallersHalfOrMostKeysExisting_EveryAnswerTrue_NoStatementFails(int existingPercent)
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        using var statements = new CoalescedStatements();
+        await db.ExecuteAsync($"INSERT INTO {table} (k, v) SELECT 'hot-' || g, g FROM generate_series(0, 99) g");
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        var fresh = 0;
+        var results = new ConcurrentBag<(string Key, WriteResult<Tally> Result)>();
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(c => Task.Run(async () =>
+        {
+            var random = new Random(c);
+            for (var n = 0; n < 100; n++)
+            {
+                var key = random.Next(100) < existingPercent ? $"hot-{random.Next(100)}" : $"new-{Interlocked.Increment(ref fresh)}";
+                results.Add((key, await writer.Writer.InsertOrGetAsync(new Tally { K = key, V = 1000 })));
+            }
+        }))).WaitAsync(Waits.Timeout);
+
+        Assert.All(results, r => Assert.Equal(r.Key, r.Result.Row.K));
+        Assert.All(results.Where(r => r.Key.StartsWith("hot-", StringComparison.Ordinal)), r =>
+        {
+            Assert.Equal(WriteOutcome.Existing, r.Result.Outcome);
+            Assert.Equal(r.Key, $"hot-{r.Result.Row.V}");
+        });
+        Assert.All(results.Where(r => r.Key.StartsWith("new-", StringComparison.Ordinal)), r => Assert.Equal(WriteOutcome.Inserted, r.Result.Outcome));
+        Assert.Equal(101L + fresh, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.True(statements.Rows > 0, "no call was coalesced");
+        Assert.Empty(FailedStatements);
     }
 
     [Fact]
@@ -82,7 +126,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         using var statements = new CoalescedStatements();
         await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
 
-        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
         var calls = Enumerable.Range(0, 30)
             .Select(i => writer.Writer.InsertOrGetAsync(new Tally { K = $"p-{i}", V = i == 17 ? -1 : i }))
             .ToArray();
@@ -101,6 +145,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
 
         Assert.Equal(29L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k LIKE 'p-%'"));
         Assert.Contains(30, statements.Sizes);
+        Assert.IsType<PostgresException>(Assert.Single(FailedStatements));
     }
 
     [Fact]
@@ -110,7 +155,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         await using var _ = writer;
         await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
 
-        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
         using var cancel = new CancellationTokenSource();
         var cancelled = writer.Writer.InsertOrGetAsync(new Tally { K = "c-cancelled" }, cancel.Token);
         var kept = writer.Writer.InsertOrGetAsync(new Tally { K = "c-kept" });
@@ -130,7 +175,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         using var statements = new CoalescedStatements();
         await writer.Writer.UpsertAsync(new Tally { K = "warm" });
 
-        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
         var calls = new[] { 1, 2, 3, 3, 4 }.Select(v => writer.Writer.UpsertAsync(new Tally { K = "u", V = v }))
             .Append(writer.Writer.UpsertAsync(new Tally { K = "other", V = 9 }))
             .ToArray();
@@ -143,6 +188,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.Equal([1, 2, 3, 3, 4, 9], results.Select(r => r.Row.V));
         Assert.Equal(4, await db.ScalarAsync<int>($"SELECT v FROM {table} WHERE k = 'u'"));
         Assert.Contains(6, statements.Sizes);
+        Assert.Empty(FailedStatements);
     }
 
     [Fact]
@@ -153,11 +199,12 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         await using var writer = TestWriter.Create(
             db.ConnectionStringWith(b => b.MaxPoolSize = 100),
             b => b.MapTable<Tally>(table, t => t.ConflictOn(x => x.K).Generated(x => x.Id)),
-            o => o.CoalesceWrites = true);
+            o => o.CoalesceWrites = true,
+            _logs);
         using var statements = new CoalescedStatements();
         await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
 
-        await using var blocker = await BlockTwoCallsAsync(table, writer);
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
         var calls = new[] { "ab", "ab  ", "cd", "ab    " }.Select((k, i) => writer.Writer.InsertOrGetAsync(new Tally { K = k, V = i })).ToArray();
         await blocker.ReleaseAsync();
         var results = await Task.WhenAll(calls).WaitAsync(Waits.Timeout);
@@ -168,6 +215,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.Equal([0, 0, 2, 0], results.Select(r => r.Row.V));
         Assert.Equal(2L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k IN ('ab', 'cd')"));
         Assert.Contains(4, statements.Sizes);
+        Assert.Empty(FailedStatements);
     }
 
     [Fact]
@@ -204,6 +252,7 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.All(answers, a => Assert.Single(a.Value.Distinct()));
         Assert.Equal(answers.Count, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
         Assert.True(statements.Rows > 0, "no call was coalesced");
+        Assert.Empty(FailedStatements);
         Figures.Record(
             output,
             $"coalescing, two instances on opposite key orders for 30 s: {calls} calls, {answers.Count} keys, {statements.Count} coalesced " +
@@ -236,29 +285,27 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         => TestWriter.Create(
             db.ConnectionStringWith(b => b.MaxPoolSize = 100),
             b => b.MapTable<Tally>(table, t => t.ConflictOn(x => x.K).Generated(x => x.Id)),
-            o => o.CoalesceWrites = true);
+            o => o.CoalesceWrites = true,
+            _logs);
 
-    // Two calls that go out alone and wait on rows another transaction inserted and has not committed.
-    private async Task<Blocker> BlockTwoCallsAsync(string table, TestWriter writer)
+    // The call that goes out alone (nothing for the table in flight), held on a row another transaction inserted and has
+    // not committed: every call made meanwhile queues behind it.
+    private async Task<Blocker> BlockTheCallInFlightAsync(string table, TestWriter writer)
     {
         var connection = new NpgsqlConnection(db.ConnectionString);
         await connection.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();
-        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} (k, v) VALUES ('block-1', 0), ('block-2', 0)", connection, transaction))
+        await using (var insert = new NpgsqlCommand($"INSERT INTO {table} (k, v) VALUES ('block', 0)", connection, transaction))
         {
             await insert.ExecuteNonQueryAsync();
         }
 
-        var blocked = new[]
-        {
-            writer.Writer.InsertOrGetAsync(new Tally { K = "block-1" }),
-            writer.Writer.InsertOrGetAsync(new Tally { K = "block-2" }),
-        };
+        var blocked = writer.Writer.InsertOrGetAsync(new Tally { K = "block" });
         await using (var waiting = db.DataSource.CreateCommand(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND NOT granted"))
         {
             var deadline = DateTime.UtcNow + Waits.Timeout;
-            while ((long)(await waiting.ExecuteScalarAsync())! < 2 && DateTime.UtcNow < deadline)
+            while ((long)(await waiting.ExecuteScalarAsync())! < 1 && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20);
             }
@@ -267,12 +314,12 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         return new Blocker(connection, transaction, blocked);
     }
 
-    private sealed class Blocker(NpgsqlConnection connection, NpgsqlTransaction transaction, Task[] blocked) : IAsyncDisposable
+    private sealed class Blocker(NpgsqlConnection connection, NpgsqlTransaction transaction, Task blocked) : IAsyncDisposable
     {
         public async Task ReleaseAsync()
         {
             await transaction.CommitAsync();
-            await Task.WhenAll(blocked).WaitAsync(Waits.Timeout);
+            await blocked.WaitAsync(Waits.Timeout);
         }
 
         public async ValueTask DisposeAsync()

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 
 namespace IdempotentWrites.ConcurrencyTests;
@@ -32,9 +33,18 @@ public sealed class TestWriter : IAsyncDisposable
 
     public IServiceProvider Services => _provider;
 
-    public static TestWriter Create(string connectionString, Action<IdempotentWritesBuilder> map, Action<IdempotentWritesOptions>? options = null)
+    public static TestWriter Create(
+        string connectionString,
+        Action<IdempotentWritesBuilder> map,
+        Action<IdempotentWritesOptions>? options = null,
+        ILoggerProvider? logs = null)
     {
         var services = new ServiceCollection();
+        if (logs is not null)
+        {
+            services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
+        }
+
         map(services.AddIdempotentWrites(o =>
         {
             o.ConnectionString = connectionString;

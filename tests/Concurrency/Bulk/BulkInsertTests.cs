@@ -499,6 +499,10 @@ public sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 public sealed class ListLoggerProvider : ILoggerProvider
 {
     private readonly System.Collections.Concurrent.ConcurrentQueue<(int EventId, IReadOnlyList<KeyValuePair<string, object?>> State)> _entries = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(int EventId, Exception Exception)> _exceptions = new();
+
+    // The exceptions logged with that event id.
+    public IReadOnlyList<Exception> Exceptions(int eventId) => [.. _exceptions.Where(e => e.EventId == eventId).Select(e => e.Exception)];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
 
@@ -518,6 +522,12 @@ public sealed class ListLoggerProvider : ILoggerProvider
         public bool IsEnabled(LogLevel logLevel) => true;
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-            => provider._entries.Enqueue((eventId.Id, state as IReadOnlyList<KeyValuePair<string, object?>> ?? []));
+        {
+            provider._entries.Enqueue((eventId.Id, state as IReadOnlyList<KeyValuePair<string, object?>> ?? []));
+            if (exception is not null)
+            {
+                provider._exceptions.Enqueue((eventId.Id, exception));
+            }
+        }
     }
 }

@@ -33,7 +33,8 @@ internal sealed class CoalescedPlan
     // Indexes into the insert columns of the key columns, in key order: the re-select's parameters.
     public int[] KeyIndexes { get; }
 
-    // Answers (ordinal, first of its key, row…) for every caller whose key was inserted now; parameters: every insert column.
+    // Answers (ordinal, inserted by it, row…) for every caller whose key was inserted now or stored before the statement
+    // began; parameters: every insert column.
     public string InsertOrGetSql { get; }
 
     // Answers (ordinal, true, row…, inserted) for the first caller of each key that was inserted or updated; null when the
@@ -77,7 +78,17 @@ internal sealed class CoalescedPlan
             $"ON CONFLICT {SqlGenerator.ArbiterClause(mapping.Conflict)} ";
         var answer = $") SELECT {Input}.iw_ord, {Input}.iw_first, {Written}.* FROM {Written} JOIN {Input} ON {matches}";
         var returning = plan.Codecs.SelectList;
-        var insertOrGet = $"{write}DO NOTHING RETURNING {returning}, {returnedKeys}{answer}";
+        var keyInput = keyIndexes.Select(i => input[i]).ToList();
+        var found = string.Join(
+            " AND ",
+            plan.Keys.Select((k, j) => Equal($"{SqlGenerator.TargetAlias}.{k.Column!.QuotedName}", $"{Input}.{keyInput[j]}", plan.NullsNotDistinct)));
+
+        // The rows stored before the statement began, for the keys it did not insert (its snapshot cannot see its own
+        // inserts). A row committed meanwhile by a transaction the insert waited for is not in that snapshot: its caller
+        // is answered by ReselectSql, a statement of its own.
+        var existing = $" UNION ALL SELECT {Input}.iw_ord, false, iw_row.* FROM {Input} CROSS JOIN LATERAL (SELECT {returning}, " +
+            $"{returnedKeys} FROM {mapping.QualifiedName} AS {SqlGenerator.TargetAlias} WHERE {found} LIMIT 1) AS iw_row";
+        var insertOrGet = $"{write}DO NOTHING RETURNING {returning}, {returnedKeys}{answer}{existing}";
 
         string? upsert = null;
         if (plan.UpsertSql is not null && plan.UpdateColumns.Count > 0)
@@ -86,16 +97,13 @@ internal sealed class CoalescedPlan
                 $"({SqlGenerator.TargetAlias}.xmax = 0) AS {SqlGenerator.InsertedColumn}, {returnedKeys}{answer} AND {Input}.iw_first";
         }
 
-        var keyInput = keyIndexes.Select(i => input[i]).ToList();
         var keyArrays = string.Join(", ", keyIndexes.Select((index, j) => $"${j + 1}::{codecs[index].ParameterCast}[]"));
-        var found = string.Join(
-            " AND ",
-            plan.Keys.Select((k, j) => Equal($"{SqlGenerator.TargetAlias}.{k.Column!.QuotedName}", $"{Input}.{keyInput[j]}", plan.NullsNotDistinct)));
+
+        // One index lookup per caller (LATERAL … LIMIT 1 keeps the planner from a hash join over the whole table).
         var reselect = $"SELECT {Input}.iw_ord, row_number() OVER (PARTITION BY {string.Join(", ", keyInput.Select(k => $"{Input}.{k}"))} " +
-            $"ORDER BY {Input}.iw_ord) = 1 AS iw_first, {returning} " +
+            $"ORDER BY {Input}.iw_ord) = 1 AS iw_first, iw_row.* " +
             $"FROM unnest({keyArrays}) WITH ORDINALITY AS {Input}({string.Join(", ", keyInput)}, iw_ord) " +
-            $"JOIN {mapping.QualifiedName} AS {SqlGenerator.TargetAlias} ON {found}" +
-            (plan.Predicate is null ? string.Empty : $" AND ({plan.Predicate})");
+            $"CROSS JOIN LATERAL (SELECT {returning} FROM {mapping.QualifiedName} AS {SqlGenerator.TargetAlias} WHERE {found} LIMIT 1) AS iw_row";
         return new CoalescedPlan(plan, keyIndexes, insertOrGet, upsert, reselect);
     }
 

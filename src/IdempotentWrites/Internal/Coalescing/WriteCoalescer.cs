@@ -8,16 +8,20 @@ using Npgsql;
 namespace IdempotentWrites.Internal.Coalescing;
 
 // Client-side group commit for one mapped table (IdempotentWritesOptions.CoalesceWrites). No timer: a call goes out at once,
-// on its own, while fewer than MaxInFlight statements for the table are in flight; the calls that arrive meanwhile queue, and
-// when a statement completes the queue leaves as one coalesced statement (at most maxRows rows, one kind of call). Every
+// on its own, when nothing for the table is in flight; the calls that arrive meanwhile queue, and when the statement
+// completes the queue leaves as one coalesced statement (at most maxRows rows, one kind of call). Every
 // caller gets the answer it would have got alone; anything a coalesced statement cannot answer (a failed statement, a row
 // that vanished, a trigger that rewrote a key) is written again call by call, so each caller meets its own error.
 internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> table, int maxRows)
     where T : class
 {
-    // Two statements per table: one is being answered while the next is sent, and the rest of the pool stays with the
-    // uncoalesced calls (other tables, caller transactions).
-    private const int MaxInFlight = 2;
+    // One statement per table at a time, so the calls that arrive meanwhile leave together: measured on a durable server,
+    // one in flight gave 1.40x / 4.76x the best hand-written code at 8 / 32 callers on fresh keys, two in flight 1.18x /
+    // 3.30x (smaller statements, more commits). The rest of the pool stays with uncoalesced calls (other tables, caller
+    // transactions).
+    private const int MaxInFlight = 1;
+
+    private const string GenericPlans = "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)";
 
     private readonly LinkedList<Call> _queue = new();
     private int _inFlight;
@@ -178,6 +182,19 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         {
             // One queued call: the single-row statements answer it with less work than an unnest of one row.
             var alone = batch.Count == 1 ? batch : await CoalesceAsync(batch).ConfigureAwait(false);
+
+            // The answers are given here, once the connection is back in the pool, and each caller's continuation runs on
+            // this thread up to its next await. A caller that writes again queues before the next statement leaves, so
+            // the callers of one statement stay together in the next instead of one of them going out alone first
+            // (measured: 832 against 7,150 calls/s for hand-written code at 8 callers on half-existing keys).
+            foreach (var call in batch)
+            {
+                if (call.Result is { } result)
+                {
+                    call.TrySetResult(result);
+                }
+            }
+
             if (batch[0].Upsert)
             {
                 // In arrival order: two of them may share a key.
@@ -234,10 +251,11 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
 
                 if (pending.Count > 0)
                 {
-                    await SendAsync(connection, plan, pending, write: true, reselect: mode != InsertOrGetMode.InsertOnly, upsert: false)
-                        .ConfigureAwait(false);
+                    // Rows stored before the statement are answered by it; only a key another transaction committed
+                    // while the insert waited on it needs the re-select (a later snapshot).
+                    await SendAsync(connection, plan, pending, write: true, reselect: false, upsert: false).ConfigureAwait(false);
                     pending = Unanswered(pending);
-                    if (pending.Count > 0 && mode == InsertOrGetMode.InsertOnly)
+                    if (pending.Count > 0)
                     {
                         await SendAsync(connection, plan, pending, write: false, reselect: true, upsert: false).ConfigureAwait(false);
                     }
@@ -295,6 +313,11 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
     {
         var rows = calls.ConvertAll(c => c.Values);
         using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling(writer.Timeout.TotalSeconds) };
+
+        // The generic plan, for this batch's transaction only: with a custom plan (PostgreSQL's choice while the generic one
+        // looks dearer, which it does for arrays shorter than its default estimate of 10 rows) every statement is planned
+        // again, 0.3-0.5 ms of server time, more than the execution. The generic plan is the same index lookup per row.
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlans));
         if (write)
         {
             var command = new NpgsqlBatchCommand(upsert ? plan.UpsertSql! : plan.InsertOrGetSql);
@@ -317,6 +340,8 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
+            // set_config's own row.
+            await reader.NextResultAsync().ConfigureAwait(false);
             var insertedFlag = CoalescedPlan.RowOffset + plan.Plan.Codecs.All.Count;
             if (write)
             {
@@ -340,7 +365,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
                 while (await reader.ReadAsync().ConfigureAwait(false))
                 {
                     var call = calls[(int)reader.GetInt64(0) - 1];
-                    if (call.Task.IsCompleted)
+                    if (call.Answered)
                     {
                         continue;
                     }
@@ -365,17 +390,23 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             table.Strategy.Record(outcome == WriteOutcome.Existing);
         }
 
-        call.TrySetResult(new WriteResult<T>(outcome, row, 1));
+        call.Result = new WriteResult<T>(outcome, row, 1);
     }
 
-    private static List<Call> Unanswered(List<Call> calls) => calls.FindAll(c => !c.Task.IsCompleted);
+    private static List<Call> Unanswered(List<Call> calls) => calls.FindAll(c => !c.Answered);
 
     private sealed record Plans(WritePlan Plan, CoalescedPlan? Coalesced);
 
-    // A queued call: its row, and the answer its caller awaits (continuations never run on the statement's thread).
+    // A queued call: its row, and the answer its caller awaits (its continuation runs where the answer is given).
     private sealed class Call(CoalescedPlan plan, T row, object?[] values, bool upsert, CancellationToken cancellationToken)
-        : TaskCompletionSource<WriteResult<T>>(TaskCreationOptions.RunContinuationsAsynchronously)
+        : TaskCompletionSource<WriteResult<T>>
     {
+        // The statement's answer, given to the caller once the statement is over.
+        public WriteResult<T>? Result { get; set; }
+
+        // Answered by the statement, or cancelled by its caller.
+        public bool Answered => Result is not null || Task.IsCompleted;
+
         public CoalescedPlan Plan { get; } = plan;
 
         public T Row { get; } = row;
