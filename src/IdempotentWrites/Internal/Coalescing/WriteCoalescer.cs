@@ -40,7 +40,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             if (_inFlight < MaxInFlight)
             {
                 _inFlight++;
-                return AloneAsync(row, upsert, cancellationToken);
+                return table.WriteOneAsync(row, null, upsert, cancellationToken, slot: this);
             }
         }
 
@@ -57,18 +57,6 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         var coalesced = CoalescedPlan.Create(plan);
         Volatile.Write(ref _plans, new Plans(plan, coalesced));
         return coalesced;
-    }
-
-    private async Task<WriteResult<T>> AloneAsync(T row, bool upsert, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await table.WriteOneAsync(row, null, upsert, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Release();
-        }
     }
 
     private async Task<WriteResult<T>> QueuedAsync(CoalescedPlan plan, T row, bool upsert, CancellationToken cancellationToken)
@@ -100,14 +88,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             WriteResult<T> result;
             if (alone)
             {
-                try
-                {
-                    result = await table.WriteOneAsync(row, null, upsert, cancellationToken, record: false).ConfigureAwait(false);
-                }
-                finally
-                {
-                    Release();
-                }
+                result = await table.WriteOneAsync(row, null, upsert, cancellationToken, record: false, slot: this).ConfigureAwait(false);
             }
             else
             {
@@ -130,8 +111,9 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         }
     }
 
-    // A statement for the table completed: the queue leaves as the next one, or the slot is free.
-    private void Release()
+    // A statement for the table completed: the queue leaves as the next one, or the slot is free. A call that went out
+    // alone calls it (TableWriter.WriteOneAsync's slot) before its caller gets the answer.
+    public void Release()
     {
         List<Call>? batch;
         lock (_queue)

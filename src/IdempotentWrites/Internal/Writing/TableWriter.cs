@@ -52,13 +52,15 @@ internal sealed class TableWriter<T>
 
     public string SpanName(bool upsert) => upsert ? _upsertSpan : _insertOrGetSpan;
 
-    // One call on its own. record: false when a coalesced caller, which records its own span and metrics, falls back to it.
+    // One call on its own. record: false when a coalesced caller, which records its own span and metrics, falls back to it;
+    // slot: the coalescer whose in-flight slot this call holds, released when it completes.
     public async Task<WriteResult<T>> WriteOneAsync(
         T row,
         NpgsqlTransaction? transaction,
         bool upsert,
         CancellationToken cancellationToken,
-        bool record = true)
+        bool record = true,
+        WriteCoalescer<T>? slot = null)
     {
         var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
         using var activity = record ? WriterTelemetry.Start(upsert ? _upsertSpan : _insertOrGetSpan, operation, _mapping) : null;
@@ -134,6 +136,10 @@ internal sealed class TableWriter<T>
             }
 
             throw;
+        }
+        finally
+        {
+            slot?.Release();
         }
     }
 
