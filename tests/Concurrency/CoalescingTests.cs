@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using IdempotentWrites.ConcurrencyTests.Bulk;
 using Npgsql;
@@ -146,6 +147,35 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.Equal(29L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE k LIKE 'p-%'"));
         Assert.Contains(30, statements.Sizes);
         Assert.IsType<PostgresException>(Assert.Single(FailedStatements));
+    }
+
+    [Fact]
+    public async Task Telemetry_StatementSpanLinksItsCallers_CallerSpansSayCoalescedWithRows()
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+        var spans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name == IdempotentWritesTelemetry.ActivitySourceName,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
+        var calls = Enumerable.Range(0, 5).Select(i => writer.Writer.InsertOrGetAsync(new Tally { K = $"t-{i}", V = i })).ToArray();
+        await blocker.ReleaseAsync();
+        await Task.WhenAll(calls).WaitAsync(Waits.Timeout);
+
+        var statement = Assert.Single(spans, s => s.DisplayName.StartsWith("coalesced insert_or_get", StringComparison.Ordinal));
+        var callers = spans.Where(s => s.GetTagItem("idempotent_writes.coalesced") is true).ToList();
+        Assert.Equal(5, callers.Count);
+        Assert.All(callers, c => Assert.Equal(5, c.GetTagItem("idempotent_writes.coalesced.rows")));
+        Assert.Equal(callers.Select(c => c.SpanId.ToHexString()).Order(), statement.Links.Select(l => l.Context.SpanId.ToHexString()).Order());
+        Assert.Equal(default, statement.ParentSpanId);
+        Assert.Equal(5, statement.GetTagItem("idempotent_writes.coalesced.rows"));
     }
 
     [Fact]
