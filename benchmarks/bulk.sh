@@ -17,26 +17,11 @@ set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 unset IW_TEST_CONNECTION
-port="${BULK_PG_PORT:-54339}"
-dir="${BULK_PG_DIR:-/tmp/idempotentwrites-pg-durable-$port}"
-if [[ "$port" == 54329 ]]; then
-  echo "bulk.sh: BULK_PG_PORT must not be 54329, the test cluster's port (fsync off)" >&2
-  exit 2
-fi
-pg() { IW_PG_DURABLE=1 IW_PG_PORT="$port" IW_PG_DIR="$dir" bash eng/pg-local.sh "$@" </dev/null; }
-
+# shellcheck source=benchmarks/durable-cluster.sh
+source benchmarks/durable-cluster.sh
 dotnet build benchmarks/BulkDriver -c Release >/dev/null </dev/null
 dotnet build src/IdempotentWrites.Cli -c Release >/dev/null </dev/null
-
-started=0
-log=""
-cleanup() {
-  if [[ -n "$log" ]]; then rm -f -- "$log"; fi
-  if ((started)); then pg stop || true; fi
-}
-trap cleanup EXIT
-if ! pg status >/dev/null 2>&1; then started=1; fi
-CS="$(pg start)"
+durable_cluster bulk.sh "${BULK_PG_PORT:-54339}" "${BULK_PG_DIR:-/tmp/idempotentwrites-pg-durable-${BULK_PG_PORT:-54339}}"
 
 results="${BENCH_RESULTS:-benchmarks/results}"
 mkdir -p "$results"

@@ -15,25 +15,10 @@
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
-port="${COALESCE_PG_PORT:-54339}"
-dir="${COALESCE_PG_DIR:-/tmp/idempotentwrites-pg-durable-$port}"
-if [[ "$port" == 54329 ]]; then
-  echo "coalesce.sh: COALESCE_PG_PORT must not be 54329, the test cluster's port (fsync off)" >&2
-  exit 2
-fi
-pg() { IW_PG_DURABLE=1 IW_PG_PORT="$port" IW_PG_DIR="$dir" bash eng/pg-local.sh "$@" </dev/null; }
-
+# shellcheck source=benchmarks/durable-cluster.sh
+source benchmarks/durable-cluster.sh
 dotnet build benchmarks/CoalesceDriver -c Release >/dev/null </dev/null
-
-started=0
-log=""
-cleanup() {
-  if [[ -n "$log" ]]; then rm -f -- "$log"; fi
-  if ((started)); then pg stop || true; fi
-}
-trap cleanup EXIT
-if ! pg status >/dev/null 2>&1; then started=1; fi
-CS="$(pg start)"
+durable_cluster coalesce.sh "${COALESCE_PG_PORT:-54339}" "${COALESCE_PG_DIR:-/tmp/idempotentwrites-pg-durable-${COALESCE_PG_PORT:-54339}}"
 
 out="${BENCH_RESULTS:-benchmarks/results}"
 mkdir -p "$out"
