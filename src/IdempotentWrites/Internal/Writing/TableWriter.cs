@@ -75,9 +75,9 @@ internal sealed class TableWriter<T>
                 plan ??= await PlanAsync(cancellationToken).ConfigureAwait(false);
                 result = await AttemptAsync(plan, row, transaction, upsert, 0, cancellationToken).ConfigureAwait(false);
                 if (record)
-                    {
-                        _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
-                    }
+                {
+                    _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
+                }
 
                 return result;
             }
