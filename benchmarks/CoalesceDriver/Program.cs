@@ -113,6 +113,24 @@ var scenarios = new (string Name, Func<string, Task<long>> Call)[]
     ("raw-select-first", RawSelectFirstAsync),
 };
 
+// Rows per coalesced statement, from the SDK's own histogram (a queue of one goes out through the single-row path and is
+// not counted).
+long statements = 0, statementRows = 0;
+using var meter = new System.Diagnostics.Metrics.MeterListener();
+meter.InstrumentPublished = (instrument, listener) =>
+{
+    if (instrument.Name == IdempotentWritesTelemetry.CoalescedRowsHistogram)
+    {
+        listener.EnableMeasurementEvents(instrument);
+    }
+};
+meter.SetMeasurementEventCallback<int>((_, rows, _, _) =>
+{
+    Interlocked.Increment(ref statements);
+    Interlocked.Add(ref statementRows, rows);
+});
+meter.Start();
+
 // One window: callers loop for `seconds`, each call's latency recorded; returns calls/s, p50 and p99 in ms.
 async Task<(double Rate, double P50, double P99)> WindowAsync(Func<string, Task<long>> call, int callers, int mix, double length)
 {
@@ -143,6 +161,7 @@ foreach (var (_, call) in scenarios)
 }
 
 var results = new Dictionary<(int Mix, int Callers, string Scenario), List<(double Rate, double P50, double P99)>>();
+var rowsPerStatement = new Dictionary<(int Mix, int Callers), List<double>>();
 foreach (var mix in mixes)
 {
     foreach (var callers in callerCounts)
@@ -160,7 +179,15 @@ foreach (var mix in mixes)
             {
                 var (name, call) = scenarios[(s + run) % scenarios.Length];
                 await WindowAsync(call, callers, mix, Math.Min(0.5, seconds / 2));
+                var (statementsBefore, rowsBefore) = (Interlocked.Read(ref statements), Interlocked.Read(ref statementRows));
                 var measured = await WindowAsync(call, callers, mix, seconds);
+                if (name == "coalesced")
+                {
+                    var sent = Interlocked.Read(ref statements) - statementsBefore;
+                    (rowsPerStatement.TryGetValue((mix, callers), out var perStatement) ? perStatement : rowsPerStatement[(mix, callers)] = [])
+                        .Add(sent == 0 ? 0 : (double)(Interlocked.Read(ref statementRows) - rowsBefore) / sent);
+                }
+
                 (results.TryGetValue((mix, callers, name), out var list) ? list : results[(mix, callers, name)] = []).Add(measured);
             }
         }
@@ -203,7 +230,9 @@ foreach (var mix in mixes)
                 / Math.Max(results[(mix, callers, "raw-insert-first")][r].Rate, results[(mix, callers, "raw-select-first")][r].Rate)));
         var sdkRatio = Median(Enumerable.Range(0, runs).Select(r =>
             results[(mix, callers, "coalesced")][r].Rate / results[(mix, callers, "sdk")][r].Rate));
-        Console.WriteLine($"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x (per-round median), / sdk {sdkRatio:0.00}x");
+        Console.WriteLine(
+            $"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x (per-round median), / sdk {sdkRatio:0.00}x; " +
+            $"{Median(rowsPerStatement[(mix, callers)]):0.0} rows per coalesced statement");
         targets.Add($"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00}");
         bars.Add(($"{MixName(mix)} ×{callers}", medians["coalesced"].Rate / medians[best].Rate, medians["sdk"].Rate / medians[best].Rate));
         var goal = (mix, callers) switch { (0, 32) => 3.0, (0, 8) => 1.3, (0, 1) => 1.0, _ => 0 };
