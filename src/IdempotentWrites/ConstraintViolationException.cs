@@ -47,4 +47,15 @@ public abstract class ConstraintViolationException : IdempotentWritesException
     /// Gets the name of the violated constraint or unique index, or <see langword="null"/> when the server did not report it.
     /// </summary>
     public string? ConstraintName { get; }
+
+    /// <summary>
+    /// Gets the names of the application's entity types whose pending writes broke the constraint, when an object-relational
+    /// mapper reported them (IdempotentWrites.EntityFrameworkCore sets it for a failed <c>SaveChanges</c>); empty otherwise.
+    /// When set, <see cref="Exception.Message"/> ends with them.
+    /// </summary>
+    public IReadOnlyList<string> EntityTypes { get; init; } = [];
+
+    /// <inheritdoc/>
+    public override string Message
+        => EntityTypes.Count == 0 ? base.Message : $"{base.Message} Entity types: {string.Join(", ", EntityTypes)}.";
 }

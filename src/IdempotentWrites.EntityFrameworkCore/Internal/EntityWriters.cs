@@ -1,0 +1,87 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Collections.Concurrent;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace IdempotentWrites.EntityFrameworkCore.Internal;
+
+// One core writer per (EF model, entity type, data source), built on first use and kept for the process: the mapping comes
+// from the model, which exists only once a context does. Each lives in a small service provider of its own, over the
+// application's data source and IdempotentWritesOptions when the application registered them (services.AddIdempotentWrites),
+// else over a data source built from the context's connection string.
+internal static class EntityWriters
+{
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, object Source), Lazy<Entry>> Writers = new();
+    private static readonly ConcurrentDictionary<string, NpgsqlDataSource> OwnedSources = new(StringComparer.Ordinal);
+
+    public static Entry For<T>(DbContext context)
+        where T : class
+    {
+        var app = context.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider;
+        var dataSource = app?.GetService<IdempotentWritesDataSource>()?.DataSource
+            ?? app?.GetService<NpgsqlDataSource>()
+            ?? OwnedSources.GetOrAdd(
+                context.Database.GetConnectionString() ?? throw new InvalidOperationException(
+                    $"{context.GetType().Name} has no connection string and the application registers no NpgsqlDataSource; " +
+                    "call services.AddIdempotentWrites(...) or services.AddNpgsqlDataSource(...)."),
+                static connectionString => NpgsqlDataSource.Create(connectionString));
+        var key = (context.Model, typeof(T), (object)dataSource);
+        return Writers.GetOrAdd(key, static (key, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App)), (Context: context, DataSource: dataSource, App: app))
+            .Value;
+    }
+
+    private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app)
+        where T : class
+    {
+        var entityType = context.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException(
+            $"{typeof(T).Name} is not an entity type of {context.GetType().Name}'s model.");
+        var mapping = EntityTableMapping.Create(entityType);
+        var services = new ServiceCollection();
+        if (app?.GetService<ILoggerFactory>() is { } loggers)
+        {
+            services.AddSingleton(loggers);
+        }
+
+        services.AddLogging();
+        var key = new object();
+        services.AddKeyedSingleton(key, dataSource);
+        var options = app?.GetService<IOptions<IdempotentWritesOptions>>()?.Value;
+        var builder = services.AddIdempotentWrites(o =>
+        {
+            if (options is not null)
+            {
+                o.MaxReselectAttempts = options.MaxReselectAttempts;
+                o.CoalesceWrites = options.CoalesceWrites;
+                o.MaxCoalescedRows = options.MaxCoalescedRows;
+                o.Retry = options.Retry;
+                o.Timeout = options.Timeout;
+                o.PrepareStatements = options.PrepareStatements;
+                o.HealSequences = options.HealSequences;
+                o.TransactionPooling = options.TransactionPooling;
+                o.JsonSerializerOptions = options.JsonSerializerOptions;
+            }
+
+            o.DataSourceServiceKey = key;
+        });
+        if (mapping.Schema is null)
+        {
+            builder.MapTable<T>(mapping.Table, mapping.Configure);
+        }
+        else
+        {
+            builder.MapTable<T>(mapping.Schema, mapping.Table, mapping.Configure);
+        }
+
+        var provider = services.BuildServiceProvider();
+        return new Entry(provider.GetRequiredService<IIdempotentWriter>(), mapping);
+    }
+
+    internal sealed record Entry(IIdempotentWriter Writer, EntityTableMapping Mapping);
+}
