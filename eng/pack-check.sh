@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Prove the NuGet packages install, and that docs/getting-started.md works when followed literally:
+# Prove the NuGet packages install, and that docs/getting-started.md and docs/ef-core.md work when followed literally:
 #  1. pack the solution (Release) into a temporary feed; check that it holds exactly IdempotentWrites,
-#     IdempotentWrites.AspNetCore and the iw tool (IdempotentWrites.Cli) with README, CHANGELOG, license, XML docs, .snupkg
-#     symbols and SourceLink;
+#     IdempotentWrites.AspNetCore, IdempotentWrites.EntityFrameworkCore and the iw tool (IdempotentWrites.Cli) with README,
+#     CHANGELOG, license, XML docs, .snupkg symbols and SourceLink;
 #  2. build the getting-started app outside the repository, from the page itself: every block of docs/getting-started.md
 #     marked <!-- pack-check:NAME --> is read from the page (a marker missing, or a block the script cannot follow, fails):
 #     the page's `dotnet pack` commands (plus --no-build, into a temporary folder instead of ./nupkg), `dotnet new web`, its
@@ -12,7 +12,10 @@
 #     line for line) and `dotnet run` (plus --no-build; on a port chosen at run time, with this run's connection string);
 #  3. send the page's curl requests and compare each answer with the response the page shows: the status line, every header
 #     shown, and the body (date-times and W3C trace ids compared by form only);
-#  4. install iw from the feed into a tool path and check `iw --version`.
+#  4. docs/ef-core.md: its pack command, a console app made with its commands (nuget.config: the getting-started page's),
+#     the page's Program.cs built against IdempotentWrites.EntityFrameworkCore and run on a new database; its output must be
+#     the page's <!-- ef-check:output --> block, line for line;
+#  5. install iw from the feed into a tool path and check `iw --version`.
 # The app, the database it made and any PostgreSQL it started are stopped or dropped on every exit.
 #
 # Usage: eng/pack-check.sh [--no-build]
@@ -39,6 +42,8 @@ readonly SOLUTION=IdempotentWrites.sln
 readonly CONFIGURATION=Release
 readonly TFM=net10.0
 readonly LIBRARIES=(IdempotentWrites IdempotentWrites.AspNetCore)
+readonly EF_LIBRARY=IdempotentWrites.EntityFrameworkCore   # docs/ef-core.md's app: a console app of its own, below
+readonly EF_PAGE=docs/ef-core.md
 readonly TOOL=IdempotentWrites.Cli
 readonly TOOL_COMMAND=iw
 
@@ -92,6 +97,7 @@ APP_PID=""      # the page's `dotnet run`, in a process group of its own (setsid
 PG_OWN_PORT=""  # set when this run started its own PostgreSQL cluster (eng/pg-local.sh), stopped and removed on exit
 PG_OWN_DIR=""
 DATABASE=""     # set once this run created its database on IW_TEST_CONNECTION's server, dropped on exit
+EF_DATABASE=""  # the same for docs/ef-core.md's app
 stop_app() {
   [[ -n "$APP_PID" ]] || return 0
   local pid=$APP_PID i
@@ -110,6 +116,10 @@ stop_app() {
 cleanup() {
   local rc=$?
   stop_app
+  if [[ -n "$EF_DATABASE" ]]; then
+    run_psql -d "$ADMIN_DATABASE" -c "DROP DATABASE IF EXISTS \"$EF_DATABASE\" WITH (FORCE)" >/dev/null 2>&1 \
+      || printf '%s: warning: could not drop the database %s\n' "$SCRIPT_NAME" "$EF_DATABASE" >&2
+  fi
   if [[ -n "$DATABASE" ]]; then
     run_psql -d "$ADMIN_DATABASE" -c "DROP DATABASE IF EXISTS \"$DATABASE\" WITH (FORCE)" >/dev/null 2>&1 \
       || printf '%s: warning: could not drop the database %s\n' "$SCRIPT_NAME" "$DATABASE" >&2
@@ -147,7 +157,7 @@ printf '<Project />\n' >"$WORK/Directory.Packages.props"
 step "version (one place: VersionPrefix in Directory.Build.props)"
 VERSION=""
 versions=""
-for project in "${LIBRARIES[@]}" "$TOOL"; do
+for project in "${LIBRARIES[@]}" "$EF_LIBRARY" "$TOOL"; do
   v="$(dotnet msbuild "src/$project/$project.csproj" -p:Configuration="$CONFIGURATION" -getProperty:Version </dev/null)" \
     || die "could not evaluate the Version of src/$project"
   v="${v//[$'\r\n ']/}"
@@ -216,10 +226,10 @@ dotnet pack "$SOLUTION" -c "$CONFIGURATION" --no-build -o "$FEED" </dev/null >"$
   || { grep -E ': (error|warning) ' "$WORK/pack.log" | sort -u | tail -n 40 >&2; die "dotnet pack failed (errors above)"; }
 
 expected="$(printf '%s\n' "${LIBRARIES[@]/%/.$VERSION.nupkg}" "${LIBRARIES[@]/%/.$VERSION.snupkg}" \
-  "$TOOL.$VERSION.nupkg" "$TOOL.$VERSION.snupkg" | sort)"
+  "$EF_LIBRARY.$VERSION.nupkg" "$EF_LIBRARY.$VERSION.snupkg" "$TOOL.$VERSION.nupkg" "$TOOL.$VERSION.snupkg" | sort)"
 actual="$(cd "$FEED" && ls -1 | sort)"
 [[ "$actual" == "$expected" ]] \
-  || die "the feed should hold exactly the three packages and their symbols; expected:
+  || die "the feed should hold exactly the four packages and their symbols; expected:
 $expected
 got:
 $actual
@@ -253,7 +263,7 @@ check_package() { # id dir-of-assemblies-in-package
   fi
   printf '%s: %s %s: README, CHANGELOG, MIT, XML docs, snupkg, SourceLink ok\n' "$SCRIPT_NAME" "$id" "$VERSION" >&2
 }
-for id in "${LIBRARIES[@]}"; do
+for id in "${LIBRARIES[@]}" "$EF_LIBRARY"; do
   check_package "$id" "lib/$TFM"
 done
 check_package "$TOOL" "tools/$TFM/any"
@@ -264,6 +274,8 @@ grep -qF '<packageType name="DotnetTool" />' <<<"$(unzip -p "$FEED/$TOOL.$VERSIO
   || die "$TOOL: package type is not DotnetTool"
 grep -qF "<dependency id=\"IdempotentWrites\" version=\"$VERSION\"" <<<"$(unzip -p "$FEED/IdempotentWrites.AspNetCore.$VERSION.nupkg" IdempotentWrites.AspNetCore.nuspec)" \
   || die "IdempotentWrites.AspNetCore does not depend on IdempotentWrites $VERSION"
+grep -qF "<dependency id=\"IdempotentWrites\" version=\"$VERSION\"" <<<"$(unzip -p "$FEED/$EF_LIBRARY.$VERSION.nupkg" "$EF_LIBRARY.nuspec")" \
+  || die "$EF_LIBRARY does not depend on IdempotentWrites $VERSION"
 
 # ---------------------------------------------------------------------------------------------------------------------
 step "$PAGE step 2: its dotnet pack commands (+ --no-build, -o <temporary nupkg>)"
@@ -285,6 +297,16 @@ done
 for id in "${LIBRARIES[@]}"; do
   [[ -f "$PAGE_FEED/$id.$VERSION.nupkg" ]] || die "the page's dotnet pack commands did not make $id.$VERSION.nupkg"
 done
+# docs/ef-core.md's pack command, into the same folder (its app uses the getting-started nuget.config).
+ef_block() { # ef_block NAME: the body of the fenced block right after <!-- ef-check:NAME --> in docs/ef-core.md
+  awk -v m="<!-- ef-check:$1 -->" '$0 == m { if ((getline) <= 0 || $0 !~ /^```/) exit 2; f = 1; next } f && /^```/ { exit } f' "$EF_PAGE" \
+    || die "$EF_PAGE: <!-- ef-check:$1 --> is not followed by a fenced block"
+}
+ef_pack="$(ef_block pack)"
+[[ "$ef_pack" == "dotnet pack src/$EF_LIBRARY -c Release -o ./nupkg" ]] || die "$EF_PAGE, block pack: unexpected command: $ef_pack"
+printf '%s: $ %s\n' "$SCRIPT_NAME" "$ef_pack" >&2
+dotnet pack "src/$EF_LIBRARY" -c Release --no-build -o "$PAGE_FEED" </dev/null >>"$WORK/page-pack.log" 2>&1 \
+  || { tail -n 40 "$WORK/page-pack.log" >&2; die "$EF_PAGE's command failed: $ef_pack"; }
 export NUGET_PACKAGES="$CONSUMER_PACKAGES"
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -489,6 +511,37 @@ stop_app
 grep -qF 'Application is shutting down' "$APP_LOG" || printf '%s: warning: the app did not log its shutdown\n' "$SCRIPT_NAME" >&2
 
 # ---------------------------------------------------------------------------------------------------------------------
+step "$EF_PAGE: its console app against $EF_LIBRARY $VERSION, run on a new database; the output it shows"
+EF_WORK="$WORK/ef"
+mkdir -p "$EF_WORK"
+# The getting-started nuget.config, in the folder the page's commands start in (NuGet reads it from the parent folders).
+printf '%s\n' "${nuget_config//"$PAGE_FEED_PLACEHOLDER"/$PAGE_FEED}" >"$EF_WORK/nuget.config"
+ef_new="$(ef_block add-package)"
+printf '%s: $ %s\n' "$SCRIPT_NAME" "$(tr '\n' ';' <<<"$ef_new")" >&2
+(cd "$EF_WORK" && bash -e -c "$ef_new") </dev/null >"$WORK/ef-new.log" 2>&1 || { tail -n 40 "$WORK/ef-new.log" >&2; die "$EF_PAGE's commands failed"; }
+ef_app="$(sed -nE 's/^dotnet new console -o ([A-Za-z0-9_.-]+)$/\1/p' <<<"$ef_new")"
+[[ -n "$ef_app" && -d "$EF_WORK/$ef_app" ]] || die "$EF_PAGE, block add-package: no 'dotnet new console -o NAME' line"
+cached="$NUGET_PACKAGES/${EF_LIBRARY,,}/$VERSION/${EF_LIBRARY,,}.$VERSION.nupkg"
+cmp -s "$cached" "$PAGE_FEED/$EF_LIBRARY.$VERSION.nupkg" || die "the restored $EF_LIBRARY $VERSION is not the package just packed"
+# The page's only C# block is the app's Program.cs (DocsSnippetsTests keeps it equal to docs/snippets/EfCoreApp/Program.cs).
+awk '/^```csharp$/ { f = 1; next } f && /^```/ { exit } f' "$EF_PAGE" >"$EF_WORK/$ef_app/Program.cs"
+[[ -s "$EF_WORK/$ef_app/Program.cs" ]] || die "$EF_PAGE has no csharp block"
+(cd "$EF_WORK/$ef_app" && dotnet build --disable-build-servers) </dev/null >"$WORK/ef-build.log" 2>&1 \
+  || { grep -E ': (error|warning) ' "$WORK/ef-build.log" | sort -u | tail -n 40 >&2; die "$EF_PAGE's app does not build against the packages"; }
+EF_DATABASE="${DATABASE}_ef"
+run_psql -d "$ADMIN_DATABASE" -c "CREATE DATABASE \"$EF_DATABASE\"" >>"$WORK/psql.log" 2>&1 \
+  || { cat "$WORK/psql.log" >&2; die "could not create the database $EF_DATABASE"; }
+ef_run="$(ef_block run)"
+[[ "$ef_run" == *'export ConnectionStrings__Postgres='*'dotnet run' ]] || die "$EF_PAGE, block run: unexpected: $ef_run"
+(cd "$EF_WORK/$ef_app" && ConnectionStrings__Postgres="${APP_CS%Database=*}Database=$EF_DATABASE" dotnet run --no-build) </dev/null \
+  >"$WORK/ef-run.out" 2>"$WORK/ef-run.err" || { cat "$WORK/ef-run.out" "$WORK/ef-run.err" >&2; die "$EF_PAGE's app failed (above)"; }
+if ! diff <(ef_block output) "$WORK/ef-run.out" >"$WORK/ef-run.diff"; then
+  cat "$WORK/ef-run.diff" >&2
+  die "$EF_PAGE's app did not print what the page shows (diff above: < page, > app)"
+fi
+printf '%s: %s: the app printed what the page shows (%d lines)\n' "$SCRIPT_NAME" "$EF_PAGE" "$(wc -l <"$WORK/ef-run.out")" >&2
+
+# ---------------------------------------------------------------------------------------------------------------------
 step "dotnet tool install $TOOL $VERSION from the feed; $TOOL_COMMAND --version"
 # The tool bundles its dependencies, so the feed alone is enough: no other source can supply IdempotentWrites.Cli.
 cat >"$WORK/tool-nuget.config" <<EOF
@@ -523,5 +576,5 @@ tool_frameworks="$(grep -o '"name": *"[^"]*"' "$tool_config" | sed 's/.*"\([^"]*
 printf '%s: %s needs only Microsoft.NETCore.App\n' "$SCRIPT_NAME" "$TOOL_COMMAND" >&2
 
 step
-printf '%s: PASSED: %s %s (+ .snupkg) pack and install; %s followed literally, its app answers as shown; total %s\n' \
-  "$SCRIPT_NAME" "${LIBRARIES[*]} $TOOL" "$VERSION" "$PAGE" "$(elapsed "$START_NS")" >&2
+printf '%s: PASSED: %s %s (+ .snupkg) pack and install; %s and %s followed literally, their apps answer as shown; total %s\n' \
+  "$SCRIPT_NAME" "${LIBRARIES[*]} $EF_LIBRARY $TOOL" "$VERSION" "$PAGE" "$EF_PAGE" "$(elapsed "$START_NS")" >&2

@@ -187,7 +187,7 @@ done
 if [[ "${IW_SKIP_PACK_CHECK:-}" == 1 ]]; then
   step "package check skipped (IW_SKIP_PACK_CHECK=1)"
 else
-  step "eng/pack-check.sh --no-build (pack the three packages, run docs/getting-started.md's app from them, iw --version)"
+  step "eng/pack-check.sh --no-build (pack the four packages, run the apps of docs/getting-started.md and docs/ef-core.md from them, iw --version)"
   pack_rc=0
   bash eng/pack-check.sh --no-build </dev/null || pack_rc=$?
   if ((pack_rc == 0)); then

@@ -14,10 +14,10 @@ public static class IdempotentWritesEntityTypeBuilderExtensions
 {
     /// <summary>
     /// Names the properties that identify a duplicate of this entity: the conflict key of
-    /// <see cref="IdempotentWritesDbSetExtensions.InsertOrGetAsync{TEntity}(Microsoft.EntityFrameworkCore.DbSet{TEntity}, TEntity, CancellationToken)"/>
-    /// and <c>UpsertAsync</c>. A unique index or constraint over exactly these columns must exist in the database (declare it
-    /// with <c>HasIndex(...).IsUnique()</c> or <c>HasAlternateKey</c> so migrations create it). Without this call the key is
-    /// the entity's only unique index or alternate key, else its primary key when the client sets it.
+    /// <c>InsertOrGetAsync</c> and <c>UpsertAsync</c> (<see cref="IdempotentWritesDbSetExtensions"/>). A unique index or
+    /// constraint over exactly these columns must exist in the database (declare it with <c>HasIndex(...).IsUnique()</c> or
+    /// <c>HasAlternateKey</c> so migrations create it). Without this call the key is the entity's only unique index or
+    /// alternate key, else its primary key when the client sets it.
     /// </summary>
     /// <typeparam name="TEntity">The entity type.</typeparam>
     /// <typeparam name="TKey">The key's type.</typeparam>
@@ -36,7 +36,8 @@ public static class IdempotentWritesEntityTypeBuilderExtensions
         string[] names = body switch
         {
             MemberExpression { Expression: ParameterExpression } member => [member.Member.Name],
-            NewExpression { Arguments.Count: > 0 } anonymous when anonymous.Arguments.All(a => a is MemberExpression { Expression: ParameterExpression })
+            NewExpression { Arguments.Count: > 0 } anonymous
+                when anonymous.Arguments.All(a => a is MemberExpression { Expression: ParameterExpression })
                 => [.. anonymous.Arguments.Select(a => ((MemberExpression)a).Member.Name)],
             _ => throw new ArgumentException(
                 $"'{key}' must select a property (e => e.Email) or several as an anonymous type (e => new {{ e.A, e.B }}).",

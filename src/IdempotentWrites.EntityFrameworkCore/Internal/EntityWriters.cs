@@ -33,8 +33,10 @@ internal static class EntityWriters
                     "call services.AddIdempotentWrites(...) or services.AddNpgsqlDataSource(...)."),
                 static connectionString => NpgsqlDataSource.Create(connectionString));
         var key = (context.Model, typeof(T), (object)dataSource);
-        return Writers.GetOrAdd(key, static (key, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App)), (Context: context, DataSource: dataSource, App: app))
-            .Value;
+        return Writers.GetOrAdd(
+            key,
+            static (_, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App)),
+            (Context: context, DataSource: dataSource, App: app)).Value;
     }
 
     private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app)
