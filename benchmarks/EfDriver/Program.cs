@@ -22,12 +22,16 @@ using Npgsql;
 //
 // Usage: EfDriver <connection string>
 // Environment: EF_SECONDS (per window, default 2), EF_RUNS (default 3), EF_CALLERS (default 1,8,32),
-//   EF_MIXES (existing-key percentages, default 0,50,99; existing keys come from a hot set of 1,000 rows)
+//   EF_MIXES (existing-key percentages, default 0,50,99; existing keys come from a hot set of 1,000 rows),
+//   EF_CONTEXT (pooled: AddDbContextPool, the default; scoped: AddDbContext)
 string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 var connectionString = new NpgsqlConnectionStringBuilder(args[0]) { NoResetOnClose = true, MaxPoolSize = 160 }.ConnectionString;
 var seconds = double.Parse(Env("EF_SECONDS", "2"), CultureInfo.InvariantCulture);
 var runs = int.Parse(Env("EF_RUNS", "3"), CultureInfo.InvariantCulture);
 var callerCounts = Env("EF_CALLERS", "1,8,32").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+// EF_CONTEXT=pooled (default): AddDbContextPool, EF's setup for throughput; scoped: AddDbContext, a new context per scope,
+// whose first use builds its internal services (~60 µs here, paid by every EF operation, not by the SDK's own calls).
+var pooledContexts = Env("EF_CONTEXT", "pooled") != "scoped";
 var mixes = Env("EF_MIXES", "0,50,99").Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
 
 await using (var admin = NpgsqlDataSource.Create(connectionString))
@@ -45,11 +49,12 @@ await using (var admin = NpgsqlDataSource.Create(connectionString))
         + "current_setting('synchronous_commit')");
     Console.WriteLine(
         $"server: PostgreSQL {await settings.ExecuteScalarAsync()}; client pool Max Pool Size=160, No Reset On Close=true; " +
-        $"{Environment.ProcessorCount} cores");
+        $"{Environment.ProcessorCount} cores; EF contexts: {(pooledContexts ? "AddDbContextPool" : "AddDbContext")}");
 }
 
 var owned = new List<ServiceProvider>();
 var pools = new List<NpgsqlDataSource>();
+
 
 // One service provider per EF scenario, each with its own data source (pool), as an application would register them.
 ServiceProvider NewEfServices()
@@ -58,7 +63,15 @@ ServiceProvider NewEfServices()
     pools.Add(dataSource);
     var services = new ServiceCollection();
     services.AddSingleton(dataSource);
-    services.AddDbContext<BenchDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention());
+    if (pooledContexts)
+    {
+        services.AddDbContextPool<BenchDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention());
+    }
+    else
+    {
+        services.AddDbContext<BenchDb>((sp, o) => o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()).UseSnakeCaseNamingConvention());
+    }
+
     var provider = services.BuildServiceProvider();
     owned.Add(provider);
     return provider;

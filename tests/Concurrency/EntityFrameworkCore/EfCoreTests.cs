@@ -3,7 +3,7 @@
 
 using IdempotentWrites.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace IdempotentWrites.ConcurrencyTests.EntityFrameworkCore;
 
@@ -233,5 +233,29 @@ public sealed class EfCoreTests(PostgresFixture db)
 
         await using var transaction = await scope.Db.Database.BeginTransactionAsync();
         await Assert.ThrowsAsync<InvalidOperationException>(() => scope.Db.Users.InsertManyAsync([new EfUser { Email = "x", Name = "x" }]));
+    }
+
+    [Fact]
+    public async Task UnmappableEntities_RefusedOnFirstUse_NamingTheEntityAndTheReason_BeforeAnySql()
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(db.DataSource);
+        services.AddDbContext<EfRefusedDb>(o => o.UseNpgsql(db.DataSource));
+        await using var provider = services.BuildServiceProvider();
+        await using var scope = provider.CreateAsyncScope();
+        var context = scope.ServiceProvider.GetRequiredService<EfRefusedDb>();
+
+        async Task<string> RefusedAsync<T>(T entity)
+            where T : class
+            => (await Assert.ThrowsAsync<TableMappingException>(() => context.Set<T>().InsertOrGetAsync(entity))).Message;
+
+        Assert.Contains("entity type Converted", await RefusedAsync(new Converted { Key = "k" }), StringComparison.Ordinal);
+        Assert.Contains("value converter", await RefusedAsync(new Converted { Key = "k" }), StringComparison.Ordinal);
+        Assert.Contains("inheritance", await RefusedAsync(new Dog { Key = "k" }), StringComparison.Ordinal);
+        Assert.Contains("inheritance", await RefusedAsync(new Animal { Key = "k" }), StringComparison.Ordinal);
+        var shadow = await RefusedAsync(new Comment { Key = "k" });
+        Assert.Contains("entity type Comment", shadow, StringComparison.Ordinal);
+        Assert.Contains("PostId", shadow, StringComparison.Ordinal);
+        Assert.Contains("HasIdempotentKey", await RefusedAsync(new TwoKeys { A = "a", B = "b" }), StringComparison.Ordinal);
     }
 }

@@ -127,3 +127,71 @@ public sealed class EfScope(AsyncServiceScope scope) : IAsyncDisposable
 
     public ValueTask DisposeAsync() => scope.DisposeAsync();
 }
+
+public enum Mood
+{
+    Calm,
+    Cross,
+}
+
+public sealed class Converted
+{
+    public long Id { get; set; }
+
+    public string Key { get; set; } = string.Empty;
+
+    public Mood Mood { get; set; }
+}
+
+public class Animal
+{
+    public long Id { get; set; }
+
+    public string Key { get; set; } = string.Empty;
+}
+
+public sealed class Dog : Animal
+{
+    public bool Barks { get; set; }
+}
+
+public sealed class Post
+{
+    public long Id { get; set; }
+
+    public string Slug { get; set; } = string.Empty;
+
+    public List<Comment> Comments { get; set; } = [];
+}
+
+public sealed class Comment
+{
+    public long Id { get; set; }
+
+    public string Key { get; set; } = string.Empty;
+}
+
+public sealed class TwoKeys
+{
+    public long Id { get; set; }
+
+    public string A { get; set; } = string.Empty;
+
+    public string B { get; set; } = string.Empty;
+}
+
+// Shapes the SDK refuses: a value converter, inheritance, a shadow foreign key, two unique indexes and no idempotent key.
+public sealed class EfRefusedDb(DbContextOptions<EfRefusedDb> options) : DbContext(options)
+{
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        modelBuilder.Entity<Converted>().Property(c => c.Mood).HasConversion<string>();
+        modelBuilder.Entity<Converted>().HasIndex(c => c.Key).IsUnique();
+        modelBuilder.Entity<Animal>().HasIndex(a => a.Key).IsUnique();
+        modelBuilder.Entity<Dog>();
+        modelBuilder.Entity<Post>().HasIndex(p => p.Slug).IsUnique();
+        modelBuilder.Entity<Comment>().HasIndex(c => c.Key).IsUnique();
+        modelBuilder.Entity<TwoKeys>().HasIndex(t => t.A).IsUnique();
+        modelBuilder.Entity<TwoKeys>().HasIndex(t => t.B).IsUnique();
+    }
+}
