@@ -141,8 +141,47 @@ public static class IdempotentWritesDbSetExtensions
                 "its rows would not roll back with it. Write inside the transaction with InsertOrGetAsync, or bulk-load outside it.");
         }
 
-        var (writer, mapping) = EntityWriters.For<TEntity>(context);
-        return writer.InsertManyAsync(entities.Select(e => FillClientGuids(mapping, e)), options, cancellationToken);
+        return InsertManyCoreAsync(context, entities, options, cancellationToken);
+    }
+
+    private static async Task<BulkWriteReport<TEntity>> InsertManyCoreAsync<TEntity>(
+        DbContext context,
+        IEnumerable<TEntity> entities,
+        BulkWriteOptions? options,
+        CancellationToken cancellationToken)
+        where TEntity : class
+    {
+        // One column list for the whole load: the first entity's choice of values left to the database defaults.
+        var mapping = EntityWriters.MappingFor<TEntity>(context);
+        using var rows = entities.GetEnumerator();
+        var first = rows.MoveNext() ? FillClientGuids(mapping, rows.Current) : null;
+        var mask = first is null ? 0 : mapping.Mask(first);
+        var (writer, _) = EntityWriters.For<TEntity>(context, mask);
+        return await writer.InsertManyAsync(Rows(mapping, first, rows, mask), options, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static IEnumerable<TEntity> Rows<TEntity>(EntityTableMapping mapping, TEntity? first, IEnumerator<TEntity> rows, int mask)
+        where TEntity : class
+    {
+        if (first is null)
+        {
+            yield break;
+        }
+
+        yield return first;
+        for (var position = 2L; rows.MoveNext(); position++)
+        {
+            var row = FillClientGuids(mapping, rows.Current);
+            if (mapping.Mask(row) is var own && own != mask)
+            {
+                throw new InvalidOperationException(
+                    $"Entity {position} of the InsertManyAsync input sets {mapping.DescribeDifference(own, mask)} differently from the " +
+                    "first: one leaves it to the database's default (its value is the property's default), the other gives a " +
+                    "value. A bulk write sends one column list; set it on every entity or on none.");
+            }
+
+            yield return row;
+        }
     }
 
     private static async Task<WriteResult<TEntity>> WriteAsync<TEntity>(
@@ -156,8 +195,9 @@ public static class IdempotentWritesDbSetExtensions
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(entity);
         var context = set.GetService<ICurrentDbContext>().Context;
-        var (writer, mapping) = EntityWriters.For<TEntity>(context);
+        var mapping = EntityWriters.MappingFor<TEntity>(context);
         FillClientGuids(mapping, entity);
+        var (writer, _) = EntityWriters.For<TEntity>(context, mapping.Mask(entity));
         var result = context.Database.CurrentTransaction?.GetDbTransaction() switch
         {
             null => upsert

@@ -42,11 +42,12 @@ internal sealed class ConstraintErrorInterceptor : SaveChangesInterceptor
         }
 
         IdempotentWritesException? typed = null;
-        if (postgres.SqlState == "23505" && eventData.Context?.Database.GetDbConnection() is ICloneable cloneable)
+        // A clone shares the connection's data source (and its password); a wrapped connection (a profiler's) is not cloned.
+        if (postgres.SqlState == "23505" && eventData.Context?.Database.GetDbConnection() is NpgsqlConnection connection)
         {
             try
             {
-                var catalog = (NpgsqlConnection)cloneable.Clone();
+                var catalog = (NpgsqlConnection)((ICloneable)connection).Clone();
                 await using (catalog.ConfigureAwait(false))
                 {
                     if (sync)
@@ -120,9 +121,10 @@ internal sealed class ConstraintErrorInterceptor : SaveChangesInterceptor
             && entry.Metadata.FindPrimaryKey() is { } key
             && key.Properties.All(p => entry.Property(p.Name).IsTemporary);
 
+    // The failed entries on the violated table (an entity without a schema is in whichever the search path resolved).
     private static List<EntityEntry> Matching(IReadOnlyList<EntityEntry> entries, UniqueViolationException unique)
         => [.. entries.Where(e => e.Metadata.GetTableName() == unique.TableName
-            && (unique.SchemaName is null || (e.Metadata.GetSchema() ?? "public") == unique.SchemaName))];
+            && (unique.SchemaName is null || e.Metadata.GetSchema() is null || e.Metadata.GetSchema() == unique.SchemaName))];
 
     // The key's values, from the one failed entry that maps to the violated table (EF reports a whole batch's entries when it
     // cannot tell which row failed: then none).

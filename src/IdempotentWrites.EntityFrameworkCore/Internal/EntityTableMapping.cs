@@ -13,6 +13,11 @@ namespace IdempotentWrites.EntityFrameworkCore.Internal;
 // (whatever naming convention built it), server-generated columns, the conflict key (HasIdempotentKey, else the one unique
 // index or alternate key, else a primary key the client sets) and a filtered index's predicate. What does not map cleanly
 // to one row of one table is refused with the entity's name and the reason.
+//
+// Columns the database fills on insert (identity, serial, a default) are written as EF writes them: left to the database
+// when the entity's value is the property's sentinel (its CLR default, unless configured), sent otherwise. The core writer
+// sends a fixed column list, so each combination of such columns left to the database is a mapping of its own (a bit of
+// the mask, Mask()); computed columns are never sent.
 internal sealed class EntityTableMapping
 {
     public const string KeyAnnotation = "IdempotentWrites:Key";
@@ -33,6 +38,9 @@ internal sealed class EntityTableMapping
     public string Display => Schema is null ? Table : $"{Schema}.{Table}";
 
     public List<(PropertyInfo Property, string Column, bool Generated)> Columns { get; } = [];
+
+    // Columns filled by the database when the entity leaves them at their sentinel: (position in Columns, sentinel).
+    public List<(int Column, object? Sentinel)> Defaulted { get; } = [];
 
     public List<PropertyInfo> Key { get; } = [];
 
@@ -106,6 +114,12 @@ internal sealed class EntityTableMapping
                 mapping.ClientGuids.Add(info);
             }
 
+            if (generated && property.ValueGenerated == ValueGenerated.OnAdd)
+            {
+                mapping.Defaulted.Add((mapping.Columns.Count, property.Sentinel));
+                generated = false;
+            }
+
             mapping.Columns.Add((info, column, generated));
         }
 
@@ -118,20 +132,48 @@ internal sealed class EntityTableMapping
             }
         }
 
+        if (mapping.Defaulted.Count > 16)
+        {
+            throw Refuse(name, display, $"it has {mapping.Defaulted.Count} columns with database defaults; at most 16 are supported");
+        }
+
         mapping.ChooseKey(name);
         return mapping;
     }
 
-    // Builds the core mapping: every column named as the model names it.
-    public void Configure<T>(TableMappingBuilder<T> builder)
+    // Which database-filled columns the entity leaves to the database: bit i for Defaulted[i], set when its value is the sentinel.
+    public int Mask(object entity)
+    {
+        var mask = 0;
+        for (var i = 0; i < Defaulted.Count; i++)
+        {
+            var (column, sentinel) = Defaulted[i];
+            if (Equals(Columns[column].Property.GetValue(entity), sentinel))
+            {
+                mask |= 1 << i;
+            }
+        }
+
+        return mask;
+    }
+
+    // The property names of the database-filled columns on which two masks differ.
+    public string DescribeDifference(int mask, int other)
+        => string.Join(", ", Defaulted.Where((_, i) => ((mask ^ other) & (1 << i)) != 0).Select(d => Columns[d.Column].Property.Name));
+
+    // Builds the core mapping: every column named as the model names it; generated, the computed columns and the
+    // database-filled ones the mask leaves to the database.
+    public void Configure<T>(TableMappingBuilder<T> builder, int mask)
         where T : class
     {
         var row = Expression.Parameter(typeof(T), "row");
-        foreach (var (property, column, generated) in Columns)
+        for (var i = 0; i < Columns.Count; i++)
         {
+            var (property, column, generated) = Columns[i];
             var selector = Expression.Lambda<Func<T, object?>>(Expression.Convert(Expression.Property(row, property), typeof(object)), row);
             builder.HasColumnName(selector, column);
-            if (generated)
+            var defaulted = Defaulted.FindIndex(d => d.Column == i);
+            if (generated || (defaulted >= 0 && (mask & (1 << defaulted)) != 0))
             {
                 builder.Generated(selector);
             }

@@ -18,10 +18,22 @@ namespace IdempotentWrites.EntityFrameworkCore.Internal;
 // else over a data source built from the context's connection string.
 internal static class EntityWriters
 {
-    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, object Source), Lazy<Entry>> Writers = new();
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity), Lazy<EntityTableMapping>> Mappings = new();
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, object Source, int Mask), Lazy<Entry>> Writers = new();
     private static readonly ConcurrentDictionary<string, NpgsqlDataSource> OwnedSources = new(StringComparer.Ordinal);
 
-    public static Entry For<T>(DbContext context)
+    // The entity type's mapping, read from the model once.
+    public static EntityTableMapping MappingFor<T>(DbContext context)
+        where T : class
+        => Mappings.GetOrAdd(
+            (context.Model, typeof(T)),
+            static (key, model) => new Lazy<EntityTableMapping>(() => EntityTableMapping.Create(
+                model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException(
+                    $"{typeof(T).Name} is not an entity type of the context's model."))),
+            context.Model).Value;
+
+    // The writer for the entity type and the columns it leaves to the database (EntityTableMapping.Mask).
+    public static Entry For<T>(DbContext context, int mask)
         where T : class
     {
         var app = context.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider;
@@ -32,19 +44,17 @@ internal static class EntityWriters
                     $"{context.GetType().Name} has no connection string and the application registers no NpgsqlDataSource; " +
                     "call services.AddIdempotentWrites(...) or services.AddNpgsqlDataSource(...)."),
                 static connectionString => NpgsqlDataSource.Create(connectionString));
-        var key = (context.Model, typeof(T), (object)dataSource);
+        var key = (context.Model, typeof(T), (object)dataSource, mask);
         return Writers.GetOrAdd(
             key,
-            static (_, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App)),
+            static (key, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App, key.Mask)),
             (Context: context, DataSource: dataSource, App: app)).Value;
     }
 
-    private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app)
+    private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app, int mask)
         where T : class
     {
-        var entityType = context.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException(
-            $"{typeof(T).Name} is not an entity type of {context.GetType().Name}'s model.");
-        var mapping = EntityTableMapping.Create(entityType);
+        var mapping = MappingFor<T>(context);
         var services = new ServiceCollection();
         if (app?.GetService<ILoggerFactory>() is { } loggers)
         {
@@ -74,11 +84,11 @@ internal static class EntityWriters
         });
         if (mapping.Schema is null)
         {
-            builder.MapTable<T>(mapping.Table, mapping.Configure);
+            builder.MapTable<T>(mapping.Table, b => mapping.Configure(b, mask));
         }
         else
         {
-            builder.MapTable<T>(mapping.Schema, mapping.Table, mapping.Configure);
+            builder.MapTable<T>(mapping.Schema, mapping.Table, b => mapping.Configure(b, mask));
         }
 
         var provider = services.BuildServiceProvider();

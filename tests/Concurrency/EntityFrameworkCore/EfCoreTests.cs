@@ -258,4 +258,32 @@ public sealed class EfCoreTests(PostgresFixture db)
         Assert.Contains("PostId", shadow, StringComparison.Ordinal);
         Assert.Contains("HasIdempotentKey", await RefusedAsync(new TwoKeys { A = "a", B = "b" }), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task DatabaseFilledColumns_LeftToTheDatabaseAtTheSentinel_SentOtherwise_AsEfWritesThem()
+    {
+        await using var app = await EfApp.CreateAsync(db, new EfShape(Names.Table("ef_defaults")));
+        await using var scope = app.Scope();
+        var stamp = new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero);
+
+        var defaulted = await scope.Db.Users.InsertOrGetAsync(new EfUser { Email = "d@example.com", Name = "D" }, track: false);
+        var given = await scope.Db.Users.InsertOrGetAsync(new EfUser { Email = "g@example.com", Name = "G", CreatedAt = stamp }, track: false);
+        var explicitId = await scope.Db.Users.UpsertAsync(new EfUser { Id = 500, Email = "i@example.com", Name = "I" }, track: false);
+
+        Assert.True(defaulted.Row.CreatedAt > DateTimeOffset.UtcNow.AddHours(-1));
+        Assert.Equal(stamp, given.Row.CreatedAt);
+        Assert.Equal(500L, explicitId.Row.Id);
+        Assert.Equal(
+            stamp.ToUnixTimeSeconds(),
+            await db.ScalarAsync<long>($"SELECT extract(epoch FROM \"CreatedAt\")::bigint FROM \"{scope.Db.Shape.Table}\" WHERE \"Email\" = 'g@example.com'"));
+
+        // A bulk load sends one column list: an entity that differs from the first is refused, naming the property.
+        // The core reports it as an input error: nothing of that load was written.
+        var mixed = await Assert.ThrowsAsync<BulkWriteException>(() => scope.Db.Users.InsertManyAsync(
+            [new EfUser { Email = "m1", Name = "m" }, new EfUser { Email = "m2", Name = "m", CreatedAt = stamp }]));
+        var input = Assert.IsType<InvalidOperationException>(mixed.InnerException);
+        Assert.Contains("Entity 2", input.Message, StringComparison.Ordinal);
+        Assert.Contains("CreatedAt", input.Message, StringComparison.Ordinal);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM \"{scope.Db.Shape.Table}\" WHERE \"Email\" LIKE 'm_'"));
+    }
 }
