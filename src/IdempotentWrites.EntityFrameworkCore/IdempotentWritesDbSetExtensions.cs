@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Linq.Expressions;
 using IdempotentWrites.EntityFrameworkCore.Internal;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -52,7 +53,7 @@ public static class IdempotentWritesDbSetExtensions
         TEntity entity,
         CancellationToken cancellationToken = default)
         where TEntity : class
-        => WriteAsync(set, entity, upsert: false, track: true, cancellationToken);
+        => WriteAsync(set, entity, upsert: false, track: true, null, cancellationToken);
 
     /// <summary>
     /// Inserts <paramref name="entity"/>, or returns the stored row when one with the same key exists.
@@ -71,7 +72,7 @@ public static class IdempotentWritesDbSetExtensions
         bool track,
         CancellationToken cancellationToken = default)
         where TEntity : class
-        => WriteAsync(set, entity, upsert: false, track, cancellationToken);
+        => WriteAsync(set, entity, upsert: false, track, null, cancellationToken);
 
     /// <summary>
     /// Inserts <paramref name="entity"/>, or updates the row with the same key (<c>INSERT … ON CONFLICT DO UPDATE</c>), and
@@ -89,7 +90,7 @@ public static class IdempotentWritesDbSetExtensions
         TEntity entity,
         CancellationToken cancellationToken = default)
         where TEntity : class
-        => WriteAsync(set, entity, upsert: true, track: true, cancellationToken);
+        => WriteAsync(set, entity, upsert: true, track: true, null, cancellationToken);
 
     /// <summary>
     /// Inserts <paramref name="entity"/>, or updates the row with the same key.
@@ -108,7 +109,62 @@ public static class IdempotentWritesDbSetExtensions
         bool track,
         CancellationToken cancellationToken = default)
         where TEntity : class
-        => WriteAsync(set, entity, upsert: true, track, cancellationToken);
+        => WriteAsync(set, entity, upsert: true, track, null, cancellationToken);
+
+    /// <summary>
+    /// Inserts <paramref name="entity"/>, or returns the stored row whose <paramref name="conflictKey"/> matches: this call's own
+    /// conflict key instead of the model's (<see cref="IdempotentWritesEntityTypeBuilderExtensions.HasIdempotentKey{TEntity, TKey}"/>).
+    /// A unique index or constraint over exactly these columns must exist.
+    /// </summary>
+    /// <typeparam name="TEntity">The entity type.</typeparam>
+    /// <typeparam name="TKey">The key's type.</typeparam>
+    /// <param name="set">The set.</param>
+    /// <param name="entity">The entity to insert.</param>
+    /// <param name="conflictKey">One property (<c>e => e.Email</c>) or several (<c>e => new { e.TenantId, e.Email }</c>).</param>
+    /// <param name="track"><see langword="false"/> to leave the change tracker untouched.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns><see cref="WriteOutcome.Inserted"/> or <see cref="WriteOutcome.Existing"/> with the stored entity.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="conflictKey"/> does not select properties.</exception>
+    /// <exception cref="TableMappingException">Thrown when the entity type cannot be mapped to one table row.</exception>
+    /// <exception cref="IdempotentWritesException">Thrown for a database error, typed as the core writer types it.</exception>
+    public static Task<WriteResult<TEntity>> InsertOrGetAsync<TEntity, TKey>(
+        this DbSet<TEntity> set,
+        TEntity entity,
+        Expression<Func<TEntity, TKey>> conflictKey,
+        bool track = true,
+        CancellationToken cancellationToken = default)
+        where TEntity : class
+    {
+        ArgumentNullException.ThrowIfNull(conflictKey);
+        return WriteAsync(set, entity, upsert: false, track, KeySelector.Names(conflictKey, nameof(conflictKey)), cancellationToken);
+    }
+
+    /// <summary>
+    /// Inserts <paramref name="entity"/>, or updates the row whose <paramref name="conflictKey"/> matches: this call's own
+    /// conflict key instead of the model's. A unique index or constraint over exactly these columns must exist.
+    /// </summary>
+    /// <typeparam name="TEntity">The entity type.</typeparam>
+    /// <typeparam name="TKey">The key's type.</typeparam>
+    /// <param name="set">The set.</param>
+    /// <param name="entity">The entity to write.</param>
+    /// <param name="conflictKey">One property (<c>e => e.Email</c>) or several (<c>e => new { e.TenantId, e.Email }</c>).</param>
+    /// <param name="track"><see langword="false"/> to leave the change tracker untouched.</param>
+    /// <param name="cancellationToken">A token to cancel the operation.</param>
+    /// <returns><see cref="WriteOutcome.Inserted"/>, <see cref="WriteOutcome.Updated"/> or <see cref="WriteOutcome.Unchanged"/>.</returns>
+    /// <exception cref="ArgumentException">Thrown when <paramref name="conflictKey"/> does not select properties.</exception>
+    /// <exception cref="TableMappingException">Thrown when the entity type cannot be mapped to one table row.</exception>
+    /// <exception cref="IdempotentWritesException">Thrown for a database error, typed as the core writer types it.</exception>
+    public static Task<WriteResult<TEntity>> UpsertAsync<TEntity, TKey>(
+        this DbSet<TEntity> set,
+        TEntity entity,
+        Expression<Func<TEntity, TKey>> conflictKey,
+        bool track = true,
+        CancellationToken cancellationToken = default)
+        where TEntity : class
+    {
+        ArgumentNullException.ThrowIfNull(conflictKey);
+        return WriteAsync(set, entity, upsert: true, track, KeySelector.Names(conflictKey, nameof(conflictKey)), cancellationToken);
+    }
 
     /// <summary>
     /// Bulk-inserts <paramref name="entities"/> over <c>COPY</c>, skipping those whose key exists (the core writer's
@@ -189,15 +245,16 @@ public static class IdempotentWritesDbSetExtensions
         TEntity entity,
         bool upsert,
         bool track,
+        string[]? keyOverride,
         CancellationToken cancellationToken)
         where TEntity : class
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(entity);
         var context = set.GetService<ICurrentDbContext>().Context;
-        var mapping = EntityWriters.MappingFor<TEntity>(context);
+        var mapping = EntityWriters.MappingFor<TEntity>(context, keyOverride);
         FillClientGuids(mapping, entity);
-        var (writer, _) = EntityWriters.For<TEntity>(context, mapping.Mask(entity));
+        var (writer, _) = EntityWriters.For<TEntity>(context, mapping.Mask(entity), keyOverride);
         var result = context.Database.CurrentTransaction?.GetDbTransaction() switch
         {
             null => upsert

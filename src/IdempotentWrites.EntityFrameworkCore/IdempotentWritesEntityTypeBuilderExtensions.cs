@@ -32,17 +32,7 @@ public static class IdempotentWritesEntityTypeBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(key);
-        var body = key.Body is UnaryExpression { NodeType: ExpressionType.Convert } convert ? convert.Operand : key.Body;
-        string[] names = body switch
-        {
-            MemberExpression { Expression: ParameterExpression } member => [member.Member.Name],
-            NewExpression { Arguments.Count: > 0 } anonymous
-                when anonymous.Arguments.All(a => a is MemberExpression { Expression: ParameterExpression })
-                => [.. anonymous.Arguments.Select(a => ((MemberExpression)a).Member.Name)],
-            _ => throw new ArgumentException(
-                $"'{key}' must select a property (e => e.Email) or several as an anonymous type (e => new {{ e.A, e.B }}).",
-                nameof(key)),
-        };
+        var names = KeySelector.Names(key, nameof(key));
         builder.HasAnnotation(EntityTableMapping.KeyAnnotation, names);
         return builder;
     }

@@ -51,7 +51,8 @@ internal sealed class EntityTableMapping
 
     public List<PropertyInfo> Ignored { get; } = [];
 
-    public static EntityTableMapping Create(IEntityType entityType)
+    // keyOverride: the properties a call names as its conflict key, instead of the model's choice.
+    public static EntityTableMapping Create(IEntityType entityType, string[]? keyOverride = null)
     {
         var name = entityType.DisplayName();
         var table = entityType.GetTableName()
@@ -137,7 +138,7 @@ internal sealed class EntityTableMapping
             throw Refuse(name, display, $"it has {mapping.Defaulted.Count} columns with database defaults; at most 16 are supported");
         }
 
-        mapping.ChooseKey(name);
+        mapping.ChooseKey(name, keyOverride);
         return mapping;
     }
 
@@ -226,11 +227,16 @@ internal sealed class EntityTableMapping
     private static TableMappingException Refuse(string entity, string table, string reason)
         => new(table, $"entity type {entity} cannot be written by IdempotentWrites: {reason}.");
 
-    private void ChooseKey(string name)
+    private void ChooseKey(string name, string[]? keyOverride)
     {
         var primary = EntityType.FindPrimaryKey()!;
+        var attributed = EntityType.GetProperties()
+            .Where(p => p.PropertyInfo?.IsDefined(typeof(IdempotentKeyAttribute), inherit: true) == true)
+            .Select(p => p.Name)
+            .ToArray();
         IReadOnlyList<IProperty> key;
-        if (EntityType.FindAnnotation(KeyAnnotation)?.Value is string[] named)
+        if ((keyOverride ?? EntityType.FindAnnotation(KeyAnnotation)?.Value as string[] ?? (attributed.Length > 0 ? attributed : null))
+            is { } named)
         {
             key = [.. named.Select(n => EntityType.FindProperty(n)
                 ?? throw Refuse(name, Display, $"its idempotent key names {n}, which is not a mapped property"))];

@@ -18,22 +18,23 @@ namespace IdempotentWrites.EntityFrameworkCore.Internal;
 // else over a data source built from the context's connection string.
 internal static class EntityWriters
 {
-    private static readonly ConcurrentDictionary<(IModel Model, Type Entity), Lazy<EntityTableMapping>> Mappings = new();
-    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, object Source, int Mask), Lazy<Entry>> Writers = new();
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, string Key), Lazy<EntityTableMapping>> Mappings = new();
+    private static readonly ConcurrentDictionary<(IModel Model, Type Entity, object Source, int Mask, string Key), Lazy<Entry>> Writers = new();
     private static readonly ConcurrentDictionary<string, NpgsqlDataSource> OwnedSources = new(StringComparer.Ordinal);
 
-    // The entity type's mapping, read from the model once.
-    public static EntityTableMapping MappingFor<T>(DbContext context)
+    // The entity type's mapping, read from the model once per conflict key (keyOverride: a call's own; null: the model's).
+    public static EntityTableMapping MappingFor<T>(DbContext context, string[]? keyOverride = null)
         where T : class
         => Mappings.GetOrAdd(
-            (context.Model, typeof(T)),
-            static (key, model) => new Lazy<EntityTableMapping>(() => EntityTableMapping.Create(
-                model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException(
-                    $"{typeof(T).Name} is not an entity type of the context's model."))),
-            context.Model).Value;
+            (context.Model, typeof(T), KeyId(keyOverride)),
+            static (_, state) => new Lazy<EntityTableMapping>(() => EntityTableMapping.Create(
+                state.Model.FindEntityType(typeof(T)) ?? throw new InvalidOperationException(
+                    $"{typeof(T).Name} is not an entity type of the context's model."),
+                state.Key)),
+            (context.Model, Key: keyOverride)).Value;
 
     // The writer for the entity type and the columns it leaves to the database (EntityTableMapping.Mask).
-    public static Entry For<T>(DbContext context, int mask)
+    public static Entry For<T>(DbContext context, int mask, string[]? keyOverride = null)
         where T : class
     {
         var app = context.GetService<IDbContextOptions>().FindExtension<CoreOptionsExtension>()?.ApplicationServiceProvider;
@@ -44,17 +45,19 @@ internal static class EntityWriters
                     $"{context.GetType().Name} has no connection string and the application registers no NpgsqlDataSource; " +
                     "call services.AddIdempotentWrites(...) or services.AddNpgsqlDataSource(...)."),
                 static connectionString => NpgsqlDataSource.Create(connectionString));
-        var key = (context.Model, typeof(T), (object)dataSource, mask);
+        var key = (context.Model, typeof(T), (object)dataSource, mask, KeyId(keyOverride));
         return Writers.GetOrAdd(
             key,
-            static (key, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App, key.Mask)),
-            (Context: context, DataSource: dataSource, App: app)).Value;
+            static (key, state) => new Lazy<Entry>(() => Build<T>(state.Context, state.DataSource, state.App, key.Mask, state.KeyOverride)),
+            (Context: context, DataSource: dataSource, App: app, KeyOverride: keyOverride)).Value;
     }
 
-    private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app, int mask)
+    private static string KeyId(string[]? keyOverride) => keyOverride is null ? string.Empty : string.Join('\n', keyOverride);
+
+    private static Entry Build<T>(DbContext context, NpgsqlDataSource dataSource, IServiceProvider? app, int mask, string[]? keyOverride)
         where T : class
     {
-        var mapping = MappingFor<T>(context);
+        var mapping = MappingFor<T>(context, keyOverride);
         var services = new ServiceCollection();
         if (app?.GetService<ILoggerFactory>() is { } loggers)
         {

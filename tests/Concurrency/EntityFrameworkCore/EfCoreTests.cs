@@ -286,4 +286,24 @@ public sealed class EfCoreTests(PostgresFixture db)
         Assert.Contains("CreatedAt", input.Message, StringComparison.Ordinal);
         Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM \"{scope.Db.Shape.Table}\" WHERE \"Email\" LIKE 'm_'"));
     }
+
+    [Fact]
+    public async Task PerCallConflictKey_OverridesTheModelsKey()
+    {
+        await using var app = await EfApp.CreateAsync(db, new EfShape(Names.Table("ef_percall")));
+        await using var scope = app.Scope();
+        var stored = (await scope.Db.Users.InsertOrGetAsync(new EfUser { Email = "p@example.com", Name = "P" }, track: false)).Row;
+
+        // The same id under another email: on the model's key (Email) a new row, here Existing on the primary key.
+        var byId = await scope.Db.Users.InsertOrGetAsync(
+            new EfUser { Id = stored.Id, Email = "other@example.com", Name = "O" }, u => u.Id, track: false);
+        Assert.Equal(WriteOutcome.Existing, byId.Outcome);
+        Assert.Equal("p@example.com", byId.Row.Email);
+
+        var upserted = await scope.Db.Users.UpsertAsync(new EfUser { Id = stored.Id, Email = "p@example.com", Name = "P2" }, u => u.Id);
+        Assert.Equal(WriteOutcome.Updated, upserted.Outcome);
+        Assert.Equal("P2", upserted.Row.Name);
+        Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM \"{scope.Db.Shape.Table}\""));
+        Assert.Throws<ArgumentException>(() => scope.Db.Users.InsertOrGetAsync(new EfUser(), u => u.Name.Length).GetAwaiter().GetResult());
+    }
 }

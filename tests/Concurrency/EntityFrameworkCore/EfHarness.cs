@@ -28,6 +28,8 @@ public sealed class EfOrder
 {
     public Guid Id { get; set; }
 
+    // The conflict key by attribute: the entity has two unique indexes, so without it the choice would be refused.
+    [IdempotentKey]
     public string Reference { get; set; } = string.Empty;
 
     public long EfUserId { get; set; }
@@ -77,6 +79,7 @@ public sealed class EfUsersDb(DbContextOptions<EfUsersDb> options, EfShape shape
         var order = modelBuilder.Entity<EfOrder>();
         order.ToTable(Shape.Table + "_orders");
         order.HasIndex(o => o.Reference).IsUnique();
+        order.HasIndex(o => new { o.EfUserId, o.Reference }).IsUnique();
     }
 }
 
