@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Coalescing benchmark (issue #14): insert-or-get with IdempotentWritesOptions.CoalesceWrites on, the SDK without it, and
-# the best hand-written per-call strategy, at 1 / 8 / 32 / 128 callers on fresh, 50 % existing and hot keys, interleaved,
+# the best hand-written per-call strategy (and, as an A/A control, that strategy again), at 1 / 8 / 32 / 128 callers on fresh, 50 % existing and hot keys, interleaved,
 # with p50/p99 latency; see benchmarks/CoalesceDriver/Program.cs. Ends with `target` lines.
 #
 # It runs on its OWN durable cluster (fsync and synchronous_commit on: IW_PG_DURABLE=1 eng/pg-local.sh), the one
@@ -11,7 +11,7 @@
 #   COALESCE_SECONDS (default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
 #   COALESCE_MIXES (default 0,50,100), BENCH_RESULTS (default benchmarks/results): the output is also written to
 #   $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds) and the chart to coalesce-chart.svg.
-# Usage: benchmarks/coalesce.sh   (~6 minutes on 2 cores)
+# Usage: benchmarks/coalesce.sh   (~8 minutes on 2 cores)
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

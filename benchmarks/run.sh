@@ -20,7 +20,7 @@
 #   (section cpu, not in the default list: client CPU time per call, SDK and raw, single caller; BENCH_ONLY=a,b keeps only
 #   the named scenarios of the throughput sections; BENCH_CPU_TRACE=1 prints each window's client CPU per call)
 #   BENCH_PGBENCH=none (no pgbench rows) BENCH_HTTP=1 BENCH_HTTP_SECONDS=3 BENCH_HTTP_CONNECTIONS=1,16 BENCH_BULK=1
-#   BENCH_COALESCE=1 (0 skips benchmarks/coalesce.sh, ~6 minutes)
+#   BENCH_COALESCE=1 (0 skips benchmarks/coalesce.sh, ~8 minutes)
 #   BENCH_RESULTS=benchmarks/results
 #   IW_PG_PORT, IW_PG_DIR: the cluster eng/pg-local.sh starts and every step uses (default 54329, /tmp/idempotentwrites-pg-54329)
 #   but bulk.sh, which runs on its own durable cluster (fsync on; BULK_PG_PORT, default 54339, see benchmarks/bulk.sh)

@@ -10,7 +10,8 @@ using Npgsql;
 // Coalescing benchmark (issue #14), on a durable cluster (fsync, synchronous_commit on; benchmarks/coalesce.sh): insert-or-get
 // with IdempotentWritesOptions.CoalesceWrites on, the SDK without it, and the best hand-written per-call strategy (the
 // better of two, per cell: INSERT … ON CONFLICT DO NOTHING RETURNING then a SELECT on a miss, and SELECT first then that
-// insert), at each caller count × key mix. Interleaved: every round runs each scenario once, one scenario later than the
+// insert), and an A/A control (the first strategy again, on a pool of its own: the cell's noise floor), at each caller
+// count × key mix. Interleaved: every round runs each scenario once, one scenario later than the
 // round before; each window is preceded by a warm-up. Prints calls/s and p50/p99 latency (medians over rounds), ratios to
 // the best raw strategy and `target` lines.
 //
@@ -60,6 +61,11 @@ var sdk = NewWriter(coalesce: false);
 await using var raw = NpgsqlDataSource.Create(connectionString);
 pools.Add(raw);
 
+// The A/A control: the same hand-written code as raw-insert-first on a pool of its own. Its ratio to raw-insert-first is the
+// noise floor of the cell (two identical strategies differ only by chance, backend and disk), printed beside each ratio.
+await using var rawControl = NpgsqlDataSource.Create(connectionString);
+pools.Add(rawControl);
+
 var fresh = 0L;
 var tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 string Key(Random random, int mix)
@@ -73,6 +79,12 @@ const string Select = $"""SELECT "id", "email", "name", "created_at" FROM "{Tabl
 async Task<long> RawInsertFirstAsync(string key)
 {
     await using var connection = await raw.OpenConnectionAsync();
+    return await TryInsertAsync(connection, key) ?? await SelectAsync(connection, key) ?? throw new InvalidOperationException("vanished");
+}
+
+async Task<long> RawControlAsync(string key)
+{
+    await using var connection = await rawControl.OpenConnectionAsync();
     return await TryInsertAsync(connection, key) ?? await SelectAsync(connection, key) ?? throw new InvalidOperationException("vanished");
 }
 
@@ -111,6 +123,7 @@ var scenarios = new (string Name, Func<string, Task<long>> Call)[]
     ("sdk", async key => (await sdk.InsertOrGetAsync(new BenchUser { Email = key, Name = "x" })).Row.Id),
     ("raw-insert-first", RawInsertFirstAsync),
     ("raw-select-first", RawSelectFirstAsync),
+    ("raw-a/a-control", RawControlAsync),
 };
 
 // Rows per coalesced statement, from the SDK's own histogram (a queue of one goes out through the single-row path and is
@@ -230,10 +243,13 @@ foreach (var mix in mixes)
                 / Math.Max(results[(mix, callers, "raw-insert-first")][r].Rate, results[(mix, callers, "raw-select-first")][r].Rate)));
         var sdkRatio = Median(Enumerable.Range(0, runs).Select(r =>
             results[(mix, callers, "coalesced")][r].Rate / results[(mix, callers, "sdk")][r].Rate));
+        var control = Median(Enumerable.Range(0, runs).Select(r =>
+            results[(mix, callers, "raw-a/a-control")][r].Rate / results[(mix, callers, "raw-insert-first")][r].Rate));
         Console.WriteLine(
             $"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x (per-round median), / sdk {sdkRatio:0.00}x; " +
-            $"{Median(rowsPerStatement[(mix, callers)]):0.0} rows per coalesced statement");
-        targets.Add($"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00}");
+            $"{Median(rowsPerStatement[(mix, callers)]):0.0} rows per coalesced statement; A/A control {control:0.00}x");
+        targets.Add(
+            $"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00} {control:0.00}");
         bars.Add(($"{MixName(mix)} ×{callers}", medians["coalesced"].Rate / medians[best].Rate, medians["sdk"].Rate / medians[best].Rate));
         var goal = (mix, callers) switch { (0, 32) => 3.0, (0, 8) => 1.3, (0, 1) => 1.0, _ => 0 };
         if (goal > 0)
@@ -250,7 +266,8 @@ foreach (var mix in mixes)
 }
 
 Console.WriteLine();
-Console.WriteLine("# coalesce-ratio <keys> <callers> <coalesced/best raw> <coalesced/sdk> <coalesced p99 / best raw p99>");
+Console.WriteLine(
+    "# coalesce-ratio <keys> <callers> <coalesced/best raw> <coalesced/sdk> <coalesced p99 / best raw p99> <A/A control: raw-insert-first again / raw-insert-first>");
 foreach (var line in targets)
 {
     Console.WriteLine(line);
