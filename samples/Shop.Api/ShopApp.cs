@@ -28,9 +28,11 @@ public static class ShopApp
         // Registered first: the migrations run before anything else starts.
         builder.Services.AddHostedService<ApplyMigrations>();
 
-        // The 409 problem details for the SDK's typed conflicts, which UseIdempotentWrites() makes SaveChanges throw too.
+        // The 409 problem details for the SDK's typed conflicts, which UseIdempotentWrites() makes SaveChanges throw too; and,
+        // once the migrations ran, every entity with an idempotent key checked against the database (the start fails if not).
         builder.Services.AddIdempotentWrites()
-            .AddConflictProblemDetails(o => o.ConstraintMessages["IX_customers_Email"] = "This email is already registered.");
+            .AddConflictProblemDetails(o => o.ConstraintMessages["IX_customers_Email"] = "This email is already registered.")
+            .ValidateEntityMappings<ShopDb>();
 
         var app = builder.Build();
 

@@ -212,7 +212,7 @@ public static class IdempotentWritesDbSetExtensions
         using var rows = entities.GetEnumerator();
         var first = rows.MoveNext() ? FillClientGuids(mapping, rows.Current) : null;
         var mask = first is null ? 0 : mapping.Mask(first);
-        var (writer, _) = EntityWriters.For<TEntity>(context, mask);
+        var writer = EntityWriters.For<TEntity>(context, mask).Writer;
         return await writer.InsertManyAsync(Rows(mapping, first, rows, mask), options, cancellationToken).ConfigureAwait(false);
     }
 
@@ -254,7 +254,7 @@ public static class IdempotentWritesDbSetExtensions
         var context = set.GetService<ICurrentDbContext>().Context;
         var mapping = EntityWriters.MappingFor<TEntity>(context, keyOverride);
         FillClientGuids(mapping, entity);
-        var (writer, _) = EntityWriters.For<TEntity>(context, mapping.Mask(entity), keyOverride);
+        var writer = EntityWriters.For<TEntity>(context, mapping.Mask(entity), keyOverride).Writer;
         var result = context.Database.CurrentTransaction?.GetDbTransaction() switch
         {
             null => upsert

@@ -142,6 +142,14 @@ internal sealed class EntityTableMapping
         return mapping;
     }
 
+    // Whether the model names the entity's idempotent key (HasIdempotentKey or [IdempotentKey]): an entity meant for the SDK.
+    public static bool NamesKey(IEntityType entityType)
+        => entityType.FindAnnotation(KeyAnnotation) is not null
+            || entityType.GetProperties().Any(p => p.PropertyInfo?.IsDefined(typeof(IdempotentKeyAttribute), inherit: true) == true);
+
+    // The mask that leaves every database-filled column to the database.
+    public int AllDefaulted => (1 << Defaulted.Count) - 1;
+
     // Which database-filled columns the entity leaves to the database: bit i for Defaulted[i], set when its value is the sentinel.
     public int Mask(object entity)
     {

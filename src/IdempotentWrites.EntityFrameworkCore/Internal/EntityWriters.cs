@@ -95,8 +95,9 @@ internal static class EntityWriters
         }
 
         var provider = services.BuildServiceProvider();
-        return new Entry(provider.GetRequiredService<IIdempotentWriter>(), mapping);
+        return new Entry(provider.GetRequiredService<IIdempotentWriter>(), mapping, provider);
     }
 
-    internal sealed record Entry(IIdempotentWriter Writer, EntityTableMapping Mapping);
+    // Services: the writer's own provider (its hosted mapping validation, started by EntityMappingValidation).
+    internal sealed record Entry(IIdempotentWriter Writer, EntityTableMapping Mapping, IServiceProvider Services);
 }

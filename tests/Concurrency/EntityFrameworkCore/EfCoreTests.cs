@@ -306,4 +306,36 @@ public sealed class EfCoreTests(PostgresFixture db)
         Assert.Equal(1L, await db.ScalarAsync<long>($"SELECT count(*) FROM \"{scope.Db.Shape.Table}\""));
         Assert.Throws<ArgumentException>(() => scope.Db.Users.InsertOrGetAsync(new EfUser(), u => u.Name.Length).GetAwaiter().GetResult());
     }
+
+    [Fact]
+    public async Task ValidateEntityMappings_AtStartup_PassesForTheModel_FailsForAMissingUniqueIndexAndAnUnmappableEntity()
+    {
+        await using (var valid = await EfApp.CreateAsync(
+            db, new EfShape(Names.Table("ef_valid")), s => s.AddIdempotentWrites().ValidateEntityMappings<EfUsersDb>()))
+        {
+            await valid.StartHostedServicesAsync();
+        }
+
+        // The model names Name as the key, and the database has no unique index on it: the start fails, naming the table.
+        var table = Names.Table("ef_nokey");
+        await using var missing = await EfApp.CreateAsync(
+            db, new EfShape(table, KeyOnName: true), s => s.AddIdempotentWrites().ValidateEntityMappings<EfUsersDb>());
+        var noIndex = await Assert.ThrowsAsync<TableMappingException>(missing.StartHostedServicesAsync);
+        Assert.Contains(table, noIndex.Message, StringComparison.Ordinal);
+
+        // An entity with a key named in the model but a value converter: refused at startup, before any write.
+        var services = new ServiceCollection();
+        services.AddSingleton(db.DataSource);
+        services.AddDbContext<EfRefusedDb>(o => o.UseNpgsql(db.DataSource));
+        services.AddIdempotentWrites().ValidateEntityMappings<EfRefusedDb>();
+        await using var provider = services.BuildServiceProvider();
+        var refused = await Assert.ThrowsAsync<TableMappingException>(async () =>
+        {
+            foreach (var service in provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+            {
+                await service.StartAsync(CancellationToken.None);
+            }
+        });
+        Assert.Contains("entity type Converted", refused.Message, StringComparison.Ordinal);
+    }
 }

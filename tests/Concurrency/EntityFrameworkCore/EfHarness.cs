@@ -47,7 +47,12 @@ public enum EfNaming
 }
 
 // What differs between the test models; part of EF's model cache key.
-public sealed record EfShape(string Table, EfNaming Naming = EfNaming.Default, string? DefaultSchema = null, bool SeedIds = false);
+public sealed record EfShape(
+    string Table,
+    EfNaming Naming = EfNaming.Default,
+    string? DefaultSchema = null,
+    bool SeedIds = false,
+    bool KeyOnName = false);
 
 public sealed class EfUsersDb(DbContextOptions<EfUsersDb> options, EfShape shape) : DbContext(options)
 {
@@ -68,7 +73,15 @@ public sealed class EfUsersDb(DbContextOptions<EfUsersDb> options, EfShape shape
         user.ToTable(Shape.Table, t => t.HasCheckConstraint($"{Shape.Table}_age_check", Shape.Naming == EfNaming.SnakeCase ? "age >= 0" : "\"Age\" >= 0"));
         user.HasIndex(u => u.Email).IsUnique();
         user.Property(u => u.CreatedAt).HasDefaultValueSql("clock_timestamp()");
-        user.HasIdempotentKey(u => u.Email);
+        if (Shape.KeyOnName)
+        {
+            // A key the database has no unique index for.
+            user.HasIdempotentKey(u => u.Name);
+        }
+        else
+        {
+            user.HasIdempotentKey(u => u.Email);
+        }
         if (Shape.SeedIds)
         {
             user.HasData(
@@ -119,7 +132,18 @@ public sealed class EfApp : IAsyncDisposable
         return app;
     }
 
+    public IServiceProvider Services => _provider;
+
     public EfScope Scope() => new(_provider.CreateAsyncScope());
+
+    // What the host does when it starts.
+    public async Task StartHostedServicesAsync()
+    {
+        foreach (var service in _provider.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+    }
 
     public ValueTask DisposeAsync() => _provider.DisposeAsync();
 }
@@ -189,6 +213,7 @@ public sealed class EfRefusedDb(DbContextOptions<EfRefusedDb> options) : DbConte
     protected override void OnModelCreating(ModelBuilder modelBuilder)
     {
         modelBuilder.Entity<Converted>().Property(c => c.Mood).HasConversion<string>();
+        modelBuilder.Entity<Converted>().HasIdempotentKey(c => c.Key);
         modelBuilder.Entity<Converted>().HasIndex(c => c.Key).IsUnique();
         modelBuilder.Entity<Animal>().HasIndex(a => a.Key).IsUnique();
         modelBuilder.Entity<Dog>();
