@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal.Bulk;
+using IdempotentWrites.Internal.Catalog;
 using IdempotentWrites.Internal.Postgres;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -174,6 +175,10 @@ public sealed class TextBulkWriter
             ArbiterClause = "(" + string.Join(", ", resolved.Keys.Select(Sql.Quote)) + ")",
             UpdateColumns = [.. resolved.UpdateColumns.Select(Sql.Quote)],
             OverridingSystemValue = resolved.OverridingSystemValue,
+            ProbeFirst = await WriteTargetCatalog.ReadProbeFirstAsync(
+                _dataSource,
+                Sql.QualifiedName(resolved.Schema, resolved.Table),
+                cancellationToken).ConfigureAwait(false),
         };
         var copy = BulkSql.CopyCsv(table);
         var engine = new BulkEngine<TRow>

@@ -11,9 +11,9 @@ internal static partial class Log
     [LoggerMessage(
         IdempotentWritesEventId.BulkChunkCommitted,
         LogLevel.Debug,
-        "Bulk write into {Table}: chunk {Chunk} committed ({Rows} rows, {Written} written)",
+        "Bulk write into {Table}: chunk {Chunk} committed ({Rows} rows, {Written} written, {Write})",
         EventName = "BulkChunkCommitted")]
-    public static partial void BulkChunkCommitted(this ILogger logger, string table, int chunk, int rows, long written);
+    public static partial void BulkChunkCommitted(this ILogger logger, string table, int chunk, int rows, long written, string write);
 
     [LoggerMessage(
         IdempotentWritesEventId.BulkCompleted,

@@ -119,32 +119,101 @@ public sealed class BulkInsertTests(PostgresFixture db, ITestOutputHelper output
     public async Task InsertMany_ConflictsAfterCleanChunks_PlainInsertRewrittenClassifiedExactReport()
     {
         var table = await CreateItemsAsync();
-        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM unnest(ARRAY[150, 260, 262]) g");
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM unnest(ARRAY[250, 360, 362]) g");
 
-        // Chunks of 100: 1 new keys only; 2 (plain INSERT, after a clean chunk) meets the stored key 150; 3 repeats key 5 of
-        // chunk 1 at position 250, holds the stored keys 260 and 262 and repeats its own key 270 at 271; 4 is clean again after
-        // a chunk that skipped rows (classified); 5 follows a clean chunk (plain INSERT, which succeeds).
-        var rows = Enumerable.Range(0, 500).Select(i => NewItem(i, "first")).ToList();
-        rows[250] = NewItem(5, "repeat-earlier-chunk");
-        rows[271] = NewItem(270, "repeat-same-chunk");
+        // Chunks of 100. 1 and 2 hold new keys only (each looks its keys up first: the first two chunks always do). 3 follows
+        // clean chunks: a plain INSERT, which meets the stored key 250 and is written again, classified. 4 follows a chunk that
+        // skipped a row, two after a clean one (classified): it repeats key 5 of chunk 1 at position 350, holds the stored keys
+        // 360 and 362 and repeats its own key 370 at 371. 5 comes two after a chunk that skipped a row (looks up, finds
+        // nothing, writes). 6 follows a clean chunk, two after one with repeats (plain INSERT, which succeeds).
+        var rows = Enumerable.Range(0, 600).Select(i => NewItem(i, "first")).ToList();
+        rows[350] = NewItem(5, "repeat-earlier-chunk");
+        rows[371] = NewItem(370, "repeat-same-chunk");
         var logs = new ListLoggerProvider();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Debug).AddProvider(logs));
-        services.AddIdempotentWrites(o => o.ConnectionString = db.ConnectionString).MapTable<Item>(table, t => t.ConflictOn(i => i.Id));
-        await using var provider = services.BuildServiceProvider();
-        var writer = provider.GetRequiredService<IIdempotentWriter>();
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<Item>(table, t => t.ConflictOn(i => i.Id)), logs: logs);
 
-        var report = await writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 100, MaxReportedRows = 2 });
+        var report = await writer.Writer.InsertManyAsync(rows, new BulkWriteOptions { ChunkSize = 100, MaxReportedRows = 2 });
 
-        Assert.Equal((500L, 495L, 3L, 2L), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput));
-        Assert.Equal([150L, 260L], report.ExistingRows.Select(r => r.Id));
+        Assert.Equal((600L, 595L, 3L, 2L), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal([250L, 360L], report.ExistingRows.Select(r => r.Id));
         Assert.Equal(["repeat-earlier-chunk", "repeat-same-chunk"], report.DuplicateRows.Select(r => r.Note));
-        Assert.Equal([2], logs.EventIds(IdempotentWritesEventId.BulkChunkRewritten).Select(e => e.Chunk));
+        Assert.Equal([3], logs.EventIds(IdempotentWritesEventId.BulkChunkRewritten).Select(e => e.Chunk));
+        Assert.Equal(
+            ["looked up, plain insert", "looked up, plain insert", "classified", "classified", "looked up, plain insert", "plain insert"],
+            logs.Values(IdempotentWritesEventId.BulkChunkCommitted, "Write"));
         var notes = await NotesAsync(table);
-        Assert.Equal(498, notes.Count);
-        Assert.Equal(("first", "first", "old"), (notes[5], notes[270], notes[150]));
-        Assert.False(notes.ContainsKey(250));
-        Assert.False(notes.ContainsKey(271));
+        Assert.Equal(598, notes.Count);
+        Assert.Equal(("first", "first", "old"), (notes[5], notes[370], notes[250]));
+        Assert.False(notes.ContainsKey(350));
+        Assert.False(notes.ContainsKey(371));
+    }
+
+    [Fact]
+    public async Task InsertMany_StoredRowsChangeBetweenLookupAndWrite_ChunkRewrittenClassifiedExactReport()
+    {
+        var table = await CreateItemsAsync("bulk_probe");
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM unnest(ARRAY[10, 110, 120, 130, 140]) g");
+        var logs = new ListLoggerProvider();
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<Item>(table, t => t.ConflictOn(i => i.Id)), logs: logs);
+
+        // The import's own advisory lock, held here: chunk 1 waits to write, while chunk 2 stages and looks its keys up (it
+        // finds 110, 120, 130 and 140). Then, before chunk 2 writes, another session deletes 110 and updates 120 (a new row
+        // version): no key chunk 2 inserts is taken, but its lookup is stale, so it writes nothing and is written again,
+        // classified. (A key taken since the lookup fails the plain INSERT: InsertMany_ConflictsAfterCleanChunks….)
+        await using var gate = await db.DataSource.OpenConnectionAsync();
+        await using var hold = await gate.BeginTransactionAsync();
+        await using (var lockCommand = new NpgsqlCommand(
+            $"SELECT pg_advisory_xact_lock(1230441217, (to_regclass('{table}')::oid::bigint % 2147483647)::int)", gate, hold))
+        {
+            await lockCommand.ExecuteNonQueryAsync();
+        }
+
+        var import = writer.Writer.InsertManyAsync(
+            Enumerable.Range(0, 200).Select(i => NewItem(i, "new")),
+            new BulkWriteOptions { ChunkSize = 100 });
+        var deadline = Stopwatch.StartNew();
+        // Chunk 1 waits on the lock, and chunk 2 has looked up and waits for chunk 1 (idle in its transaction).
+        while (await db.ScalarAsync<long>(
+            "SELECT (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2 " +
+            "AND classid::bigint = 1230441217 AND objid::bigint = to_regclass($1)::oid::bigint % 2147483647) * " +
+            "(SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'idle in transaction' " +
+            "AND query LIKE 'CREATE TEMP TABLE iw_bulk_probe%' AND strpos(query, $1) > 0)",
+            table) == 0)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), "chunk 2 never looked its keys up");
+            Assert.False(import.IsCompleted, "the import finished while its lock was held");
+            await Task.Delay(20);
+        }
+
+        await db.ExecuteAsync($"DELETE FROM {table} WHERE id = 110; UPDATE {table} SET note = 'changed' WHERE id = 120");
+        await hold.CommitAsync();
+        var report = await import;
+
+        // Stored: 10 (chunk 1), 120, 130, 140 (chunk 2); 110 was deleted before chunk 2 wrote, so chunk 2 inserted it.
+        Assert.Equal((200L, 196L, 4L, 0L), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput));
+        Assert.Equal([10L, 120L, 130L, 140L], report.ExistingRows.Select(r => r.Id));
+        Assert.Equal([2], logs.EventIds(IdempotentWritesEventId.BulkChunkRewritten).Select(e => e.Chunk));
+        Assert.Equal(["looked up, plain insert", "classified"], logs.Values(IdempotentWritesEventId.BulkChunkCommitted, "Write"));
+        var notes = await NotesAsync(table);
+        Assert.Equal(200, notes.Count);
+        Assert.Equal(("old", "new", "changed", "old", "new"), (notes[10], notes[110], notes[120], notes[130], notes[150]));
+    }
+
+    [Fact]
+    public async Task InsertMany_StoredKeysInEveryChunk_LooksUpFirstNeverRewrites()
+    {
+        var table = await CreateItemsAsync("bulk_probe_clean");
+        await db.ExecuteAsync($"INSERT INTO {table} (id, sku, qty, price, ref, at, note) SELECT g, 'old', 1, 1, gen_random_uuid(), now(), 'old' FROM generate_series(0, 999, 3) g");
+        var logs = new ListLoggerProvider();
+        await using var writer = TestWriter.Create(db.ConnectionString, b => b.MapTable<Item>(table, t => t.ConflictOn(i => i.Id)), logs: logs);
+
+        var report = await writer.Writer.InsertManyAsync(Enumerable.Range(0, 1000).Select(i => NewItem(i, "new")), new BulkWriteOptions { ChunkSize = 100 });
+
+        Assert.Equal((1000L, 666L, 334L, 0L, 10), (report.RowsRead, report.Inserted, report.Existing, report.DuplicatesInInput, report.Chunks));
+        Assert.Empty(logs.EventIds(IdempotentWritesEventId.BulkChunkRewritten));
+        Assert.All(logs.Values(IdempotentWritesEventId.BulkChunkCommitted, "Write"), w => Assert.Equal("looked up, plain insert", w));
+        Assert.Equal(334L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table} WHERE note = 'old'"));
+        Assert.Equal(1000L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
 
     [Fact]
@@ -505,6 +574,10 @@ public sealed class ListLoggerProvider : ILoggerProvider
     public IReadOnlyList<Exception> Exceptions(int eventId) => [.. _exceptions.Where(e => e.EventId == eventId).Select(e => e.Exception)];
 
     public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+    // The value of one field of each entry with that event id, in the order they were logged.
+    public IEnumerable<object?> Values(int eventId, string field)
+        => _entries.Where(e => e.EventId == eventId).Select(e => e.State.First(kv => kv.Key == field).Value);
 
     // The Chunk value of each entry with that event id, in the order they were logged.
     public IEnumerable<(int EventId, int Chunk)> EventIds(int eventId)

@@ -22,8 +22,9 @@ internal enum BulkMode
 // temporary table dropped at commit (so it also works through PgBouncer in transaction mode), one write statement,
 // commit. Two chunks are in flight: while one writes, the next is read and staged on a second connection, and writes only
 // once the one before it committed, so the committed chunks are always a prefix of the input (a re-run resumes safely).
-// After a chunk that skipped nothing, the next one first tries a plain INSERT (no ON CONFLICT) and is written again with
-// the classifying statement when that meets any unique violation. A transient fault retries the chunk (it is idempotent);
+// After a chunk that skipped nothing, the next one first tries a plain INSERT (no ON CONFLICT); after one that skipped rows,
+// the next one looks its keys up while it waits (probe) and writes the rows not found with a plain INSERT. Either is written
+// again with the classifying statement when it meets any unique violation. A transient fault retries the chunk (it is idempotent);
 // any other error stops the run with the committed chunks reported. A preview runs every chunk in one transaction that
 // is rolled back.
 internal sealed class BulkEngine<TRow>
@@ -54,6 +55,21 @@ internal sealed class BulkEngine<TRow>
 
     // An upsert that updates: the ranked statement (last row of a key wins), never the plain INSERT.
     private bool Classifies => Mode == BulkMode.Upsert && Table.UpdateColumns.Count > 0;
+
+    // Whether a chunk may look its keys up while the chunk before writes, then write with a plain INSERT (BulkSql.CreateProbe).
+    private bool CanProbe => Table.ProbeFirst && Mode != BulkMode.Preview && !Classifies;
+
+    // How each ChunkWrite is named in the BulkChunkCommitted log.
+    private static readonly string[] WriteNames = ["classified", "plain insert", "looked up, plain insert"];
+
+    // How a chunk of a write in chunks is written (see BulkSql): the classifying statement, the plain INSERT after a chunk
+    // that skipped nothing, or the plain INSERT of the rows a probe did not find (both fall back to the first).
+    private enum ChunkWrite
+    {
+        Classified,
+        Plain,
+        Probed,
+    }
 
     public async Task<BulkWriteReport<TRow>> RunAsync(IAsyncEnumerable<TRow> rows, CancellationToken cancellationToken)
     {
@@ -284,7 +300,7 @@ internal sealed class BulkEngine<TRow>
 
         Apply(state, result, buffer, first);
         state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
-        Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, result.Inserted + result.Updated);
+        Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, result.Inserted + result.Updated, WriteNames[(int)result.Write]);
         Options.Progress?.Report(state.Report.Snapshot());
     }
 
@@ -353,11 +369,17 @@ internal sealed class BulkEngine<TRow>
         {
             for (var optimistic = true; ; optimistic = false)
             {
+                var probe = optimistic && CanProbe && !returnRows && state.ShouldProbe((int)(first / Options.ChunkSize));
                 var transaction = await connection.BeginTransactionAsync(timeout).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
                     await ExecuteAsync(connection, BulkSql.CreateStage(Table), timeout).ConfigureAwait(false);
                     await StageAsync(connection, buffer, first, timeout).ConfigureAwait(false);
+                    if (probe)
+                    {
+                        await ExecuteAsync(connection, BulkSql.CreateProbe(Table), timeout).ConfigureAwait(false);
+                    }
+
                     if (previous is not null)
                     {
                         try
@@ -371,14 +393,16 @@ internal sealed class BulkEngine<TRow>
                     }
 
                     cancellationToken.ThrowIfCancellationRequested();
-                    var plain = optimistic && !Classifies && !returnRows && state.Report.Chunks > 0 && state.LastChunkSkipped == 0;
+                    var write = probe ? ChunkWrite.Probed
+                        : optimistic && !Classifies && !returnRows && state.Report.Chunks > 0 && state.LastChunkSkipped == 0 ? ChunkWrite.Plain
+                        : ChunkWrite.Classified;
                     ChunkResult result;
                     try
                     {
-                        result = await WriteStagedAsync(connection, transaction, state, buffer, first, plain, returnRows, timeout)
+                        result = await WriteStagedAsync(connection, transaction, state, buffer, first, write, returnRows, timeout)
                             .ConfigureAwait(false);
                     }
-                    catch (PostgresException ex) when (plain && ex.SqlState == PostgresErrorCodes.UniqueViolation)
+                    catch (PostgresException ex) when (write != ChunkWrite.Classified && ex.SqlState == PostgresErrorCodes.UniqueViolation)
                     {
                         // A key exists, repeats in the chunk, or a concurrent writer took it: write the chunk again, classified.
                         await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
@@ -386,14 +410,17 @@ internal sealed class BulkEngine<TRow>
                         continue;
                     }
 
-                    if (plain && result.Inserted != buffer.Count)
+                    if (write != ChunkWrite.Classified && result.Inserted + result.Existing + result.Duplicates != buffer.Count)
                     {
-                        // A BEFORE INSERT trigger skipped rows: classified, every row is counted.
+                        // A BEFORE INSERT trigger skipped rows, or a row the probe found changed or vanished since: classified,
+                        // every row is counted.
                         await transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+                        Logger.BulkChunkRewritten(Table.DisplayName, state.Report.Chunks + 1);
                         continue;
                     }
 
                     await transaction.CommitAsync(timeout).ConfigureAwait(false);
+                    result.Write = write;
                     return result;
                 }
             }
@@ -417,7 +444,7 @@ internal sealed class BulkEngine<TRow>
             cancellationToken).ConfigureAwait(false);
         await StageAsync(connection, buffer, first, cancellationToken).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
-        return await WriteStagedAsync(connection, transaction, state, buffer, first, plain: false, returnRows, CancellationToken.None)
+        return await WriteStagedAsync(connection, transaction, state, buffer, first, ChunkWrite.Classified, returnRows, CancellationToken.None)
             .ConfigureAwait(false);
     }
 
@@ -428,40 +455,46 @@ internal sealed class BulkEngine<TRow>
         RunState state,
         List<TRow> buffer,
         long first,
-        bool plain,
+        ChunkWrite write,
         bool returnRows,
         CancellationToken timeout)
     {
         // Read after the previous chunk was added to the report: the transaction ids, and what is still reported.
         var classify = Classifies;
         var earlier = state.Transactions.ToArray();
-        using var batch = new NpgsqlBatch(connection, transaction);
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.Lock) { Parameters = { new() { Value = Table.QualifiedName } } });
-        var write = new NpgsqlBatchCommand(plain
-            ? BulkSql.InsertPlain(Table)
-            : classify ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0));
         var existingLeft = Math.Max(0, Options.MaxReportedRows - state.Existing.Count);
         var duplicatesLeft = Math.Max(0, Options.MaxReportedRows - state.Duplicates.Count);
-        if (classify)
+        using var batch = new NpgsqlBatch(connection, transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.Lock) { Parameters = { new() { Value = Table.QualifiedName } } });
+        var statement = new NpgsqlBatchCommand(write switch
         {
-            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+            ChunkWrite.Plain => BulkSql.InsertPlain(Table),
+            ChunkWrite.Probed => BulkSql.InsertProbed(Table),
+            _ => classify ? BulkSql.Upsert(Table, returnRows) : BulkSql.Insert(Table, returnRows, earlier.Length > 0),
+        });
+        batch.BatchCommands.Add(statement);
+        if (write == ChunkWrite.Probed)
+        {
+            var report = new NpgsqlBatchCommand(BulkSql.ProbeReport);
+            AddReportParameters(report, earlier, existingLeft, duplicatesLeft);
+            batch.BatchCommands.Add(report);
         }
-        else if (!plain)
+        else if (classify)
         {
-            write.Parameters.Add(
-                new NpgsqlParameter<long[]> { TypedValue = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
-            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = existingLeft });
-            write.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
-            write.Parameters.Add(new NpgsqlParameter<long> { TypedValue = buffer.Count });
+            statement.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
+        }
+        else if (write == ChunkWrite.Classified)
+        {
+            AddReportParameters(statement, earlier, existingLeft, duplicatesLeft);
+            statement.Parameters.Add(new NpgsqlParameter<long> { TypedValue = buffer.Count });
         }
 
-        batch.BatchCommands.Add(write);
         batch.BatchCommands.Add(new NpgsqlBatchCommand(BulkSql.CurrentTransaction));
         var result = new ChunkResult();
         var reader = await batch.ExecuteReaderAsync(timeout).ConfigureAwait(false);
         await using (reader.ConfigureAwait(false))
         {
-            if (!plain)
+            if (write != ChunkWrite.Plain)
             {
                 await reader.NextResultAsync(timeout).ConfigureAwait(false);
                 await ReadResultAsync(reader, result, first, returnRows, perRow: false, timeout).ConfigureAwait(false);
@@ -472,9 +505,9 @@ internal sealed class BulkEngine<TRow>
             result.Transaction = reader.GetInt64(0);
         }
 
-        if (plain)
+        if (write != ChunkWrite.Classified)
         {
-            result.Inserted = write.RecordsAffected;
+            result.Inserted = statement.RecordsAffected;
         }
         else if (!classify)
         {
@@ -484,6 +517,14 @@ internal sealed class BulkEngine<TRow>
         }
 
         return result;
+    }
+
+    // $1 the transaction ids of this import's earlier chunks, $2 and $3 how many existing and duplicate rows are still reported.
+    private static void AddReportParameters(NpgsqlBatchCommand command, long[] earlier, int existingLeft, int duplicatesLeft)
+    {
+        command.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = earlier, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = existingLeft });
+        command.Parameters.Add(new NpgsqlParameter<int> { TypedValue = duplicatesLeft });
     }
 
     private async Task<ChunkResult> PreviewChunkAsync(
@@ -572,6 +613,7 @@ internal sealed class BulkEngine<TRow>
         }
 
         state.LastChunkSkipped = buffer.Count - result.Inserted - result.Updated;
+        state.Record(state.LastChunkSkipped, result.Duplicates > 0);
         if (result.Transaction is { } transaction && !state.Transactions.Contains(transaction))
         {
             state.Transactions.Add(transaction);
@@ -700,6 +742,8 @@ internal sealed class BulkEngine<TRow>
 
         public long? Transaction { get; set; }
 
+        public ChunkWrite Write { get; set; }
+
         public List<(long Index, int Kind)> Skipped { get; } = [];
 
         public List<TRow> Written { get; } = [];
@@ -739,6 +783,10 @@ internal sealed class BulkEngine<TRow>
         // Rows the last committed chunk did not write: 0 lets the next chunk try the plain INSERT.
         public long LastChunkSkipped { get; set; } = -1;
 
+        // What each committed chunk did, in input order: the rows it skipped, and whether it held keys written earlier in the
+        // input (a probed chunk fails on such a key and is written twice). Appended by one chunk while the next reads it.
+        private readonly List<(long Skipped, bool Repeated)> _chunks = [];
+
         public List<long> Transactions { get; } = [];
 
         public List<TRow> Existing { get; } = [];
@@ -746,6 +794,25 @@ internal sealed class BulkEngine<TRow>
         public List<TRow> Duplicates { get; } = [];
 
         public List<TRow> Written { get; } = [];
+
+        public void Record(long skipped, bool repeated)
+        {
+            lock (_chunks)
+            {
+                _chunks.Add((skipped, repeated));
+            }
+        }
+
+        // Whether the chunk numbered index (from 0) looks its keys up while the chunk before it writes: when the chunk two
+        // before it skipped rows and repeated no key. That one has always committed when this one starts (the run waits for
+        // it first), so the choice does not depend on timing. The first two chunks look.
+        public bool ShouldProbe(int index)
+        {
+            lock (_chunks)
+            {
+                return index < 2 || index - 2 >= _chunks.Count || _chunks[index - 2] is { Skipped: not 0, Repeated: false };
+            }
+        }
 
         // A run in one transaction: set once it committed.
         public bool Committed { get; set; }

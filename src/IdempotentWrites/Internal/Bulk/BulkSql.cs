@@ -16,6 +16,7 @@ internal static class BulkSql
 {
     public const string Stage = "iw_bulk_stage";
     public const string Seen = "iw_bulk_seen";
+    public const string Probe = "iw_bulk_probe";
 
     // Per input row (iw_ord is the row's input position).
     public const int KindInsertedRow = 0;
@@ -57,6 +58,49 @@ internal static class BulkSql
         var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
         return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT {columns} FROM {Stage}";
     }
+
+    // Probe-first (BulkTable.ProbeFirst), in three steps. CreateProbe runs while the chunk before is still writing (on the
+    // other connection): it looks every staged key up in the table, one index probe each, and keeps the rows whose key is
+    // stored, with the stored row's ctid and xmin. InsertProbed then writes the other rows with a plain INSERT: no ON
+    // CONFLICT, so no speculative insertion, and no classification on the write's critical path. A key stored after the
+    // lookup (by the chunk before, a concurrent writer) or repeated in the chunk makes it fail with a unique violation; a
+    // stored row that changed or vanished since the lookup makes it write nothing; both send the chunk to the classifying
+    // Insert. ProbeReport classifies the probed rows: $1 (bigint[]) this import's earlier
+    // transactions (a row one of them wrote is a duplicate in the input, any other existed), $2 and $3 (int) how many
+    // existing and duplicate rows to return one by one.
+    public static string CreateProbe(BulkTable table)
+    {
+        var sb = new StringBuilder($"CREATE TEMP TABLE {Probe} ON COMMIT DROP AS ");
+        AppendKeyed(sb, table);
+        sb.Append(" SELECT x.iw_ord, p.iw_xmin, p.iw_ctid FROM x CROSS JOIN LATERAL (SELECT t.xmin::text::bigint AS iw_xmin, ")
+            .Append("t.ctid AS iw_ctid FROM ").Append(table.QualifiedName).Append(" t WHERE ").Append(StoredKey(table, "x"))
+            .Append(" LIMIT 1) p");
+        if (HasPartition(table))
+        {
+            sb.Append(" WHERE x.iw_p = 0");
+        }
+
+        return sb.ToString();
+    }
+
+    // The stored rows the probe found are checked by ctid (one TID scan) and xmin: a row written after the probe's snapshot
+    // has the xmin of a transaction that had not committed then, which no probed row has.
+    public static string InsertProbed(BulkTable table)
+    {
+        var columns = ColumnList(table);
+        var overriding = table.OverridingSystemValue ? " OVERRIDING SYSTEM VALUE" : string.Empty;
+        return $"INSERT INTO {table.QualifiedName} AS {SqlGenerator.TargetAlias} ({columns}){overriding} SELECT " +
+            $"{string.Join(", ", table.Columns.Select(c => "s." + c.Quoted))} FROM {Stage} s WHERE NOT EXISTS (SELECT 1 FROM " +
+            $"{Probe} p WHERE p.iw_ord = s.iw_ord) AND (SELECT count(*) FROM {table.QualifiedName} t WHERE t.ctid = ANY (ARRAY(" +
+            $"SELECT p.iw_ctid FROM {Probe} p)) AND t.xmin::text::bigint IN (SELECT p.iw_xmin FROM {Probe} p)) = " +
+            $"(SELECT count(DISTINCT p.iw_ctid) FROM {Probe} p)";
+    }
+
+    public static readonly string ProbeReport =
+        $"WITH k AS (SELECT p.iw_ord, CASE WHEN p.iw_xmin = ANY($1) THEN {KindDuplicate} ELSE {KindExisting} END AS iw_kind " +
+        $"FROM {Probe} p) SELECT {CountOffset} + k.iw_kind, count(*) FROM k GROUP BY k.iw_kind " +
+        $"UNION ALL (SELECT k.iw_kind, k.iw_ord FROM k WHERE k.iw_kind = {KindExisting} ORDER BY k.iw_ord LIMIT $2) " +
+        $"UNION ALL (SELECT k.iw_kind, k.iw_ord FROM k WHERE k.iw_kind = {KindDuplicate} ORDER BY k.iw_ord LIMIT $3)";
 
     // Insert: rows are written in input order, so the first occurrence of a key is the one written (a later one conflicts
     // with it). Parameters: $1 (bigint[]) the transaction ids of this import's earlier chunks: a skipped key whose stored row
@@ -150,7 +194,7 @@ internal static class BulkSql
         var sb = new StringBuilder();
         AppendRanked(sb, table, lastWins: false);
         sb.Append(", e AS MATERIALIZED (SELECT r.*, ")
-            .Append(HasPartition(table) ? "r.iw_p = 0 AND " : string.Empty).Append(TargetHas(table, "r", null)).Append(" AS iw_exists, ")
+            .Append(HasPartition(table) ? "r.iw_p = 0 AND " : string.Empty).Append(TargetHas(table, "r")).Append(" AS iw_exists, ")
             .Append("EXISTS (SELECT 1 FROM ").Append(Seen).Append(" p WHERE ").Append(KeyMatch(table, "p", "r"))
             .Append(") AS iw_seen FROM r WHERE r.iw_rn = 1)");
         sb.Append(", seen AS (INSERT INTO ").Append(Seen).Append(" SELECT ").Append(keys).Append(" FROM e WHERE NOT e.iw_exists AND NOT e.iw_seen)");
@@ -230,6 +274,10 @@ internal static class BulkSql
     // The xmin of the stored row with the alias's key: a scalar subquery with LIMIT, so it stays one index probe per row
     // (an EXISTS would be planned as a hashed scan of the whole table).
     private static string StoredXmin(BulkTable table, string alias)
+        => $"SELECT t.xmin::text::bigint FROM {table.QualifiedName} t WHERE {StoredKey(table, alias)} LIMIT 1";
+
+    // The stored row (alias t, unqualified names resolve to it) has the alias's key and can arbitrate (partial index predicate).
+    private static string StoredKey(BulkTable table, string alias)
     {
         var conditions = table.Keys.Select((k, i) => table.NullsNotDistinct
             ? $"({k}) IS NOT DISTINCT FROM {alias}.iw_k{i + 1}"
@@ -239,7 +287,7 @@ internal static class BulkSql
             conditions.Add("(" + table.Predicate + ")");
         }
 
-        return $"SELECT t.xmin::text::bigint FROM {table.QualifiedName} t WHERE {string.Join(" AND ", conditions)} LIMIT 1";
+        return string.Join(" AND ", conditions);
     }
 
     private static string KeyReturning(BulkTable table)
@@ -266,21 +314,6 @@ internal static class BulkSql
 
     // EXISTS over the table: the key matches the alias's iw_k columns (unqualified names in the key expressions resolve to
     // the table's columns, the innermost scope) and the row can arbitrate (partial index predicate).
-    private static string TargetHas(BulkTable table, string alias, string? condition)
-    {
-        var conditions = table.Keys.Select((k, i) => table.NullsNotDistinct
-            ? $"({k}) IS NOT DISTINCT FROM {alias}.iw_k{i + 1}"
-            : $"({k}) = {alias}.iw_k{i + 1}").ToList();
-        if (table.Predicate is not null)
-        {
-            conditions.Add("(" + table.Predicate + ")");
-        }
-
-        if (condition is not null)
-        {
-            conditions.Add(condition);
-        }
-
-        return $"EXISTS (SELECT 1 FROM {table.QualifiedName} t WHERE {string.Join(" AND ", conditions)})";
-    }
+    private static string TargetHas(BulkTable table, string alias)
+        => $"EXISTS (SELECT 1 FROM {table.QualifiedName} t WHERE {StoredKey(table, alias)})";
 }

@@ -34,6 +34,11 @@ internal sealed class BulkTable
     // Columns returned for WrittenRows (quoted), in the order the materializer reads them.
     public IReadOnlyList<string> ReturningColumns { get; init; } = [];
 
+    // Whether a chunk may look its keys up before it writes (BulkSql.CreateProbe): the table has no BEFORE INSERT row trigger
+    // (which could change a key after the lookup) and no row security (the lookup would miss rows a policy hides), the role may
+    // read it, and NULL keys are distinct (a lookup by equality finds every conflict).
+    public bool ProbeFirst { get; init; }
+
     // Explicit values for GENERATED ALWAYS AS IDENTITY columns (an import keeps the source's ids).
     public bool OverridingSystemValue { get; init; }
 }

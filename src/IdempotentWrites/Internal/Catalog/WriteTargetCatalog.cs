@@ -22,6 +22,14 @@ internal static class WriteTargetCatalog
         + "i.indpred IS NOT NULL OR i.indexprs IS NOT NULL, i.indimmediate "
         + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid ORDER BY i.indexrelid";
 
+    // Whether a bulk chunk may look its keys up before it writes (BulkTable.ProbeFirst): no enabled BEFORE INSERT row trigger
+    // (it could change a key after the lookup), no row security (the lookup would miss rows a policy hides), and SELECT on
+    // the table (the lookup reads xmin). No row when the table does not exist.
+    private const string ProbeFirstSql =
+        "SELECT NOT c.relrowsecurity AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND NOT EXISTS (SELECT 1 "
+        + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
+        + "AND (t.tgtype & 7) = 7) FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)";
+
     // Column name to its kind ("", "a", "d" or "s"), in table order; empty when the table does not exist.
     public static async Task<Dictionary<string, string>> ReadColumnsAsync(
         NpgsqlDataSource dataSource,
@@ -44,6 +52,10 @@ internal static class WriteTargetCatalog
             qualifiedTable,
             r => new UniqueKey(r.GetFieldValue<string[]>(0), r.GetBoolean(1), r.GetBoolean(2)),
             cancellationToken);
+
+    public static async Task<bool> ReadProbeFirstAsync(NpgsqlDataSource dataSource, string qualifiedTable, CancellationToken cancellationToken)
+        => (await ReadAsync(dataSource, ProbeFirstSql, qualifiedTable, r => r.GetBoolean(0), cancellationToken).ConfigureAwait(false))
+            is [true];
 
     private static async Task<List<T>> ReadAsync<T>(
         NpgsqlDataSource dataSource,

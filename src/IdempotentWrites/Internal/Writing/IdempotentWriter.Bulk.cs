@@ -142,6 +142,8 @@ internal sealed partial class IdempotentWriter
             ArbiterClause = SqlGenerator.ArbiterClause(mapping.Conflict),
             Predicate = plan.Predicate,
             NullsNotDistinct = plan.NullsNotDistinct,
+            ProbeFirst = !plan.NullsNotDistinct
+                && plan.Facts is { BeforeInsertTriggers.Count: 0, RowSecurity: false, CanReadSystemColumns: true },
             UpdateColumns = [.. UpdateColumnsOf(plan).Select(c => c.QuotedName)],
             ReturningColumns = [.. plan.Codecs.All.Select(c => c.Select)],
         };
