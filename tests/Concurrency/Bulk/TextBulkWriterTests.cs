@@ -107,6 +107,30 @@ public sealed class TextBulkWriterTests(PostgresFixture db)
     }
 
     [Fact]
+    public async Task InsertMany_TriggerChangesAStoredKey_RowInsertedUnderItsNewKey()
+    {
+        // p7@x is stored; a BEFORE INSERT trigger renames it to moved-p7@x. Looking the keys up before the write would find
+        // p7@x and skip the row: the writer must not (it reads the table's triggers), so the insert meets the new key.
+        var table = await CreatePeopleAsync(existing: 0);
+        await db.ExecuteAsync($"""
+            INSERT INTO {table} (email, name) VALUES ('p7@x', 'old');
+            CREATE FUNCTION {table}_move() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN IF NEW.email = 'p7@x' THEN NEW.email := 'moved-p7@x'; END IF; RETURN NEW; END $$;
+            CREATE TRIGGER {table}_move BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION {table}_move();
+            """);
+
+        var report = await Writer().InsertManyAsync(
+            Target(table, "email", "name"),
+            Stream(Enumerable.Range(1, 20).Select(i => new[] { $"p{i}@x", "new" })),
+            new BulkWriteOptions { ChunkSize = 5 });
+
+        Assert.Equal((20L, 20L, 0L), (report.RowsRead, report.Inserted, report.Existing));
+        Assert.Equal(("old", "new"), (
+            await db.ScalarAsync<string>($"SELECT name FROM {table} WHERE email = 'p7@x'"),
+            await db.ScalarAsync<string>($"SELECT name FROM {table} WHERE email = 'moved-p7@x'")));
+    }
+
+    [Fact]
     public async Task UpsertMany_LastRowOfAKeyWins_UpdatedUnchangedCounted()
     {
         var table = await CreatePeopleAsync(existing: 3);

@@ -300,7 +300,8 @@ internal sealed class BulkEngine<TRow>
 
         Apply(state, result, buffer, first);
         state.Report.Elapsed = Stopwatch.GetElapsedTime(started);
-        Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, result.Inserted + result.Updated, WriteNames[(int)result.Write]);
+        var written = result.Inserted + result.Updated;
+        Logger.BulkChunkCommitted(Table.DisplayName, state.Report.Chunks, buffer.Count, written, WriteNames[(int)result.Write]);
         Options.Progress?.Report(state.Report.Snapshot());
     }
 

@@ -68,9 +68,12 @@ internal static class BulkSql
     // Insert. ProbeReport classifies the probed rows: $1 (bigint[]) this import's earlier
     // transactions (a row one of them wrote is a duplicate in the input, any other existed), $2 and $3 (int) how many
     // existing and duplicate rows to return one by one.
+    // The lookup must use the arbiter's index: planned while the table is still empty (the first chunks), a sequential scan
+    // per row would read every row the chunk before inserts meanwhile. Hence enable_seqscan off, for this statement only, and
+    // jit off with it (the penalty that setting adds to the plan's cost would otherwise have it compiled, at a cost of its own).
     public static string CreateProbe(BulkTable table)
     {
-        var sb = new StringBuilder($"CREATE TEMP TABLE {Probe} ON COMMIT DROP AS ");
+        var sb = new StringBuilder($"SET LOCAL enable_seqscan = off; SET LOCAL jit = off; CREATE TEMP TABLE {Probe} ON COMMIT DROP AS ");
         AppendKeyed(sb, table);
         sb.Append(" SELECT x.iw_ord, p.iw_xmin, p.iw_ctid FROM x CROSS JOIN LATERAL (SELECT t.xmin::text::bigint AS iw_xmin, ")
             .Append("t.ctid AS iw_ctid FROM ").Append(table.QualifiedName).Append(" t WHERE ").Append(StoredKey(table, "x"))
@@ -80,7 +83,7 @@ internal static class BulkSql
             sb.Append(" WHERE x.iw_p = 0");
         }
 
-        return sb.ToString();
+        return sb.Append("; RESET enable_seqscan; RESET jit").ToString();
     }
 
     // The stored rows the probe found are checked by ctid (one TID scan) and xmin: a row written after the probe's snapshot
