@@ -179,11 +179,14 @@ internal static class ImportCommand
             cancellationToken.ThrowIfCancellationRequested();
 
             // A NULL key matches no existing row (NULLs are distinct), so the row would be inserted again on every run.
-            foreach (var field in keyFields.Where(f => record.Fields[f] is null))
+            foreach (var field in keyFields)
             {
-                throw new CsvFormatException(
-                    record.Line,
-                    $"the key column \"{columns[field]}\" is empty (NULL); every row needs a value in the --conflict-on columns");
+                if (record.Fields[field] is null)
+                {
+                    throw new CsvFormatException(
+                        record.Line,
+                        $"the key column \"{columns[field]}\" is empty (NULL); every row needs a value in the --conflict-on columns");
+                }
             }
 
             yield return record;

@@ -31,12 +31,13 @@ internal static partial class TextStaging
                 var block = new StringBuilder(BlockSize + 4096);
                 for (var i = 0; i < chunk.Count; i++)
                 {
-                    // iw_ord, then every field quoted; NULL is the unquoted empty field.
-                    block.Append(CultureInfo.InvariantCulture, $"{first + i}");
-                    foreach (var field in chunk[i])
+                    // iw_ord, then every field quoted; NULL is the unquoted empty field. (By index: no enumerator per row.)
+                    block.Append(first + i);
+                    var row = chunk[i];
+                    for (var f = 0; f < row.Count; f++)
                     {
                         block.Append(',');
-                        if (field is not null)
+                        if (row[f] is { } field)
                         {
                             AppendQuoted(block, field);
                         }
