@@ -36,7 +36,8 @@ internal sealed class BulkTable
 
     // Whether a chunk may look its keys up before it writes (BulkSql.CreateProbe): the table has no BEFORE INSERT row trigger
     // (which could change a key after the lookup) and no row security (the lookup would miss rows a policy hides), the role may
-    // read it, and NULL keys are distinct (a lookup by equality finds every conflict).
+    // read it, it is not partitioned (the rows found are checked by ctid, which each partition numbers on its own), and NULL
+    // keys are distinct (a lookup by equality finds every conflict).
     public bool ProbeFirst { get; init; }
 
     // Explicit values for GENERATED ALWAYS AS IDENTITY columns (an import keeps the source's ids).

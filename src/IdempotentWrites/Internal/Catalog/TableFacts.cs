@@ -19,7 +19,8 @@ internal sealed record TableFacts(
     IReadOnlyList<string> MissingUpdate,
     bool RowSecurity,
     IReadOnlyList<string> BeforeInsertTriggers,
-    bool Citus = false)
+    bool Citus = false,
+    bool Partitioned = false)
 {
     private const string FactsSql = """
         SELECT current_user::text,
@@ -32,7 +33,8 @@ internal sealed record TableFacts(
                      WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D'
                        AND (t.tgtype & 1) <> 0 AND (t.tgtype & 2) <> 0 AND (t.tgtype & 4) <> 0
                      ORDER BY t.tgname),
-               pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
+               pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL,
+               c.relkind = 'p'
         FROM pg_catalog.pg_class c WHERE c.oid = $1
         """;
 
@@ -61,7 +63,8 @@ internal sealed record TableFacts(
                 reader.GetFieldValue<string[]>(4),
                 reader.GetBoolean(5),
                 reader.GetFieldValue<string[]>(6),
-                reader.GetBoolean(7));
+                reader.GetBoolean(7),
+                reader.GetBoolean(8));
         }
     }
 

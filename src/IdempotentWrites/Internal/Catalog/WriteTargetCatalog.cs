@@ -23,10 +23,11 @@ internal static class WriteTargetCatalog
         + "FROM pg_catalog.pg_index i WHERE i.indrelid = pg_catalog.to_regclass($1) AND i.indisunique AND i.indisvalid ORDER BY i.indexrelid";
 
     // Whether a bulk chunk may look its keys up before it writes (BulkTable.ProbeFirst): no enabled BEFORE INSERT row trigger
-    // (it could change a key after the lookup), no row security (the lookup would miss rows a policy hides), and SELECT on
-    // the table (the lookup reads xmin). No row when the table does not exist.
+    // (it could change a key after the lookup), no row security (the lookup would miss rows a policy hides), SELECT on the
+    // table (the lookup reads xmin), and not partitioned (the check of the rows found goes by ctid, which each partition
+    // numbers on its own). No row when the table does not exist.
     private const string ProbeFirstSql =
-        "SELECT NOT c.relrowsecurity AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND NOT EXISTS (SELECT 1 "
+        "SELECT c.relkind <> 'p' AND NOT c.relrowsecurity AND pg_catalog.has_table_privilege(c.oid, 'SELECT') AND NOT EXISTS (SELECT 1 "
         + "FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal AND t.tgenabled <> 'D' "
         + "AND (t.tgtype & 7) = 7) FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass($1)";
 

@@ -143,7 +143,7 @@ internal sealed partial class IdempotentWriter
             Predicate = plan.Predicate,
             NullsNotDistinct = plan.NullsNotDistinct,
             ProbeFirst = !plan.NullsNotDistinct
-                && plan.Facts is { BeforeInsertTriggers.Count: 0, RowSecurity: false, CanReadSystemColumns: true },
+                && plan.Facts is { BeforeInsertTriggers.Count: 0, RowSecurity: false, CanReadSystemColumns: true, Partitioned: false },
             UpdateColumns = [.. UpdateColumnsOf(plan).Select(c => c.QuotedName)],
             ReturningColumns = [.. plan.Codecs.All.Select(c => c.Select)],
         };
