@@ -8,8 +8,8 @@ namespace IdempotentWrites.Cli.Internal;
 // An RFC 4180 reader that streams records and knows their line numbers. Fields are separated by commas; a field in
 // double quotes may hold commas, newlines and doubled quotes. An unquoted empty field is NULL, a quoted empty field ""
 // is the empty string (as in PostgreSQL's COPY … CSV). A malformed record throws CsvFormatException naming its line.
-// It reads blocks of characters and scans them with vectorized searches: a field that lies within one block becomes a
-// string without being copied character by character.
+// It reads blocks of characters and checks them with vectorized searches; a record becomes one string, its text, which is
+// what COPY … CSV reads (the fields are split from it only when asked for, see CsvRecord).
 internal sealed class CsvReader(TextReader reader)
 {
     private const int BlockSize = 1 << 16;
@@ -17,10 +17,15 @@ internal sealed class CsvReader(TextReader reader)
     private static readonly System.Buffers.SearchValues<char> QuotedStop = System.Buffers.SearchValues.Create("\"\n");
 
     private readonly char[] _block = new char[BlockSize];
-    private readonly StringBuilder _field = new();
+
+    // The text of the record being read that lies in earlier blocks.
+    private readonly StringBuilder _carry = new();
     private int _position;
     private int _length;
     private long _line = 1;
+
+    // Where the record being read starts in the block (0 once it spans blocks), or -1 between records.
+    private int _start = -1;
 
     public CsvRecord? Read(int? expectedFields)
     {
@@ -41,61 +46,57 @@ internal sealed class CsvReader(TextReader reader)
             return null;
         }
 
-        var start = _line;
-        var fields = new string?[expectedFields ?? 8];
+        var line = _line;
+        _carry.Clear();
+        _start = _position;
         var count = 0;
+        var nulls = 0UL;
         while (true)
         {
-            var field = Peek() == '"' ? ReadQuoted(start) : ReadUnquoted();
-            if (count == fields.Length)
+            if (Peek() == '"')
             {
-                Array.Resize(ref fields, Math.Max(8, fields.Length * 2));
+                SkipQuoted(line);
+            }
+            else if (SkipUnquoted() && count < 64)
+            {
+                nulls |= 1UL << count;
             }
 
-            fields[count++] = field;
-            var separator = Next();
-            if (separator == ',')
-            {
-                continue;
-            }
-
-            if (separator == '\r' && Peek() == '\n')
+            count++;
+            if (Peek() == ',')
             {
                 _position++;
-            }
-
-            if (separator is '\n' or '\r')
-            {
-                _line++;
+                continue;
             }
 
             break;
         }
 
+        // The record's text ends before its line end, which is consumed after it is taken.
+        var text = _carry.Length == 0
+            ? new string(_block, _start, _position - _start)
+            : _carry.Append(_block, _start, _position - _start).ToString();
+        _start = -1;
+        if (Next() == '\r' && Peek() == '\n')
+        {
+            _position++;
+        }
+
+        _line++;
         if (expectedFields is { } expected && count != expected)
         {
-            throw new CsvFormatException(start, $"{count} field(s), but the header has {expected}");
+            throw new CsvFormatException(line, $"{count} field(s), but the header has {expected}");
         }
 
-        if (count != fields.Length)
-        {
-            Array.Resize(ref fields, count);
-        }
-
-        return new CsvRecord(start, fields);
+        return new CsvRecord(line, text, count, nulls);
     }
 
-    // Up to the next separator or line end (left unread); no quote may appear inside.
-    private string? ReadUnquoted()
+    // Up to the next separator or line end (left unread); no quote may appear inside. True when the field is empty (NULL).
+    private bool SkipUnquoted()
     {
-        _field.Clear();
-        while (true)
+        var empty = true;
+        while (_position < _length || Fill())
         {
-            if (_position == _length && !Fill())
-            {
-                break;
-            }
-
             var span = _block.AsSpan(_position, _length - _position);
             var end = span.IndexOfAny(UnquotedEnd);
             if (end >= 0 && span[end] == '"')
@@ -103,14 +104,7 @@ internal sealed class CsvReader(TextReader reader)
                 throw new CsvFormatException(_line, "a quote inside an unquoted field (quote the whole field and double the quote)");
             }
 
-            if (end >= 0 && _field.Length == 0)
-            {
-                // The whole field lies within the block.
-                _position += end;
-                return end == 0 ? null : new string(span[..end]);
-            }
-
-            _field.Append(end >= 0 ? span[..end] : span);
+            empty &= end == 0;
             _position += end >= 0 ? end : span.Length;
             if (end >= 0)
             {
@@ -118,15 +112,14 @@ internal sealed class CsvReader(TextReader reader)
             }
         }
 
-        return _field.Length == 0 ? null : _field.ToString();
+        return empty;
     }
 
     // From the opening quote to the closing one (consumed); the character after it must end the field.
-    private string ReadQuoted(long start)
+    private void SkipQuoted(long start)
     {
         _position++;
         var opened = _line;
-        _field.Clear();
         while (true)
         {
             if (_position == _length && !Fill())
@@ -138,17 +131,14 @@ internal sealed class CsvReader(TextReader reader)
             var stop = span.IndexOfAny(QuotedStop);
             if (stop < 0)
             {
-                _field.Append(span);
                 _position = _length;
                 continue;
             }
 
-            _field.Append(span[..stop]);
             _position += stop + 1;
             if (span[stop] == '\n')
             {
                 _line++;
-                _field.Append('\n');
                 continue;
             }
 
@@ -156,7 +146,6 @@ internal sealed class CsvReader(TextReader reader)
             {
                 // A doubled quote is one quote of the value.
                 _position++;
-                _field.Append('"');
                 continue;
             }
 
@@ -171,8 +160,6 @@ internal sealed class CsvReader(TextReader reader)
                 $"unexpected character '{(char)next}' after a closing quote (the quoted field opened on " +
                 $"line {opened}; a quote inside a quoted field is written as \"\")");
         }
-
-        return _field.ToString();
     }
 
     private int Peek() => _position < _length || Fill() ? _block[_position] : -1;
@@ -190,6 +177,13 @@ internal sealed class CsvReader(TextReader reader)
 
     private bool Fill()
     {
+        if (_start >= 0)
+        {
+            // A record continues in the next block: keep its text read so far.
+            _carry.Append(_block, _start, _length - _start);
+            _start = 0;
+        }
+
         _position = 0;
         _length = reader.Read(_block, 0, _block.Length);
         return _length > 0;

@@ -181,7 +181,7 @@ internal static class ImportCommand
             // A NULL key matches no existing row (NULLs are distinct), so the row would be inserted again on every run.
             foreach (var field in keyFields)
             {
-                if (record.Fields[field] is null)
+                if (record.IsNull(field))
                 {
                     throw new CsvFormatException(
                         record.Line,

@@ -66,4 +66,43 @@ public sealed class CsvReaderTests
         Assert.Equal(line, error.Line);
         Assert.StartsWith($"line {line}: {problem}", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Read_CsvTextIsTheRecordWithoutItsLineEnd_FieldsSplitFromIt()
+    {
+        var records = ReadAll("a,b,c\r\n\"x,\r\ny\",,\"q\"\"\"\r\n1,\"\",3", 3);
+
+        Assert.Equal(["a,b,c", "\"x,\r\ny\",,\"q\"\"\"", "1,\"\",3"], records.Select(r => r.CsvText.ToString()));
+        Assert.Equal(["x,\r\ny", null, "q\""], records[1].Fields);
+        Assert.Equal(["1", string.Empty, "3"], records[2].Fields);
+        Assert.Equal([false, true, false], Enumerable.Range(0, 3).Select(records[1].IsNull));
+        Assert.Equal([false, false, false], Enumerable.Range(0, 3).Select(records[2].IsNull));
+    }
+
+    [Fact]
+    public void Read_RecordsAcrossBlockBoundaries_TextAndFieldsWhole()
+    {
+        // Fields longer than the reader's 64 KB block, quoted and unquoted, so records start and end inside blocks.
+        var quoted = new string('q', 70_000) + "\"\"," + new string('r', 70_000);
+        var plain = new string('p', 100_000);
+        var text = $"a,b\n\"{quoted}\",{plain}\n{plain},\n";
+
+        var records = ReadAll(text, 2).Skip(1).ToList();
+
+        Assert.Equal([$"\"{quoted}\",{plain}", $"{plain},"], records.Select(r => r.CsvText.ToString()));
+        Assert.Equal([quoted.Replace("\"\"", "\"", StringComparison.Ordinal), plain], records[0].Fields);
+        Assert.Equal([plain, null], records[1].Fields);
+        Assert.True(records[1].IsNull(1));
+    }
+
+    [Fact]
+    public void Read_SixtyFiveFields_NullsKnownPastTheFirstSixtyFour()
+    {
+        var header = string.Join(',', Enumerable.Range(0, 65).Select(i => $"c{i}"));
+        var row = string.Join(',', Enumerable.Range(0, 65).Select(i => i % 2 == 0 ? string.Empty : "v"));
+
+        var record = ReadAll($"{header}\n{row}\n", 65)[1];
+
+        Assert.Equal(Enumerable.Range(0, 65).Select(i => i % 2 == 0), Enumerable.Range(0, 65).Select(record.IsNull));
+    }
 }

@@ -34,12 +34,20 @@ internal static partial class TextStaging
                     // iw_ord, then every field quoted; NULL is the unquoted empty field. (By index: no enumerator per row.)
                     block.Append(first + i);
                     var row = chunk[i];
-                    for (var f = 0; f < row.Count; f++)
+                    if (row is ICsvRecord record)
                     {
-                        block.Append(',');
-                        if (row[f] is { } field)
+                        // Already CSV (a line of a file): sent as it is.
+                        block.Append(',').Append(record.CsvText.Span);
+                    }
+                    else
+                    {
+                        for (var f = 0; f < row.Count; f++)
                         {
-                            AppendQuoted(block, field);
+                            block.Append(',');
+                            if (row[f] is { } field)
+                            {
+                                AppendQuoted(block, field);
+                            }
                         }
                     }
 
