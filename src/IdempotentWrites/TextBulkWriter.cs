@@ -17,7 +17,8 @@ namespace IdempotentWrites;
 /// <c>iw import</c> runs.
 /// <para/>
 /// A row is any <see cref="IReadOnlyList{T}"/> of strings (a <c>string?[]</c>, or a type of yours that also carries, say, a
-/// file line number), one field per column of the <see cref="TextBulkTarget"/>; <see langword="null"/> is SQL NULL. Rows stream
+/// file line number), one field per column of the <see cref="TextBulkTarget"/>; <see langword="null"/> is SQL NULL. A row that
+/// is already CSV text (a line of a file) can implement <see cref="ICsvRecord"/>: its text is sent as it is. Rows stream
 /// in chunks of <see cref="BulkWriteOptions.ChunkSize"/>: each chunk is copied as CSV text (<c>COPY … (FORMAT CSV)</c>) into a
 /// temporary staging table shaped like the target, so PostgreSQL parses each field as its column's type (any type with a text
 /// form: numbers, dates, <c>uuid</c>, <c>jsonb</c>, arrays, enums, domains), then one classifying
