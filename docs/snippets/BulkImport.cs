@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Collections;
 using IdempotentWrites;
 using Npgsql;
 
@@ -105,5 +106,30 @@ public static class BulkImportExamples
             Console.WriteLine($"input row {value.Position}, column {value.ColumnName}: {server.MessageText}");
         }
         // </snippet:bulk-text-errors>
+
+        // <snippet:bulk-csv-lines>
+        var lines = File.ReadLinesAsync("contacts.csv", ct).Skip(1).Select(line => new CsvLine(line)); // after the header
+        var imported = await writer.InsertManyAsync(target, lines, cancellationToken: ct);
+        // </snippet:bulk-csv-lines>
+        Console.WriteLine($"{imported.Inserted} inserted");
     }
 }
+
+// <snippet:bulk-csv-record>
+// A line of a CSV file whose fields hold no comma, quote or line break (ids, emails, numbers): sent to COPY as it is; its
+// fields are split only when it is reported.
+public sealed class CsvLine(string text) : ICsvRecord
+{
+    public ReadOnlyMemory<char> CsvText => text.AsMemory();
+
+    public int Count => text.AsSpan().Count(',') + 1;
+
+    public string? this[int index] => Fields()[index];
+
+    public IEnumerator<string?> GetEnumerator() => ((IEnumerable<string?>)Fields()).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    private string?[] Fields() => [.. text.Split(',').Select(field => field.Length == 0 ? null : field)];
+}
+// </snippet:bulk-csv-record>
