@@ -213,6 +213,37 @@ public sealed class TextBulkWriterTests(PostgresFixture db)
         Assert.Equal(100L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
     }
 
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(false, true)]
+    [InlineData(true, false)]
+    [InlineData(true, true)]
+    public async Task InsertMany_LineBreaksInQuotedFieldsBeforeTheRefusedValue_TheRightRowNamed(bool csvRecords, bool refusedRowLast)
+    {
+        // The server's "line N" counts physical lines: quoted line breaks shift it (LF, or CR within the first row of a
+        // COPY), and the refused row is itself on two lines. The row named must be the refused one, whichever row type.
+        var table = await CreatePeopleAsync(existing: 0);
+        string?[][] fields =
+        [
+            ["p0@x", "first\nrow", "1"],
+            ["p1@x", "two\nlines\nhere", "2"],
+            ["p2@x", "crlf\r\ninside", "3"],
+            ["p3@x", "refused", "x\ny"],
+            ["p4@x", "after", "4"],
+        ];
+        var rows = fields[..(refusedRowLast ? 4 : 5)]
+            .Select(f => csvRecords ? new CsvLine(f) : (IReadOnlyList<string?>)new Line(0, f))
+            .ToList();
+
+        var error = await Assert.ThrowsAsync<BulkWriteException>(
+            () => Writer().InsertManyAsync(Target(table, "email", "name", "score"), Stream(rows), new BulkWriteOptions { ChunkSize = 10 }));
+
+        var value = Assert.IsType<BulkValueException>(error.InnerException);
+        Assert.Equal((3L, "score"), (value.Position, value.ColumnName));
+        Assert.Same(rows[3], value.Row);
+        Assert.Equal(0L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
     [Fact]
     public async Task InsertMany_RowWithTheWrongNumberOfFields_StopsBeforeItsChunk()
     {

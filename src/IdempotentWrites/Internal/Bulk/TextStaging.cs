@@ -66,17 +66,16 @@ internal static partial class TextStaging
             }
         }
         catch (PostgresException ex) when (ex.Where is { } where && CopyLine().Match(where) is { Success: true } match
-            && int.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var record) && record >= 1 && record <= chunk.Count)
+            && int.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var line) && RowAt(chunk, line) is { } record)
         {
-            // The CONTEXT line ("COPY iw_bulk_stage, line N, column C: …") is the only place the server names the row. It
-            // counts records (a quoted field's newlines included), so N is the chunk's N-th row.
-            var position = first + record - 1;
+            // The CONTEXT line ("COPY iw_bulk_stage, line N, column C: …") is the only place the server names the row.
+            var position = first + record;
             var column = match.Groups[2].Success ? match.Groups[2].Value : null;
             throw new BulkValueException(
                 $"PostgreSQL refused {(column is null ? "a value" : $"the value of column \"{column}\"")} in input " +
                 $"row {position:N0} ({ex.SqlState}); the server's message is in the inner exception.",
                 position,
-                chunk[record - 1],
+                chunk[record],
                 column,
                 ex.SqlState,
                 ex);
@@ -109,6 +108,43 @@ internal static partial class TextStaging
     }
 
     private const int BlockSize = 1 << 16;
+
+    // The chunk's row that PostgreSQL's "line N" names. N counts physical lines, as the server counts them: each row's own
+    // line, plus one for every line break inside its quoted fields, where a line break is the data's line end (LF) once the
+    // server has seen one, and CR before that, i.e. within the first row (copyfromparse.c, CopyReadLineText: "necessarily a
+    // little fragile"). A row is read whole before its values are converted, so N is the last line of the row named.
+    private static int? RowAt<TRow>(IReadOnlyList<TRow> chunk, int line)
+        where TRow : IReadOnlyList<string?>
+    {
+        var last = 0;
+        for (var i = 0; i < chunk.Count && last < line; i++)
+        {
+            last += 1 + Breaks(chunk[i], i == 0 ? '\r' : '\n');
+            if (last == line)
+            {
+                return i;
+            }
+        }
+
+        return null;
+    }
+
+    private static int Breaks<TRow>(TRow row, char lineBreak)
+        where TRow : IReadOnlyList<string?>
+    {
+        if (row is ICsvRecord record)
+        {
+            return record.CsvText.Span.Count(lineBreak);
+        }
+
+        var count = 0;
+        for (var f = 0; f < row.Count; f++)
+        {
+            count += row[f] is { } field ? field.AsSpan().Count(lineBreak) : 0;
+        }
+
+        return count;
+    }
 
     private static void AppendQuoted(StringBuilder block, string field)
     {
