@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.CommandLine;
+using System.Globalization;
 using IdempotentWrites.Internal.Catalog;
 using Npgsql;
 
@@ -179,6 +180,29 @@ internal static class CliCommands
         }));
         return command;
     }
+
+    // An option whose value is a whole number; anything else is refused in the user's words, not as "System.Int32".
+    internal static Option<int> WholeNumberOption(string name, string description, int fallback) => new(name)
+    {
+        Description = description,
+        DefaultValueFactory = _ => fallback,
+        CustomParser = result =>
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return fallback;
+            }
+
+            var text = result.Tokens[0].Value;
+            if (int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+            {
+                return value;
+            }
+
+            result.AddError($"{name} takes a whole number; '{text}' is not one.");
+            return fallback;
+        },
+    };
 
     private static Option<string[]> SchemaOption() => new("--schema")
     {

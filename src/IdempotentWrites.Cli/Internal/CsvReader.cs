@@ -185,7 +185,19 @@ internal sealed class CsvReader(TextReader reader)
         }
 
         _position = 0;
-        _length = reader.Read(_block, 0, _block.Length);
+        try
+        {
+            _length = reader.Read(_block, 0, _block.Length);
+        }
+        catch (DecoderFallbackException ex)
+        {
+            // The file is decoded a block ahead of the records read: the bytes are on this line or a later one.
+            throw new CsvFormatException(
+                _line,
+                $"the file is not UTF-8 on this line or within the next 64 KB (bytes {Convert.ToHexString(ex.BytesUnknown ?? [])}); " +
+                "save it as UTF-8");
+        }
+
         return _length > 0;
     }
 }

@@ -56,7 +56,7 @@ internal static class IdempotencyCommands
     private static Command Purge(CliContext context, Option<string?> connection)
     {
         var (schema, table) = TableOptions();
-        var batch = new Option<int>("--batch-size") { Description = "Rows deleted per statement.", DefaultValueFactory = _ => 1000 };
+        var batch = CliCommands.WholeNumberOption("--batch-size", "Rows deleted per statement.", 1000);
         var command = new Command("purge", "Delete expired keys in batches (times from the database clock).") { schema, table, batch };
         command.SetAction((result, cancellationToken) => CliCommands.RunAsync(context, result.GetValue(connection), async dataSource =>
         {

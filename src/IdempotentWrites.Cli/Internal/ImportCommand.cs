@@ -41,11 +41,7 @@ internal static class ImportCommand
         {
             Description = "Import the whole file in one transaction: all or nothing (slower; an error or Ctrl+C writes nothing).",
         };
-        var chunkSize = new Option<int>("--chunk-size")
-        {
-            Description = "Rows per transaction.",
-            DefaultValueFactory = _ => BulkWriteOptions.DefaultChunkSize,
-        };
+        var chunkSize = CliCommands.WholeNumberOption("--chunk-size", "Rows per transaction.", BulkWriteOptions.DefaultChunkSize);
         var command = new Command(
             "import",
             "Import a CSV file idempotently: rows whose key exists are skipped (or updated with --upsert) and " +
@@ -116,7 +112,18 @@ internal static class ImportCommand
             detectEncodingFromByteOrderMarks: true,
             bufferSize: 1 << 16);
         var csv = new CsvReader(stream);
-        var header = csv.Read(null) ?? throw new FormatException($"{path.Name} is empty: the first line must name the columns");
+        CsvRecord? first;
+        try
+        {
+            first = csv.Read(null);
+        }
+        catch (CsvFormatException ex)
+        {
+            // Read before anything is written: worded like the header's own errors ("file line 1: …").
+            throw new FormatException($"{path.Name} {ex.Message}", ex);
+        }
+
+        var header = first ?? throw new FormatException($"{path.Name} is empty: the first line must name the columns");
         var columns = header.Fields.Select(
             (name, i) => name ?? throw new FormatException($"{path.Name} line 1: header field {i + 1} is empty")).ToArray();
         await TextTarget.ResolveAsync(dataSource, schema, table, columns, keys, Wording, cancellationToken).ConfigureAwait(false);
@@ -143,7 +150,8 @@ internal static class ImportCommand
             {
                 CsvFormatException format => $"{path.Name}: {format.Message}",
                 BulkValueException { Row: CsvRecord record, InnerException: PostgresException pg } value
-                    => $"{path.Name}: line {record.Line}: {pg.MessageText}{(value.ColumnName is { } column ? $" (column {column})" : string.Empty)}",
+                    => $"{path.Name}: line {record.Line}: {OneLine(pg.MessageText)}" +
+                        (value.ColumnName is { } column ? $" (column {column})" : string.Empty),
                 { } inner => CliErrors.Describe(inner, null),
                 null => ex.Message,
             };
@@ -234,6 +242,10 @@ internal static class ImportCommand
 
         await output.WriteAsync(sb.ToString()).ConfigureAwait(false);
     }
+
+    // The server quotes the refused value, which may hold line breaks of the file: shown as \n and \r, so the message is one line.
+    private static string OneLine(string message)
+        => message.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
     private static string Lines(IReadOnlyList<CsvRecord> records, long total)
         => records.Count == 0

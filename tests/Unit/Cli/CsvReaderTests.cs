@@ -105,4 +105,21 @@ public sealed class CsvReaderTests
 
         Assert.Equal(Enumerable.Range(0, 65).Select(i => i % 2 == 0), Enumerable.Range(0, 65).Select(record.IsNull));
     }
+
+    [Fact]
+    public void Read_InvalidUtf8_CsvFormatExceptionNamingTheLineAndBytes()
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes("a,b\n1,ok\n2,").Concat(new byte[] { 0xFF, 0x0A }).ToArray();
+        var reader = new CsvReader(new StreamReader(new MemoryStream(bytes), new System.Text.UTF8Encoding(false, true)));
+
+        var error = Assert.Throws<CsvFormatException>(() =>
+        {
+            while (reader.Read(2) is not null)
+            {
+            }
+        });
+
+        Assert.Equal(1, error.Line);
+        Assert.Equal("line 1: the file is not UTF-8 on this line or within the next 64 KB (bytes FF); save it as UTF-8", error.Message);
+    }
 }

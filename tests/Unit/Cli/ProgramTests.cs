@@ -111,6 +111,21 @@ public class ProgramTests
         }
     }
 
+    [Theory]
+    [InlineData("import", "--chunk-size", "abc")]
+    [InlineData("idempotency", "--batch-size", "1.5")]
+    public async Task RunAsync_WholeNumberOptionNotANumber_PlainMessageNoTypeNameExit2(string command, string option, string value)
+    {
+        string[] args = command == "import"
+            ? ["import", "x.csv", "--table", "t", "--conflict-on", "id", option, value]
+            : ["idempotency", "purge", option, value];
+
+        var (exit, _, error) = await RunAsync(args);
+
+        Assert.Equal(2, exit);
+        Assert.Equal($"iw: error: {option} takes a whole number; '{value}' is not one.\nRun 'iw --help' for usage.", error.TrimEnd().ReplaceLineEndings("\n"));
+    }
+
     [Fact]
     public async Task RunAsync_ImportDirectory_SaysItIsADirectoryExit2()
     {
