@@ -232,9 +232,8 @@ internal static class ImportCommand
             }
         }
 
-        sb.AppendLine(
-            CultureInfo.InvariantCulture,
-            $"  duplicates in file  {report.DuplicatesInInput,12:N0}{Lines(report.DuplicateRows, report.DuplicatesInInput)}");
+        var repeats = Lines(report.DuplicateRows, report.DuplicatesInInput, report.IsPreview && upsert ? "repeated on line" : "line");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"  duplicates in file  {report.DuplicatesInInput,12:N0}{repeats}");
         if (report.SequencesSynchronized > 0)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  sequences moved past the imported ids: {report.SequencesSynchronized}");
@@ -247,10 +246,12 @@ internal static class ImportCommand
     private static string OneLine(string message)
         => message.Replace("\r", "\\r", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
 
-    private static string Lines(IReadOnlyList<CsvRecord> records, long total)
+    // A preview lists the later rows of a repeated key (the first is kept when inserting); with --upsert the last row is
+    // applied and the earlier ones skipped, so a dry run of it names the repeats without saying which are skipped.
+    private static string Lines(IReadOnlyList<CsvRecord> records, long total, string label = "line")
         => records.Count == 0
             ? string.Empty
-            : $"   (line " +
+            : $"   ({label} " +
                 string.Join(", ", records.Select(r => r.Line.ToString(CultureInfo.InvariantCulture))) +
                 (total > records.Count ? ", …" : string.Empty) +
                 ")";

@@ -121,6 +121,13 @@ public sealed class ImportCliTests(PostgresFixture db) : IDisposable
         var table = await CreateContactsAsync();
         var csv = "email,name,score\nold1@x,first,1\nold2@x,old,0\nnew@x,n,5\nold1@x,second,2\n";
 
+        // A dry run names the lines that repeat a key, not which of them the upsert skips (it applies the last).
+        var preview = await CliRunner.RunAsync(
+            "import", WriteFile("p.csv", "email,name,score\nfresh@x,a,1\nfresh@x,b,2\n"), "--table", table, "--conflict-on", "email", "--upsert",
+            "--dry-run", "--connection", db.ConnectionString);
+        Assert.Equal(0, preview.ExitCode);
+        Assert.Matches(@"would insert\s+1\n.*\n\s+duplicates in file\s+1\s+\(repeated on line 3\)", preview.Output);
+
         var run = await CliRunner.RunAsync("import", WriteFile("u.csv", csv), "--table", table, "--conflict-on", "email", "--upsert", "--connection", db.ConnectionString);
 
         Assert.Equal(0, run.ExitCode);
