@@ -328,7 +328,8 @@ public sealed class TableMappingBuilder<[DynamicallyAccessedMembers(TableMapping
         var updates = _updateProperties.Count == 0
             ? null
             : _updateProperties.Select(name => columns.First(c => c.Property.Name == name)).ToList();
-        return new TableMapping(typeof(T), Schema, Table, columns, target, updates, RowFactory.Create<T>(display, columns));
+        var factory = RowFactory.Create<T>(display, columns);
+        return new TableMapping(typeof(T), Schema, Table, columns, target, updates, factory, RowFactory.ParameterlessConstructor<T>());
     }
 
     private void EnsureNoTarget()

@@ -349,7 +349,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
                     var outcome = upsert
                         ? reader.GetBoolean(insertedFlag) ? WriteOutcome.Inserted : WriteOutcome.Updated
                         : reader.GetBoolean(1) ? WriteOutcome.Inserted : WriteOutcome.Existing;
-                    results[index] = new WriteResult<T>(outcome, RowReader.Read<T>(plan.Plan, reader, outcome, CoalescedPlan.RowOffset), 1);
+                    results[index] = new WriteResult<T>(outcome, (T)RowReader.Read(plan.Plan, reader, outcome, CoalescedPlan.RowOffset), 1);
                 }
 
                 if (reselect)
@@ -375,7 +375,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
                     }
 
                     var outcome = upsert ? WriteOutcome.Unchanged : WriteOutcome.Existing;
-                    results[index] = new WriteResult<T>(outcome, RowReader.Read<T>(plan.Plan, reader, outcome, CoalescedPlan.RowOffset), 1);
+                    results[index] = new WriteResult<T>(outcome, (T)RowReader.Read(plan.Plan, reader, outcome, CoalescedPlan.RowOffset), 1);
                 }
             }
         }

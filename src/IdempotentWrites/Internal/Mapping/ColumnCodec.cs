@@ -61,6 +61,11 @@ internal sealed class ColumnCodec
 
     public NpgsqlDbType? WireType { get; }
 
+    // Whether values are converted on their way to a parameter / from what Npgsql reads (else they pass as they are).
+    public bool ConvertsOnWrite => _toWire is not null;
+
+    public bool ConvertsOnRead => _fromDb is not null;
+
     // json has no equality operator: an upsert's IS DISTINCT FROM compares its text.
     public bool ComparesAsText => Type.Base.IsBuiltIn && Type.Base.TypeName is "json" or "xml";
 

@@ -9,6 +9,9 @@ namespace IdempotentWrites.Internal.Mapping;
 // Builds rows from column values: a parameterless constructor plus setters, or a positional record's constructor.
 internal static class RowFactory
 {
+    public static ConstructorInfo? ParameterlessConstructor<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>()
+        => typeof(T).GetConstructor(BindingFlags.Public | BindingFlags.Instance, Type.EmptyTypes);
+
     public static Func<object?[], object> Create<[DynamicallyAccessedMembers(TableMapping.RowMembers)] T>(
         string table,
         IReadOnlyList<ColumnMapping> columns)

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
 using IdempotentWrites.Internal.Postgres;
 
 namespace IdempotentWrites.Internal.Mapping;
@@ -13,7 +14,8 @@ internal sealed class TableMapping(
     IReadOnlyList<ColumnMapping> columns,
     ConflictSpec conflict,
     IReadOnlyList<ColumnMapping>? updateColumns,
-    Func<object?[], object> factory)
+    Func<object?[], object> factory,
+    ConstructorInfo? parameterlessConstructor = null)
 {
     public const DynamicallyAccessedMemberTypes RowMembers =
         DynamicallyAccessedMemberTypes.PublicProperties | DynamicallyAccessedMemberTypes.PublicConstructors;
@@ -38,4 +40,7 @@ internal sealed class TableMapping(
     public IReadOnlyList<ColumnMapping>? UpdateColumns { get; } = updateColumns;
 
     public object Materialize(object?[] values) => factory(values);
+
+    // The public parameterless constructor the factory uses, if any (then every column is set through its setter).
+    public ConstructorInfo? ParameterlessConstructor { get; } = parameterlessConstructor;
 }

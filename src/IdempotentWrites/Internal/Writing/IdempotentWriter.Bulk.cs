@@ -101,7 +101,7 @@ internal sealed partial class IdempotentWriter
                 Options = options,
                 Logger = _logger,
                 StageAsync = (connection, chunk, first, token) => StageBinaryAsync(connection, copy, table, plan, chunk, first, token),
-                Materialize = (reader, offset) => RowReader.Read<T>(plan, reader, WriteOutcome.Inserted, offset),
+                Materialize = (reader, offset) => (T)RowReader.Read(plan, reader, WriteOutcome.Inserted, offset),
                 TranslateAsync = (error, token) => TranslateBulkAsync(error, plan, token),
                 SequenceColumns = [.. plan.Mapping.InsertColumns.Select(c => c.ColumnName)],
             };

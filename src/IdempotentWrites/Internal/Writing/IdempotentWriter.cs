@@ -349,20 +349,27 @@ internal sealed partial class IdempotentWriter : IIdempotentWriter
 
     // Every connection the writer opens: a failure to connect (server down, unreachable, restarting, bad credentials, no
     // such database) is a typed, transient DatabaseUnavailableException, so the pipeline retries it and HTTP answers 503.
-    internal static async Task<NpgsqlConnection> OpenAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
+    internal static ValueTask<NpgsqlConnection> OpenAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken)
     {
-        try
+        // An idle pooled connection is handed over synchronously: no async frame on that path.
+        var open = dataSource.OpenConnectionAsync(cancellationToken);
+        return open.IsCompletedSuccessfully ? open : AwaitedAsync(open, dataSource);
+
+        static async ValueTask<NpgsqlConnection> AwaitedAsync(ValueTask<NpgsqlConnection> open, NpgsqlDataSource dataSource)
         {
-            return await dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (NpgsqlException ex)
-        {
-            var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
-            var reason = ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.InnerException?.Message ?? ex.Message;
-            throw new DatabaseUnavailableException(
-                $"Cannot connect to PostgreSQL at {builder.Host}:{builder.Port} (database \"{builder.Database}\", " +
-                $"user \"{builder.Username}\"): {reason}",
-                ex);
+            try
+            {
+                return await open.ConfigureAwait(false);
+            }
+            catch (NpgsqlException ex)
+            {
+                var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+                var reason = ex is PostgresException pg ? $"{pg.SqlState}: {pg.MessageText}" : ex.InnerException?.Message ?? ex.Message;
+                throw new DatabaseUnavailableException(
+                    $"Cannot connect to PostgreSQL at {builder.Host}:{builder.Port} (database \"{builder.Database}\", " +
+                    $"user \"{builder.Username}\"): {reason}",
+                    ex);
+            }
         }
     }
 

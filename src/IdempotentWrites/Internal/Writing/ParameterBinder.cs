@@ -6,11 +6,17 @@ using Npgsql;
 namespace IdempotentWrites.Internal.Writing;
 
 // Parameter binding, the one place a row's values become statement parameters: read from the row's properties in
-// InsertColumns order, then bound through each column's codec (typed like the column, see ColumnCodec).
+// InsertColumns order and bound typed like the column (RowAccess over each column's codec, see ColumnCodec). ReadValues
+// gives the same values boxed, for what needs them as a list (error translation, coalesced batches, EXPLAIN checks).
 internal static class ParameterBinder
 {
     public static object?[] ReadValues(WritePlan plan, object row, bool checkKeys)
     {
+        if (checkKeys)
+        {
+            CheckKeys(plan, row);
+        }
+
         var columns = plan.Mapping.InsertColumns;
         var values = new object?[columns.Count];
         for (var i = 0; i < values.Length; i++)
@@ -18,34 +24,36 @@ internal static class ParameterBinder
             values[i] = columns[i].GetValue(row);
         }
 
-        if (checkKeys)
-        {
-            var keys = plan.NonNullableKeyColumns;
-            for (var k = 0; k < keys.Count; k++)
-            {
-                var key = keys[k];
-                if (key.GetValue(row) is null)
-                {
-                    throw new ArgumentException(
-                        $"{plan.Mapping.RowType.Name}.{key.Property.Name} is part of the conflict key of " +
-                        $"{plan.Mapping.DisplayName} and is null. The arbiter treats NULLs as distinct, so ON " +
-                        "CONFLICT would never fire and every call would insert a new row.",
-                        "row");
-                }
-            }
-        }
-
         return values;
     }
 
-    public static void AddParameters(WritePlan plan, NpgsqlParameterCollection parameters, object?[] values, int[]? subset)
+    // Refuses a row whose conflict key holds a null that ON CONFLICT would never match.
+    public static void CheckKeys(WritePlan plan, object row)
     {
-        var codecs = plan.Codecs.Insert;
+        var keys = plan.Access.NonNullableKeys;
+        for (var k = 0; k < keys.Length; k++)
+        {
+            if (keys[k].IsNull(row))
+            {
+                var key = keys[k].Codec.Column;
+                throw new ArgumentException(
+                    $"{plan.Mapping.RowType.Name}.{key.Property.Name} is part of the conflict key of " +
+                    $"{plan.Mapping.DisplayName} and is null. The arbiter treats NULLs as distinct, so ON " +
+                    "CONFLICT would never fire and every call would insert a new row.",
+                    "row");
+            }
+        }
+    }
+
+    // The parameters of one statement, read from row: every insert column in order, or (subset) those indexes of them.
+    public static void AddParameters(WritePlan plan, NpgsqlParameterCollection parameters, object row, int[]? subset)
+    {
+        var members = plan.Access.Insert;
         if (subset is null)
         {
-            for (var i = 0; i < values.Length; i++)
+            for (var i = 0; i < members.Length; i++)
             {
-                parameters.Add(codecs[i].Parameter(values[i]));
+                parameters.Add(members[i].Parameter(row));
             }
 
             return;
@@ -53,7 +61,7 @@ internal static class ParameterBinder
 
         foreach (var index in subset)
         {
-            parameters.Add(codecs[index].Parameter(values[index]));
+            parameters.Add(members[index].Parameter(row));
         }
     }
 }

@@ -11,20 +11,36 @@ internal static class RowReader
 {
     // Reads the row as stored. A value that cannot become its property (a stored enum label added after startup,
     // JSON that does not fit the type) must not look like a failed write: the row is there, so say so.
-    public static T Read<T>(WritePlan plan, NpgsqlDataReader reader, WriteOutcome outcome, int offset = 0)
+    // Not generic: a generic method called from the writer's shared generic code costs a dictionary lookup and an
+    // instantiating stub per call; the caller casts.
+    public static object Read(WritePlan plan, NpgsqlDataReader reader, WriteOutcome outcome, int offset = 0)
     {
         var codecs = plan.Codecs.All;
-        var values = new object?[codecs.Count];
+        var access = plan.Access;
         var column = 0;
         try
         {
+            if (access.CreatesRows)
+            {
+                // A parameterless constructor and a setter per column: each value read typed into its property.
+                var row = access.CreateRow();
+                var members = access.All;
+                for (; column < members.Length; column++)
+                {
+                    members[column].Read(reader, offset + column, row);
+                }
+
+                return row;
+            }
+
+            var values = new object?[codecs.Count];
             for (; column < values.Length; column++)
             {
                 values[column] = codecs[column].Read(reader, offset + column);
             }
 
             column = -1;
-            return (T)plan.Mapping.Materialize(values);
+            return plan.Mapping.Materialize(values);
         }
         catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException
             or ArgumentException or OverflowException or NotSupportedException)

@@ -178,7 +178,7 @@ internal sealed class TableWriter<T>
     {
         var plan = _plan ?? await PlanAsync(cancellationToken).ConfigureAwait(false);
         var command = new NpgsqlCommand(plan.ReselectSql);
-        ParameterBinder.AddParameters(plan, command.Parameters, ParameterBinder.ReadValues(plan, row, checkKeys: false), plan.ReselectParameters);
+        ParameterBinder.AddParameters(plan, command.Parameters, row, plan.ReselectParameters);
         return command;
     }
 
@@ -237,7 +237,7 @@ internal sealed class TableWriter<T>
             throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
         }
 
-        var values = ParameterBinder.ReadValues(plan, row, checkKeys: true);
+        ParameterBinder.CheckKeys(plan, row);
         var connection = transaction is null
             ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
             : IdempotentWriter.ConnectionOf(transaction);
@@ -246,7 +246,7 @@ internal sealed class TableWriter<T>
             var maxAttempts = _writer.MaxReselectAttempts;
             for (var attempt = 1; ; attempt++)
             {
-                var call = new RoundTrip(plan, values, connection, transaction, attempt, deadline);
+                var call = new RoundTrip(plan, row, connection, transaction, attempt, deadline);
                 WriteResult<T>? result;
                 if (!upsert || (plan.UpsertSql is null && plan.UpdateSql is null))
                 {
@@ -327,14 +327,13 @@ internal sealed class TableWriter<T>
 
     private async Task<T> InsertOnceAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
     {
-        var values = ParameterBinder.ReadValues(plan, row, checkKeys: false);
         var connection = transaction is null
             ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
             : IdempotentWriter.ConnectionOf(transaction);
         try
         {
             var result = await BatchAsync(
-                new RoundTrip(plan, values, connection, transaction, 1, 0),
+                new RoundTrip(plan, row, connection, transaction, 1, 0),
                 Statement.Insert(plan.InsertSql),
                 null,
                 cancellationToken).ConfigureAwait(false);
@@ -358,7 +357,7 @@ internal sealed class TableWriter<T>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
     {
-        var (plan, values, connection, transaction) = (call.Plan, call.Values, call.Connection, call.Transaction);
+        var (plan, row, connection, transaction) = (call.Plan, call.Row, call.Connection, call.Transaction);
 
         // One statement outside a transaction is a plain command (what hand-written code sends); more, or a savepoint, a batch.
         using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
@@ -373,7 +372,7 @@ internal sealed class TableWriter<T>
 
         if (command is not null)
         {
-            ParameterBinder.AddParameters(plan, command.Parameters, values, first.Subset);
+            ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
             if (timeout != 0 && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
             {
                 command.CommandTimeout = timeout;
@@ -392,12 +391,12 @@ internal sealed class TableWriter<T>
             }
 
             var write = new NpgsqlBatchCommand(first.Sql);
-            ParameterBinder.AddParameters(plan, write.Parameters, values, first.Subset);
+            ParameterBinder.AddParameters(plan, write.Parameters, row, first.Subset);
             batch!.BatchCommands.Add(write);
             if (then is { } next)
             {
                 var second = new NpgsqlBatchCommand(next.Sql);
-                ParameterBinder.AddParameters(plan, second.Parameters, values, next.Subset);
+                ParameterBinder.AddParameters(plan, second.Parameters, row, next.Subset);
                 batch.BatchCommands.Add(second);
             }
 
@@ -424,14 +423,14 @@ internal sealed class TableWriter<T>
                 if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
                 {
                     var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
-                    return new WriteResult<T>(outcome, RowReader.Read<T>(plan, reader, outcome), call.Attempt);
+                    return new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), call.Attempt);
                 }
 
                 if (then is { } reselect)
                 {
                     await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
                     return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                        ? new WriteResult<T>(reselect.Outcome, RowReader.Read<T>(plan, reader, reselect.Outcome), call.Attempt)
+                        ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), call.Attempt)
                         : null;
                 }
 
@@ -440,6 +439,8 @@ internal sealed class TableWriter<T>
         }
         catch (PostgresException ex)
         {
+            // The row's values as a list only on this path: the error names and diagnoses them.
+            var values = ParameterBinder.ReadValues(plan, row, checkKeys: false);
             if (transaction is null)
             {
                 throw await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
@@ -522,7 +523,7 @@ internal sealed class TableWriter<T>
     // What every round trip of one attempt shares.
     private readonly record struct RoundTrip(
         WritePlan Plan,
-        object?[] Values,
+        T Row,
         NpgsqlConnection Connection,
         NpgsqlTransaction? Transaction,
         int Attempt,

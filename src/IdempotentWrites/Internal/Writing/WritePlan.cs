@@ -9,6 +9,8 @@ namespace IdempotentWrites.Internal.Writing;
 // Everything an operation on one mapped table needs, generated once from the mapping and the catalog.
 internal sealed class WritePlan
 {
+    private RowAccess? _access;
+
     public required TableMapping Mapping { get; init; }
 
     // How each column's values are sent and read (types from the catalog).
@@ -52,4 +54,7 @@ internal sealed class WritePlan
     public string? Predicate { get; init; }
 
     public bool NullsNotDistinct { get; init; }
+
+    // Typed access to the rows' properties (parameters, key checks, returned rows); built at first use.
+    public RowAccess Access => _access ??= RowAccess.Create(Mapping, Codecs, NonNullableKeyColumns);
 }

@@ -132,13 +132,17 @@ internal sealed class WriterTelemetry : IDisposable
             activity.SetTag("idempotent_writes.attempts", attempts);
         }
 
-        var tags = new TagList
+        if (_operations.Enabled || _duration.Enabled)
         {
-            { "idempotent_writes.operation", operation },
-            { "db.collection.name", plan.Mapping.DisplayName },
-            { "idempotent_writes.outcome", outcomeName },
-        };
-        Record(tags, startTimestamp);
+            var tags = new TagList
+            {
+                { "idempotent_writes.operation", operation },
+                { "db.collection.name", plan.Mapping.DisplayName },
+                { "idempotent_writes.outcome", outcomeName },
+            };
+            Record(tags, startTimestamp);
+        }
+
         if (outcome != WriteOutcome.Inserted && _conflicts.Enabled)
         {
             _conflicts.Add(1, new TagList

@@ -1,0 +1,73 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace IdempotentWrites.Internal.Mapping;
+
+// One mapped property as a call uses it.
+internal abstract class MemberAccess(ColumnCodec codec)
+{
+    public ColumnCodec Codec { get; } = codec;
+
+    // The statement parameter for this property's value in row, typed like the column.
+    public abstract NpgsqlParameter Parameter(object row);
+
+    public abstract bool IsNull(object row);
+
+    // Reads the column at ordinal into this property of row (built by RowAccess.CreateRow).
+    public abstract void Read(NpgsqlDataReader reader, int ordinal, object row);
+
+    [UnconditionalSuppressMessage(
+        "AOT",
+        "IL3050",
+        Justification = "Only where IsDynamicCodeSupported; without dynamic code the boxed member gives the same values.")]
+    [UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2076",
+        Justification = "CreateNullable's TValue is a struct, whose parameterless constructor always exists.")]
+    [UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2060",
+        Justification = "The generic methods have no annotated type parameters; the row type's members are kept by the mapping.")]
+    public static MemberAccess Create(Type rowType, ColumnCodec codec)
+    {
+        var property = codec.Column.Property;
+        if (!RuntimeFeature.IsDynamicCodeSupported || property.GetMethod is not { IsPublic: true } || property.DeclaringType is null
+            || property.PropertyType.IsByRef || property.PropertyType.IsPointer || rowType.IsValueType)
+        {
+            return new BoxedMember(codec);
+        }
+
+        var underlying = Nullable.GetUnderlyingType(property.PropertyType);
+        var method = underlying is null
+            ? typeof(MemberAccess).GetMethod(nameof(CreateTyped), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(rowType, property.PropertyType)
+            : typeof(MemberAccess).GetMethod(nameof(CreateNullable), BindingFlags.NonPublic | BindingFlags.Static)!
+                .MakeGenericMethod(rowType, underlying);
+        return (MemberAccess)method.Invoke(null, [codec])!;
+    }
+
+    private static MemberAccess CreateTyped<TRow, TValue>(ColumnCodec codec)
+        where TRow : class
+        => new TypedMember<TRow, TValue>(codec);
+
+    private static MemberAccess CreateNullable<TRow, TValue>(ColumnCodec codec)
+        where TRow : class
+        where TValue : struct
+        => new NullableMember<TRow, TValue>(codec);
+
+    // Whether GetFieldValue<TValue> reads this column as GetValue followed by ValueConverter.ToClr would: decided at the
+    // first read (the select list, and so each field's type, is fixed per plan). timestamptz is read by GetValue as a UTC
+    // DateTime that ToClr turns into a DateTimeOffset at offset 0, which is what GetFieldValue<DateTimeOffset> returns.
+    protected static bool ReadsAsIs<TValue>(NpgsqlDataReader reader, int ordinal)
+        => reader.GetFieldType(ordinal) == typeof(TValue)
+            || (typeof(TValue) == typeof(DateTimeOffset) && reader.GetDataTypeName(ordinal) == "timestamp with time zone");
+
+    // The codec's own path: GetValue, its conversion, then ToClr; the same values as before typed access existed.
+    protected object? ReadBoxed(NpgsqlDataReader reader, int ordinal)
+        => ValueConverter.ToClr(Codec.Read(reader, ordinal), Codec.Column.Property.PropertyType);
+}

@@ -1,0 +1,63 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace IdempotentWrites.Internal.Mapping;
+
+// A Nullable<TValue> property: parameters and reads typed as TValue, null as DBNull (see RowAccess).
+internal sealed class NullableMember<TRow, TValue> : MemberAccess
+    where TRow : class
+    where TValue : struct
+{
+    private readonly Func<TRow, TValue?> _get;
+    private readonly Action<TRow, TValue?>? _set;
+    private readonly bool _writesAsIs;
+    private readonly bool _readsAsIs;
+    private int _read;
+
+    public NullableMember(ColumnCodec codec)
+        : base(codec)
+    {
+        var property = codec.Column.Property;
+        _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue?>>();
+        _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue?>>() : null;
+        _writesAsIs = !codec.ConvertsOnWrite;
+        _readsAsIs = !codec.ConvertsOnRead;
+    }
+
+    public override NpgsqlParameter Parameter(object row)
+    {
+        var value = _get(Unsafe.As<TRow>(row));
+        if (!_writesAsIs || value is not { } present)
+        {
+            return Codec.Parameter(value);
+        }
+
+        var parameter = new NpgsqlParameter<TValue> { TypedValue = present };
+        if (Codec.WireType is { } wire)
+        {
+            parameter.NpgsqlDbType = wire;
+        }
+
+        return parameter;
+    }
+
+    public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
+
+    public override void Read(NpgsqlDataReader reader, int ordinal, object row)
+    {
+        var read = _read;
+        if (read == 0)
+        {
+            _read = read = _readsAsIs && ReadsAsIs<TValue>(reader, ordinal) ? 1 : 2;
+        }
+
+        _set!(
+            Unsafe.As<TRow>(row),
+            read == 1
+                ? reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TValue>(ordinal)
+                : (TValue?)ReadBoxed(reader, ordinal));
+    }
+}

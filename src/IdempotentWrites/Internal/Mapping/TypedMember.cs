@@ -1,0 +1,62 @@
+// Licensed under the MIT License. See LICENSE in the repository root.
+// SPDX-License-Identifier: MIT
+
+using System.Runtime.CompilerServices;
+using Npgsql;
+
+namespace IdempotentWrites.Internal.Mapping;
+
+// A property of a reference or non-nullable value type, through delegates over its accessors (see RowAccess).
+internal sealed class TypedMember<TRow, TValue> : MemberAccess
+    where TRow : class
+{
+    private readonly Func<TRow, TValue> _get;
+    private readonly Action<TRow, TValue>? _set;
+    private readonly bool _writesAsIs;
+    private readonly bool _readsAsIs;
+    private int _read; // 0: not decided yet, 1: GetFieldValue<TValue>, 2: the codec's boxed path
+
+    public TypedMember(ColumnCodec codec)
+        : base(codec)
+    {
+        var property = codec.Column.Property;
+        _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue>>();
+        _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue>>() : null;
+        _writesAsIs = !codec.ConvertsOnWrite;
+        _readsAsIs = !codec.ConvertsOnRead;
+    }
+
+    public override NpgsqlParameter Parameter(object row)
+    {
+        var value = _get(Unsafe.As<TRow>(row));
+        if (!_writesAsIs || value is null)
+        {
+            return Codec.Parameter(value);
+        }
+
+        var parameter = new NpgsqlParameter<TValue> { TypedValue = value };
+        if (Codec.WireType is { } wire)
+        {
+            parameter.NpgsqlDbType = wire;
+        }
+
+        return parameter;
+    }
+
+    public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
+
+    public override void Read(NpgsqlDataReader reader, int ordinal, object row)
+    {
+        var read = _read;
+        if (read == 0)
+        {
+            _read = read = _readsAsIs && ReadsAsIs<TValue>(reader, ordinal) ? 1 : 2;
+        }
+
+        _set!(
+            Unsafe.As<TRow>(row),
+            read == 1
+                ? reader.IsDBNull(ordinal) ? (TValue)ValueConverter.ToClr(null, typeof(TValue))! : reader.GetFieldValue<TValue>(ordinal)
+                : (TValue)ReadBoxed(reader, ordinal)!);
+    }
+}
