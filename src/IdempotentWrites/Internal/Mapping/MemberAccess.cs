@@ -5,6 +5,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace IdempotentWrites.Internal.Mapping;
 
@@ -59,6 +60,19 @@ internal abstract class MemberAccess(ColumnCodec codec)
         where TRow : class
         where TValue : struct
         => new NullableMember<TRow, TValue>(codec);
+
+    // The NpgsqlDbType a typed parameter of TValue carries: none where Npgsql infers that same type from TValue alone, for
+    // types whose inferred type does not depend on the value. An explicit NpgsqlDbType costs a lookup by type name per
+    // parameter and call (NpgsqlParameter.ResolveTypeInfo); the statement's parameter types, and so its prepared form, are
+    // the same either way.
+    protected static NpgsqlDbType? ExplicitWireType<TValue>(NpgsqlDbType? wire)
+        => wire is { } type && InferredFromType.Contains(typeof(TValue)) && new NpgsqlParameter<TValue>().NpgsqlDbType == type ? null : wire;
+
+    private static readonly HashSet<Type> InferredFromType =
+    [
+        typeof(string), typeof(long), typeof(int), typeof(short), typeof(bool), typeof(Guid), typeof(double), typeof(float),
+        typeof(decimal), typeof(byte[]), typeof(DateOnly), typeof(TimeOnly),
+    ];
 
     // Whether GetFieldValue<TValue> reads this column as GetValue followed by ValueConverter.ToClr would: decided at the
     // first read (the select list, and so each field's type, is fixed per plan). timestamptz is read by GetValue as a UTC

@@ -3,6 +3,7 @@
 
 using System.Runtime.CompilerServices;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace IdempotentWrites.Internal.Mapping;
 
@@ -13,6 +14,7 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
 {
     private readonly Func<TRow, TValue?> _get;
     private readonly Action<TRow, TValue?>? _set;
+    private readonly NpgsqlDbType? _wireType;
     private readonly bool _writesAsIs;
     private readonly bool _readsAsIs;
     private int _read;
@@ -23,6 +25,7 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
         var property = codec.Column.Property;
         _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue?>>();
         _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue?>>() : null;
+        _wireType = ExplicitWireType<TValue>(codec.WireType);
         _writesAsIs = !codec.ConvertsOnWrite;
         _readsAsIs = !codec.ConvertsOnRead;
     }
@@ -36,7 +39,7 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
         }
 
         var parameter = new NpgsqlParameter<TValue> { TypedValue = present };
-        if (Codec.WireType is { } wire)
+        if (_wireType is { } wire)
         {
             parameter.NpgsqlDbType = wire;
         }

@@ -3,6 +3,7 @@
 
 using System.Runtime.CompilerServices;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace IdempotentWrites.Internal.Mapping;
 
@@ -12,6 +13,7 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
 {
     private readonly Func<TRow, TValue> _get;
     private readonly Action<TRow, TValue>? _set;
+    private readonly NpgsqlDbType? _wireType;
     private readonly bool _writesAsIs;
     private readonly bool _readsAsIs;
     private int _read; // 0: not decided yet, 1: GetFieldValue<TValue>, 2: the codec's boxed path
@@ -22,6 +24,7 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
         var property = codec.Column.Property;
         _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue>>();
         _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue>>() : null;
+        _wireType = ExplicitWireType<TValue>(codec.WireType);
         _writesAsIs = !codec.ConvertsOnWrite;
         _readsAsIs = !codec.ConvertsOnRead;
     }
@@ -35,7 +38,7 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
         }
 
         var parameter = new NpgsqlParameter<TValue> { TypedValue = value };
-        if (Codec.WireType is { } wire)
+        if (_wireType is { } wire)
         {
             parameter.NpgsqlDbType = wire;
         }
