@@ -25,7 +25,9 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
         _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue>>();
         _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue>>() : null;
         _wireType = ExplicitWireType<TValue>(codec.WireType);
-        _writesAsIs = !codec.ConvertsOnWrite;
+        // NpgsqlParameter<TValue> resolves its type from TValue, the untyped parameter from the value's runtime type: the two
+        // agree only when TValue has no subtypes (a value type or a sealed class: string, arrays).
+        _writesAsIs = !codec.ConvertsOnWrite && (typeof(TValue).IsValueType || typeof(TValue).IsSealed);
         _readsAsIs = !codec.ConvertsOnRead;
     }
 
