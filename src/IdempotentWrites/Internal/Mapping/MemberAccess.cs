@@ -81,6 +81,30 @@ internal abstract class MemberAccess(ColumnCodec codec)
         => reader.GetFieldType(ordinal) == typeof(TValue)
             || (typeof(TValue) == typeof(DateTimeOffset) && reader.GetDataTypeName(ordinal) == "timestamp with time zone");
 
+    // A parameter typed as TValue (no boxing), with the NpgsqlDbType ExplicitWireType chose.
+    protected static NpgsqlParameter TypedParameter<TValue>(TValue value, NpgsqlDbType? wireType)
+    {
+        var parameter = new NpgsqlParameter<TValue> { TypedValue = value };
+        if (wireType is { } wire)
+        {
+            parameter.NpgsqlDbType = wire;
+        }
+
+        return parameter;
+    }
+
+    // Whether this column is read with GetFieldValue<TValue>: state is 0 until the first read decides it (1 typed, 2 the
+    // codec's boxed path). Racing first reads decide the same.
+    protected static bool ReadsTyped<TValue>(ref int state, bool readsAsIs, NpgsqlDataReader reader, int ordinal)
+    {
+        if (state == 0)
+        {
+            state = readsAsIs && ReadsAsIs<TValue>(reader, ordinal) ? 1 : 2;
+        }
+
+        return state == 1;
+    }
+
     // The codec's own path: GetValue, its conversion, then ToClr; the same values as before typed access existed.
     protected object? ReadBoxed(NpgsqlDataReader reader, int ordinal)
         => ValueConverter.ToClr(Codec.Read(reader, ordinal), Codec.Column.Property.PropertyType);

@@ -33,34 +33,15 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
     public override NpgsqlParameter Parameter(object row)
     {
         var value = _get(Unsafe.As<TRow>(row));
-        if (!_writesAsIs || value is not { } present)
-        {
-            return Codec.Parameter(value);
-        }
-
-        var parameter = new NpgsqlParameter<TValue> { TypedValue = present };
-        if (_wireType is { } wire)
-        {
-            parameter.NpgsqlDbType = wire;
-        }
-
-        return parameter;
+        return _writesAsIs && value is { } present ? TypedParameter(present, _wireType) : Codec.Parameter(value);
     }
 
     public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
 
     public override void Read(NpgsqlDataReader reader, int ordinal, object row)
-    {
-        var read = _read;
-        if (read == 0)
-        {
-            _read = read = _readsAsIs && ReadsAsIs<TValue>(reader, ordinal) ? 1 : 2;
-        }
-
-        _set!(
+        => _set!(
             Unsafe.As<TRow>(row),
-            read == 1
+            ReadsTyped<TValue>(ref _read, _readsAsIs, reader, ordinal)
                 ? reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TValue>(ordinal)
                 : (TValue?)ReadBoxed(reader, ordinal));
-    }
 }

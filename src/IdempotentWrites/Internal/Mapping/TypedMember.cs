@@ -34,34 +34,15 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
     public override NpgsqlParameter Parameter(object row)
     {
         var value = _get(Unsafe.As<TRow>(row));
-        if (!_writesAsIs || value is null)
-        {
-            return Codec.Parameter(value);
-        }
-
-        var parameter = new NpgsqlParameter<TValue> { TypedValue = value };
-        if (_wireType is { } wire)
-        {
-            parameter.NpgsqlDbType = wire;
-        }
-
-        return parameter;
+        return _writesAsIs && value is not null ? TypedParameter(value, _wireType) : Codec.Parameter(value);
     }
 
     public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
 
     public override void Read(NpgsqlDataReader reader, int ordinal, object row)
-    {
-        var read = _read;
-        if (read == 0)
-        {
-            _read = read = _readsAsIs && ReadsAsIs<TValue>(reader, ordinal) ? 1 : 2;
-        }
-
-        _set!(
+        => _set!(
             Unsafe.As<TRow>(row),
-            read == 1
+            ReadsTyped<TValue>(ref _read, _readsAsIs, reader, ordinal)
                 ? reader.IsDBNull(ordinal) ? (TValue)ValueConverter.ToClr(null, typeof(TValue))! : reader.GetFieldValue<TValue>(ordinal)
                 : (TValue)ReadBoxed(reader, ordinal)!);
-    }
 }
