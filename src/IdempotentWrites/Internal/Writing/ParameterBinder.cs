@@ -46,6 +46,8 @@ internal static class ParameterBinder
     }
 
     // The parameters of one statement, read from row: every insert column in order, or (subset) those indexes of them.
+    // Each statement reads the properties again (no boxed snapshot per call): a mapped property must return the same value
+    // on every read while the call runs, as an auto-property does.
     public static void AddParameters(WritePlan plan, NpgsqlParameterCollection parameters, object row, int[]? subset)
     {
         var members = plan.Access.Insert;
