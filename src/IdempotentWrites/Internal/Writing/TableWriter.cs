@@ -12,8 +12,8 @@ using Polly.Timeout;
 namespace IdempotentWrites.Internal.Writing;
 
 // The hot path of one mapped table: its plan (looked up once, then a field read), its insert-or-get strategy and its span
-// names. A call is one frame for telemetry and the first attempt, one for the connection and the strategy, and one per
-// round trip; the inner frames are pooled (PoolingAsyncValueTaskMethodBuilder), so a call allocates one. With the default
+// names. A call is one frame for telemetry and the first attempt, and one for the connection and the round trips; the
+// inner frame is pooled (PoolingAsyncValueTaskMethodBuilder), so a call allocates one. With the default
 // resilience pipeline the first attempt runs outside Polly (under the same timeout, as
 // per-statement deadlines) and only a failed attempt enters the pipeline, which sees it as its own first attempt.
 internal sealed class TableWriter<T>
@@ -73,7 +73,7 @@ internal sealed class TableWriter<T>
             {
                 // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
                 plan ??= await PlanAsync(cancellationToken).ConfigureAwait(false);
-                result = await AttemptAsync(plan, row, transaction, upsert, 0, cancellationToken).ConfigureAwait(false);
+                result = await AttemptAsync(plan, row, transaction, Kind(upsert), 0, cancellationToken).ConfigureAwait(false);
                 if (record)
                 {
                     _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
@@ -89,7 +89,7 @@ internal sealed class TableWriter<T>
                 deadline = started + _writer.TimeoutTicks;
                 try
                 {
-                    result = await AttemptAsync(plan, row, null, upsert, deadline, cancellationToken).ConfigureAwait(false);
+                    result = await AttemptAsync(plan, row, null, Kind(upsert), deadline, cancellationToken).ConfigureAwait(false);
                     if (record)
                     {
                         _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
@@ -155,12 +155,12 @@ internal sealed class TableWriter<T>
             T inserted;
             try
             {
-                inserted = await InsertOnceAsync(plan, row, transaction, cancellationToken).ConfigureAwait(false);
+                inserted = (await AttemptAsync(plan, row, transaction, Operation.Insert, 0, cancellationToken).ConfigureAwait(false)).Row;
             }
             catch (UniqueViolationException violation) when (transaction is null && _writer.HealsSequences(violation))
             {
                 await _writer.HealAsync(_mapping, violation, cancellationToken).ConfigureAwait(false);
-                inserted = await InsertOnceAsync(plan, row, null, cancellationToken).ConfigureAwait(false);
+                inserted = (await AttemptAsync(plan, row, null, Operation.Insert, 0, cancellationToken).ConfigureAwait(false)).Row;
             }
 
             _writer.Telemetry.Succeeded(activity, IdempotentWriter.InsertOperation, plan, WriteOutcome.Inserted, 1, started);
@@ -181,6 +181,8 @@ internal sealed class TableWriter<T>
         ParameterBinder.AddParameters(plan, command.Parameters, row, plan.ReselectParameters);
         return command;
     }
+
+    private static Operation Kind(bool upsert) => upsert ? Operation.Upsert : Operation.InsertOrGet;
 
     private async ValueTask<WritePlan> PlanAsync(CancellationToken cancellationToken)
     {
@@ -207,12 +209,14 @@ internal sealed class TableWriter<T>
             var plan = call.Plan = _plan ?? await PlanAsync(context.CancellationToken).ConfigureAwait(false);
             try
             {
-                return Outcome.FromResult(await AttemptAsync(plan, call.Row, null, call.Upsert, 0, context.CancellationToken).ConfigureAwait(false));
+                return Outcome.FromResult(
+                    await AttemptAsync(plan, call.Row, null, Kind(call.Upsert), 0, context.CancellationToken).ConfigureAwait(false));
             }
             catch (UniqueViolationException violation) when (_writer.HealsSequences(violation))
             {
                 await _writer.HealAsync(_mapping, violation, context.CancellationToken).ConfigureAwait(false);
-                return Outcome.FromResult(await AttemptAsync(plan, call.Row, null, call.Upsert, 0, context.CancellationToken).ConfigureAwait(false));
+                return Outcome.FromResult(
+                    await AttemptAsync(plan, call.Row, null, Kind(call.Upsert), 0, context.CancellationToken).ConfigureAwait(false));
             }
         }
         catch (Exception ex)
@@ -221,23 +225,32 @@ internal sealed class TableWriter<T>
         }
     }
 
-    // One attempt: a connection (or the caller's), then the strategy's round trips. A deadline (a Stopwatch timestamp, 0
-    // for none) bounds each statement when the attempt runs outside the pipeline's timeout.
+    // One attempt: a connection (or the caller's), then the operation's round trips (see RoundTrips), all run in this one
+    // frame: a round trip costs no async frame of its own. A deadline (a Stopwatch timestamp, 0 for none) bounds each
+    // statement when the attempt runs outside the pipeline's timeout.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<WriteResult<T>> AttemptAsync(
         WritePlan plan,
         T row,
         NpgsqlTransaction? transaction,
-        bool upsert,
+        Operation operation,
         long deadline,
         CancellationToken cancellationToken)
     {
-        if (upsert && plan.UpsertDenied is not null)
+        if (operation == Operation.Upsert && plan.UpsertDenied is not null)
         {
             throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
         }
 
-        ParameterBinder.CheckKeys(plan, row);
+        if (operation != Operation.Insert)
+        {
+            ParameterBinder.CheckKeys(plan, row);
+        }
+
+        // Insert-or-get in the table's current mode (see InsertOrGetStrategy); every mode is race-safe. An upsert with
+        // nothing to update but the key is one too.
+        var insertOrGet = operation == Operation.InsertOrGet
+            || (operation == Operation.Upsert && plan.UpsertSql is null && plan.UpdateSql is null);
         var connection = transaction is null
             ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
             : IdempotentWriter.ConnectionOf(transaction);
@@ -246,56 +259,108 @@ internal sealed class TableWriter<T>
             var maxAttempts = _writer.MaxReselectAttempts;
             for (var attempt = 1; ; attempt++)
             {
-                var call = new RoundTrip(plan, row, connection, transaction, attempt, deadline);
+                var (trip, fallback) = RoundTrips(plan, operation, insertOrGet);
                 WriteResult<T>? result;
-                if (!upsert || (plan.UpsertSql is null && plan.UpdateSql is null))
+                while (true)
                 {
-                    // Insert-or-get in the table's current mode (see InsertOrGetStrategy); every mode is race-safe. An upsert
-                    // with nothing to update but the key is one too.
-                    var existing = Statement.Reselect(plan, WriteOutcome.Existing);
-                    var insert = Statement.Insert(plan.InsertOrGetSql);
-                    result = _strategy.Mode switch
+                    // One round trip: one statement outside a transaction is a plain command (what hand-written code sends);
+                    // two, or a savepoint, a batch.
+                    var (first, then) = (trip.First, trip.Then);
+                    using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
+                    using var batch = command is null ? Batch(plan, row, connection, transaction, first, then) : null;
+                    if (command is not null)
                     {
-                        InsertOrGetMode.SelectFirst => await BatchAsync(call, existing, null, cancellationToken).ConfigureAwait(false)
-                            ?? await BatchAsync(call, insert, existing, cancellationToken).ConfigureAwait(false),
-                        InsertOrGetMode.InsertOnly => await BatchAsync(call, insert, null, cancellationToken).ConfigureAwait(false)
-                            ?? await BatchAsync(call, existing, null, cancellationToken).ConfigureAwait(false),
-                        _ => await BatchAsync(call, insert, existing, cancellationToken).ConfigureAwait(false),
-                    };
-                    if (result is not null)
-                    {
-                        _strategy.Record(result.Outcome == WriteOutcome.Existing);
-                        return upsert && result.Outcome == WriteOutcome.Existing
-                            ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts)
-                            : result;
+                        ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
                     }
+
+                    if (deadline != 0)
+                    {
+                        // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql
+                        // cancels the query).
+                        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                        var timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
+                        if (command is not null && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
+                        {
+                            command.CommandTimeout = timeout;
+                        }
+                        else if (batch is not null && (batch.Timeout == 0 || timeout < batch.Timeout))
+                        {
+                            batch.Timeout = timeout;
+                        }
+                    }
+
+                    try
+                    {
+                        if (_writer.Prepare)
+                        {
+                            // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements
+                            // across pooled opens.
+                            await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
+                        }
+
+                        var reader = command is not null
+                            ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
+                            : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                        await using (reader.ConfigureAwait(false))
+                        {
+                            // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
+                            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                            {
+                                var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
+                                result = new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), attempt);
+                            }
+                            else if (then is { } reselect)
+                            {
+                                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                                result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                                    ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), attempt)
+                                    : null;
+                            }
+                            else
+                            {
+                                result = null;
+                            }
+                        }
+                    }
+                    catch (PostgresException ex)
+                    {
+                        throw await FailedAsync(ex, plan, row, connection, transaction, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+                    {
+                        // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be
+                        // aborted (25P02).
+                        await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
+                        throw;
+                    }
+
+                    if (result is not null || fallback is not { } next)
+                    {
+                        break;
+                    }
+
+                    trip = next;
+                    fallback = null;
                 }
-                else if (plan.UpdateSql is { } update)
+
+                if (operation == Operation.Insert)
                 {
-                    // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
-                    // re-select in one round trip): one more round trip on the update path, never a guess.
-                    result = await BatchAsync(call, Statement.Insert(plan.InsertOrGetSql), null, cancellationToken).ConfigureAwait(false)
-                        ?? await BatchAsync(
-                            call,
-                            new Statement(update, null, WriteOutcome.Updated, false),
-                            Statement.Reselect(plan, WriteOutcome.Unchanged),
-                            cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the
-                    // DO UPDATE's WHERE was false, nothing returned) needs the re-select.
-                    result = await BatchAsync(
-                        call,
-                        new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true),
-                        null,
-                        cancellationToken).ConfigureAwait(false)
-                        ?? await BatchAsync(call, Statement.Reselect(plan, WriteOutcome.Unchanged), null, cancellationToken).ConfigureAwait(false);
+                    return result ?? throw new InvalidOperationException(
+                        $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger " +
+                        $"({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
                 }
 
                 if (result is not null)
                 {
-                    return result;
+                    if (!insertOrGet)
+                    {
+                        return result;
+                    }
+
+                    _strategy.Record(result.Outcome == WriteOutcome.Existing);
+                    return operation == Operation.Upsert && result.Outcome == WriteOutcome.Existing
+                        ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts)
+                        : result;
                 }
 
                 // The conflicting row is gone (deleted between the two statements) or invisible.
@@ -325,152 +390,110 @@ internal sealed class TableWriter<T>
         }
     }
 
-    private async Task<T> InsertOnceAsync(WritePlan plan, T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
+    // The round trips of one attempt: the first, and the one made only when the first returned no row.
+    // Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under READ COMMITTED the
+    // SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the INSERT waited on it
+    // (a single-statement CTE would not).
+    private (RoundTrip First, RoundTrip? Fallback) RoundTrips(WritePlan plan, Operation operation, bool insertOrGet)
     {
-        var connection = transaction is null
-            ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
-            : IdempotentWriter.ConnectionOf(transaction);
+        if (operation == Operation.Insert)
+        {
+            return (new(Statement.Insert(plan.InsertSql), null), null);
+        }
+
+        if (insertOrGet)
+        {
+            var existing = Statement.Reselect(plan, WriteOutcome.Existing);
+            var insert = Statement.Insert(plan.InsertOrGetSql);
+            return _strategy.Mode switch
+            {
+                InsertOrGetMode.SelectFirst => (new(existing, null), new(insert, existing)),
+                InsertOrGetMode.InsertOnly => (new(insert, null), new(existing, null)),
+                _ => (new(insert, existing), null),
+            };
+        }
+
+        if (plan.UpdateSql is { } update)
+        {
+            // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
+            // re-select in one round trip): one more round trip on the update path, never a guess.
+            return (
+                new(Statement.Insert(plan.InsertOrGetSql), null),
+                new(new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged)));
+        }
+
+        // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the DO
+        // UPDATE's WHERE was false, nothing returned) needs the re-select.
+        return (
+            new(new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null),
+            new(Statement.Reselect(plan, WriteOutcome.Unchanged), null));
+    }
+
+    // A round trip of more than one statement, or inside a caller's transaction: a batch, under a savepoint in a
+    // transaction (rolled back on any error, also a cancellation the server acted on), so the caller's transaction stays usable.
+    private static NpgsqlBatch Batch(
+        WritePlan plan,
+        T row,
+        NpgsqlConnection connection,
+        NpgsqlTransaction? transaction,
+        Statement first,
+        Statement? then)
+    {
+        var batch = new NpgsqlBatch(connection, transaction);
+        if (transaction is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
+        }
+
+        var write = new NpgsqlBatchCommand(first.Sql);
+        ParameterBinder.AddParameters(plan, write.Parameters, row, first.Subset);
+        batch.BatchCommands.Add(write);
+        if (then is { } next)
+        {
+            var second = new NpgsqlBatchCommand(next.Sql);
+            ParameterBinder.AddParameters(plan, second.Parameters, row, next.Subset);
+            batch.BatchCommands.Add(second);
+        }
+
+        if (transaction is not null)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
+        }
+
+        return batch;
+    }
+
+    // The typed error for a statement's failure. Inside the caller's transaction: back to the savepoint, which is kept while
+    // the catalog is read on this same connection (a second pooled connection could wait forever on a pool full of such
+    // transactions), then rolled back to again (the reads change nothing; a failed read would have aborted the
+    // transaction) and released.
+    private async Task<Exception> FailedAsync(
+        PostgresException ex,
+        WritePlan plan,
+        T row,
+        NpgsqlConnection connection,
+        NpgsqlTransaction? transaction,
+        CancellationToken cancellationToken)
+    {
+        // The row's values as a list only on this path: the error names and diagnoses them.
+        var values = ParameterBinder.ReadValues(plan, row, checkKeys: false);
+        if (transaction is null)
+        {
+            return await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!await RollbackToSavepointAsync(connection, transaction, plan, release: false).ConfigureAwait(false))
+        {
+            return await _writer.TranslateAsync(ex, null, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
-            var result = await BatchAsync(
-                new RoundTrip(plan, row, connection, transaction, 1, 0),
-                Statement.Insert(plan.InsertSql),
-                null,
-                cancellationToken).ConfigureAwait(false);
-            return result?.Row ?? throw new InvalidOperationException(
-                $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger " +
-                $"({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
+            return await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
-            if (transaction is null)
-            {
-                await connection.DisposeAsync().ConfigureAwait(false);
-            }
-        }
-    }
-
-    // One round trip. Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under
-    // READ COMMITTED the SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the
-    // INSERT waited on it (a single-statement CTE would not). Inside a caller's transaction the batch runs under a
-    // savepoint, rolled back on any error (also a cancellation the server acted on), so the caller's transaction stays usable.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<WriteResult<T>?> BatchAsync(RoundTrip call, Statement first, Statement? then, CancellationToken cancellationToken)
-    {
-        var (plan, row, connection, transaction) = (call.Plan, call.Row, call.Connection, call.Transaction);
-
-        // One statement outside a transaction is a plain command (what hand-written code sends); more, or a savepoint, a batch.
-        using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
-        using var batch = command is null ? new NpgsqlBatch(connection, transaction) : null;
-        var timeout = 0;
-        if (call.Deadline != 0)
-        {
-            // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql cancels the query).
-            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), call.Deadline);
-            timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
-        }
-
-        if (command is not null)
-        {
-            ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
-            if (timeout != 0 && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
-            {
-                command.CommandTimeout = timeout;
-            }
-        }
-        else
-        {
-            if (timeout != 0 && (batch!.Timeout == 0 || timeout < batch.Timeout))
-            {
-                batch.Timeout = timeout;
-            }
-
-            if (transaction is not null)
-            {
-                batch!.BatchCommands.Add(new NpgsqlBatchCommand($"SAVEPOINT {Savepoint}"));
-            }
-
-            var write = new NpgsqlBatchCommand(first.Sql);
-            ParameterBinder.AddParameters(plan, write.Parameters, row, first.Subset);
-            batch!.BatchCommands.Add(write);
-            if (then is { } next)
-            {
-                var second = new NpgsqlBatchCommand(next.Sql);
-                ParameterBinder.AddParameters(plan, second.Parameters, row, next.Subset);
-                batch.BatchCommands.Add(second);
-            }
-
-            if (transaction is not null)
-            {
-                batch.BatchCommands.Add(new NpgsqlBatchCommand($"RELEASE SAVEPOINT {Savepoint}"));
-            }
-        }
-
-        try
-        {
-            if (_writer.Prepare)
-            {
-                // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements across pooled opens.
-                await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
-            }
-
-            var reader = command is not null
-                ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
-                : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-            await using (reader.ConfigureAwait(false))
-            {
-                // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
-                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
-                {
-                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
-                    return new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), call.Attempt);
-                }
-
-                if (then is { } reselect)
-                {
-                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                    return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                        ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), call.Attempt)
-                        : null;
-                }
-
-                return null;
-            }
-        }
-        catch (PostgresException ex)
-        {
-            // The row's values as a list only on this path: the error names and diagnoses them.
-            var values = ParameterBinder.ReadValues(plan, row, checkKeys: false);
-            if (transaction is null)
-            {
-                throw await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-            }
-
-            // Inside the caller's transaction: back to the savepoint, which is kept while the catalog is read on this same
-            // connection (a second pooled connection could wait forever on a pool full of such transactions), then rolled
-            // back to again (the reads change nothing; a failed read would have aborted the transaction) and released.
-            if (!await RollbackToSavepointAsync(connection, transaction, plan, release: false).ConfigureAwait(false))
-            {
-                throw await _writer.TranslateAsync(ex, null, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-            }
-
-            Exception translated;
-            try
-            {
-                translated = await _writer.TranslateAsync(ex, connection, plan.Mapping, values, cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
-            }
-
-            throw translated;
-        }
-        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
-        {
-            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be aborted (25P02).
             await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
-            throw;
         }
     }
 
@@ -520,14 +543,16 @@ internal sealed class TableWriter<T>
         public int Executions { get; set; }
     }
 
-    // What every round trip of one attempt shares.
-    private readonly record struct RoundTrip(
-        WritePlan Plan,
-        T Row,
-        NpgsqlConnection Connection,
-        NpgsqlTransaction? Transaction,
-        int Attempt,
-        long Deadline);
+    // What an attempt writes: insert-or-get, upsert, or a plain insert (InsertAsync, never retried).
+    private enum Operation
+    {
+        InsertOrGet,
+        Upsert,
+        Insert,
+    }
+
+    // One round trip: one statement, or two in one batch (Then runs only for its result when First returned no row).
+    private readonly record struct RoundTrip(Statement First, Statement? Then);
 
     // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
     // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).
