@@ -120,8 +120,10 @@ disposables.Add(raw);
 disposables.Add(rawNoReset);
 dataSources.Add(raw);
 dataSources.Add(rawNoReset);
-var patterns = new RawPatterns(raw);
-var patternsNoReset = new RawPatterns(rawNoReset);
+// The raw strategies read the whole row into a BenchUser, as InsertOrGetAsync and UpsertAsync return it: the same SQL and
+// the same result (until 2026-12-07 they read the id alone).
+var patterns = new RawPatterns(raw, rows: true);
+var patternsNoReset = new RawPatterns(rawNoReset, rows: true);
 
 using var telemetry = Environment.GetEnvironmentVariable("BENCH_TELEMETRY") == "on" ? TelemetryListener.Start() : null;
 var pgbench = pgbenchPath == "none" ? null : new PgBench(pgbenchPath, connectionString, Table);
@@ -163,7 +165,7 @@ var upsert = new List<Scenario>
 };
 var connection = new List<Scenario>
 {
-    new("raw-held-connection", async (k, _, w) => await RawPatterns.SelectFirstOnAsync(await HeldAsync(w), k)),
+    new("raw-held-connection", async (k, _, w) => await RawPatterns.SelectFirstOnAsync(await HeldAsync(w), k, rows: true)),
     new("raw-open-per-call", (k, _, _) => patterns.SelectFirstAsync(k)),
     new("raw-open-no-reset", (k, _, _) => patternsNoReset.SelectFirstAsync(k)),
     new("sdk", (k, _, _) => Sdk(writer, k)),

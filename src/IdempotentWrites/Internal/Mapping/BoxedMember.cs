@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Linq.Expressions;
 using Npgsql;
 
 namespace IdempotentWrites.Internal.Mapping;
@@ -14,4 +15,6 @@ internal sealed class BoxedMember(ColumnCodec codec) : MemberAccess(codec)
 
     public override void Read(NpgsqlDataReader reader, int ordinal, object row)
         => Codec.Column.Property.SetValue(row, ReadBoxed(reader, ordinal));
+
+    public override Expression? ReadExpression(ParameterExpression reader, Expression ordinal) => Boxed(reader, ordinal);
 }

@@ -37,6 +37,8 @@ internal sealed class ColumnCodec
         CopyTypeName = copyType;
         _toWire = toWire;
         _fromDb = fromDb;
+        InstantAtUtc = type.Element is null && type.Base.IsBuiltIn && type.Base.TypeName == "timestamptz"
+            && (Nullable.GetUnderlyingType(column.Property.PropertyType) ?? column.Property.PropertyType) == typeof(DateTimeOffset);
     }
 
     // System.Text.Json's reflection-based defaults, used only for property types stored as JSON. A type they cannot
@@ -65,6 +67,11 @@ internal sealed class ColumnCodec
     public bool ConvertsOnWrite => _toWire is not null;
 
     public bool ConvertsOnRead => _fromDb is not null;
+
+    // A DateTimeOffset property on a timestamptz column: its only conversions are to offset 0 on the way in (Npgsql writes
+    // no other offset to timestamptz) and from the UTC DateTime that GetValue reads, which GetFieldValue<DateTimeOffset>
+    // returns as it is (offset 0), so typed access needs no conversion on the read and ToUniversalTime on the write.
+    public bool InstantAtUtc { get; }
 
     // json has no equality operator: an upsert's IS DISTINCT FROM compares its text.
     public bool ComparesAsText => Type.Base.IsBuiltIn && Type.Base.TypeName is "json" or "xml";

@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using System.Diagnostics.CodeAnalysis;
+using System.Linq.Expressions;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using Npgsql;
@@ -21,6 +22,10 @@ internal abstract class MemberAccess(ColumnCodec codec)
 
     // Reads the column at ordinal into this property of row (built by RowAccess.CreateRow).
     public abstract void Read(NpgsqlDataReader reader, int ordinal, object row);
+
+    // What Read assigns, as an expression over reader and ordinal for RowAccess's compiled reader; null while the first read
+    // has not decided the path yet.
+    public abstract Expression? ReadExpression(ParameterExpression reader, Expression ordinal);
 
     [UnconditionalSuppressMessage(
         "AOT",
@@ -106,6 +111,33 @@ internal abstract class MemberAccess(ColumnCodec codec)
     }
 
     // The codec's own path: GetValue, its conversion, then ToClr; the same values as before typed access existed.
-    protected object? ReadBoxed(NpgsqlDataReader reader, int ordinal)
+    public object? ReadBoxed(NpgsqlDataReader reader, int ordinal)
         => ValueConverter.ToClr(Codec.Read(reader, ordinal), Codec.Column.Property.PropertyType);
+
+    // The expressions of the two paths, the same calls as Read makes (built only where dynamic code is supported).
+    [UnconditionalSuppressMessage(
+        "AOT",
+        "IL3050",
+        Justification = "Only RowAccess.Compile builds it, where IsDynamicCodeSupported.")]
+    [UnconditionalSuppressMessage(
+        "Trimming",
+        "IL2060",
+        Justification = "GetFieldValue<T> has no annotated type parameter.")]
+    protected static Expression Typed<TValue>(ParameterExpression reader, Expression ordinal, Expression whenNull)
+        => Expression.Condition(
+            Expression.Call(reader, IsDBNullMethod, ordinal),
+            whenNull,
+            Expression.Convert(Expression.Call(reader, GetFieldValueMethod.MakeGenericMethod(typeof(TValue)), ordinal), whenNull.Type));
+
+    protected Expression Boxed(ParameterExpression reader, Expression ordinal)
+        => Expression.Convert(Expression.Call(Expression.Constant(this), ReadBoxedMethod, reader, ordinal), Codec.Column.Property.PropertyType);
+
+    protected static readonly MethodInfo ToClrMethod = typeof(ValueConverter).GetMethod(nameof(ValueConverter.ToClr))!;
+
+    private static readonly MethodInfo GetFieldValueMethod
+        = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetFieldValue), 1, [typeof(int)])!;
+
+    private static readonly MethodInfo IsDBNullMethod = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.IsDBNull), [typeof(int)])!;
+
+    private static readonly MethodInfo ReadBoxedMethod = typeof(MemberAccess).GetMethod(nameof(ReadBoxed))!;
 }

@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
@@ -17,6 +18,7 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
     private readonly NpgsqlDbType? _wireType;
     private readonly bool _writesAsIs;
     private readonly bool _readsAsIs;
+    private readonly bool _atUtc;
     private int _read;
 
     public NullableMember(ColumnCodec codec)
@@ -26,13 +28,20 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
         _get = property.GetMethod!.CreateDelegate<Func<TRow, TValue?>>();
         _set = property.SetMethod is { IsPublic: true } setter ? setter.CreateDelegate<Action<TRow, TValue?>>() : null;
         _wireType = ExplicitWireType<TValue>(codec.WireType);
-        _writesAsIs = !codec.ConvertsOnWrite;
-        _readsAsIs = !codec.ConvertsOnRead;
+        _atUtc = codec.InstantAtUtc && typeof(TValue) == typeof(DateTimeOffset);
+        _writesAsIs = !codec.ConvertsOnWrite || _atUtc;
+        _readsAsIs = !codec.ConvertsOnRead || _atUtc;
     }
 
     public override NpgsqlParameter Parameter(object row)
     {
         var value = _get(Unsafe.As<TRow>(row));
+        if (_atUtc && value is { } instant)
+        {
+            // What the codec's conversion does (see TypedMember).
+            value = (TValue)(object)((DateTimeOffset)(object)instant).ToUniversalTime();
+        }
+
         return _writesAsIs && value is { } present ? TypedParameter(present, _wireType) : Codec.Parameter(value);
     }
 
@@ -44,4 +53,11 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
             ReadsTyped<TValue>(ref _read, _readsAsIs, reader, ordinal)
                 ? reader.IsDBNull(ordinal) ? null : reader.GetFieldValue<TValue>(ordinal)
                 : (TValue?)ReadBoxed(reader, ordinal));
+
+    public override Expression? ReadExpression(ParameterExpression reader, Expression ordinal) => _read switch
+    {
+        0 => null,
+        1 => Typed<TValue>(reader, ordinal, Expression.Constant(null, typeof(TValue?))),
+        _ => Boxed(reader, ordinal),
+    };
 }

@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Linq.Expressions;
 using System.Runtime.CompilerServices;
 using Npgsql;
 using NpgsqlTypes;
@@ -16,6 +17,7 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
     private readonly NpgsqlDbType? _wireType;
     private readonly bool _writesAsIs;
     private readonly bool _readsAsIs;
+    private readonly bool _atUtc;
     private int _read; // 0: not decided yet, 1: GetFieldValue<TValue>, 2: the codec's boxed path
 
     public TypedMember(ColumnCodec codec)
@@ -27,13 +29,20 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
         _wireType = ExplicitWireType<TValue>(codec.WireType);
         // NpgsqlParameter<TValue> resolves its type from TValue, the untyped parameter from the value's runtime type: the two
         // agree only when TValue has no subtypes (a value type or a sealed class: string, arrays).
-        _writesAsIs = !codec.ConvertsOnWrite && (typeof(TValue).IsValueType || typeof(TValue).IsSealed);
-        _readsAsIs = !codec.ConvertsOnRead;
+        _atUtc = codec.InstantAtUtc && typeof(TValue) == typeof(DateTimeOffset);
+        _writesAsIs = (!codec.ConvertsOnWrite || _atUtc) && (typeof(TValue).IsValueType || typeof(TValue).IsSealed);
+        _readsAsIs = !codec.ConvertsOnRead || _atUtc;
     }
 
     public override NpgsqlParameter Parameter(object row)
     {
         var value = _get(Unsafe.As<TRow>(row));
+        if (_atUtc)
+        {
+            // What the codec's conversion does (JIT-folded to a no-op for every other TValue).
+            value = (TValue)(object)((DateTimeOffset)(object)value!).ToUniversalTime();
+        }
+
         return _writesAsIs && value is not null ? TypedParameter(value, _wireType) : Codec.Parameter(value);
     }
 
@@ -45,4 +54,15 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
             ReadsTyped<TValue>(ref _read, _readsAsIs, reader, ordinal)
                 ? reader.IsDBNull(ordinal) ? (TValue)ValueConverter.ToClr(null, typeof(TValue))! : reader.GetFieldValue<TValue>(ordinal)
                 : (TValue)ReadBoxed(reader, ordinal)!);
+
+    public override Expression? ReadExpression(ParameterExpression reader, Expression ordinal) => _read switch
+    {
+        0 => null,
+        1 => Typed<TValue>(reader, ordinal, typeof(TValue).IsValueType
+            ? Expression.Convert(
+                Expression.Call(ToClrMethod, Expression.Constant(null, typeof(object)), Expression.Constant(typeof(TValue))),
+                typeof(TValue))
+            : Expression.Constant(null, typeof(TValue))),
+        _ => Boxed(reader, ordinal),
+    };
 }

@@ -22,6 +22,18 @@ internal static class RowReader
         {
             if (access.CreatesRows)
             {
+                if (access.Compiled is { } compiled)
+                {
+                    try
+                    {
+                        return compiled(reader, offset);
+                    }
+                    catch (Exception ex) when (IsUnreadable(ex))
+                    {
+                        // Read once more member by member below (a buffered row can be), which names the column.
+                    }
+                }
+
                 // A parameterless constructor and a setter per column: each value read typed into its property.
                 var row = access.CreateRow();
                 var members = access.All;
@@ -30,6 +42,7 @@ internal static class RowReader
                     members[column].Read(reader, offset + column, row);
                 }
 
+                access.Compile();
                 return row;
             }
 
@@ -42,12 +55,14 @@ internal static class RowReader
             column = -1;
             return plan.Mapping.Materialize(values);
         }
-        catch (Exception ex) when (ex is InvalidCastException or FormatException or JsonException
-            or ArgumentException or OverflowException or NotSupportedException)
+        catch (Exception ex) when (IsUnreadable(ex))
         {
             throw Unreadable(plan, reader, offset, outcome, column < 0 ? null : codecs[column].Column.ColumnName, ex);
         }
     }
+
+    private static bool IsUnreadable(Exception ex)
+        => ex is InvalidCastException or FormatException or JsonException or ArgumentException or OverflowException or NotSupportedException;
 
     private static UnreadableRowException Unreadable(
         WritePlan plan,
