@@ -115,6 +115,9 @@ internal abstract class MemberAccess(ColumnCodec codec)
         => ValueConverter.ToClr(Codec.Read(reader, ordinal), Codec.Column.Property.PropertyType);
 
     // The expressions of the two paths, the same calls as Read makes (built only where dynamic code is supported).
+    // whenNull: the value of a NULL column, or null to read without asking IsDBNull (for a type that cannot hold a NULL:
+    // GetFieldValue then throws InvalidCastException, and RowReader reads the row again member by member, where Read gives
+    // ToClr's error).
     [UnconditionalSuppressMessage(
         "AOT",
         "IL3050",
@@ -123,16 +126,16 @@ internal abstract class MemberAccess(ColumnCodec codec)
         "Trimming",
         "IL2060",
         Justification = "GetFieldValue<T> has no annotated type parameter.")]
-    protected static Expression Typed<TValue>(ParameterExpression reader, Expression ordinal, Expression whenNull)
-        => Expression.Condition(
-            Expression.Call(reader, IsDBNullMethod, ordinal),
-            whenNull,
-            Expression.Convert(Expression.Call(reader, GetFieldValueMethod.MakeGenericMethod(typeof(TValue)), ordinal), whenNull.Type));
+    protected static Expression Typed<TValue>(ParameterExpression reader, Expression ordinal, Expression? whenNull)
+    {
+        Expression read = Expression.Call(reader, GetFieldValueMethod.MakeGenericMethod(typeof(TValue)), ordinal);
+        return whenNull is null
+            ? read
+            : Expression.Condition(Expression.Call(reader, IsDBNullMethod, ordinal), whenNull, Expression.Convert(read, whenNull.Type));
+    }
 
     protected Expression Boxed(ParameterExpression reader, Expression ordinal)
         => Expression.Convert(Expression.Call(Expression.Constant(this), ReadBoxedMethod, reader, ordinal), Codec.Column.Property.PropertyType);
-
-    protected static readonly MethodInfo ToClrMethod = typeof(ValueConverter).GetMethod(nameof(ValueConverter.ToClr))!;
 
     private static readonly MethodInfo GetFieldValueMethod
         = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetFieldValue), 1, [typeof(int)])!;

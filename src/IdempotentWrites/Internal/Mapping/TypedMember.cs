@@ -58,11 +58,8 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
     public override Expression? ReadExpression(ParameterExpression reader, Expression ordinal) => _read switch
     {
         0 => null,
-        1 => Typed<TValue>(reader, ordinal, typeof(TValue).IsValueType
-            ? Expression.Convert(
-                Expression.Call(ToClrMethod, Expression.Constant(null, typeof(object)), Expression.Constant(typeof(TValue))),
-                typeof(TValue))
-            : Expression.Constant(null, typeof(TValue))),
+        // A non-nullable value type cannot hold a NULL: read without asking IsDBNull (see Typed).
+        1 => Typed<TValue>(reader, ordinal, typeof(TValue).IsValueType ? null : Expression.Constant(null, typeof(TValue))),
         _ => Boxed(reader, ordinal),
     };
 }
