@@ -9,7 +9,7 @@
 # than the round before. Prints the table and ends with one line per target: `target <name> <measured> <goal>` (a ratio
 # target is the median of the per-round ratios), met when measured >= goal, or when measured <= goal for alloc:<case>
 # (bytes per call above raw). One scenario alone, for a CPU sampling trace (dotnet-trace):
-#   dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll profile "<connection string>" sdk|raw <calls> hot|fresh [callers]
+#   dotnet artifacts/bin/LoadDriver/release/LoadDriver.dll profile "<connection string>" sdk|raw <calls> hot|fresh|half [callers]
 # Writes benchmarks/results/latest.txt, latest.json, chart.svg (and results.tsv, the raw rows).
 #
 # Usage: benchmarks/run.sh

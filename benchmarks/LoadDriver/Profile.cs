@@ -10,11 +10,11 @@ using Npgsql;
 namespace LoadDriver;
 
 // One scenario alone, for a CPU sampling trace: the SDK's InsertOrGetAsync or raw Npgsql sending the same statements
-// (select-first on hot keys, insert-only on fresh ones), reading the whole row as the SDK does. Expects the bench_users
-// table of a benchmark run (created here when missing).
+// (select-first on hot keys, insert-only on fresh ones, the insert-first batch when every other key is fresh), reading the
+// whole row as the SDK does. Expects the bench_users table of a benchmark run (created here when missing).
 internal static class Profile
 {
-    public static async Task<int> RunAsync(string connectionString, string side, int calls, bool fresh, int callers = 1)
+    public static async Task<int> RunAsync(string connectionString, string side, int calls, string keys, int callers = 1)
     {
         await using (var admin = NpgsqlDataSource.Create(connectionString))
         await using (var setup = admin.CreateCommand("""
@@ -35,12 +35,17 @@ internal static class Profile
         var raw = new RawPatterns(dataSource, rows: true);
         var tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
         var serial = 0;
-        string Key(int i) => fresh
+        string Key(int i) => keys == "fresh" || (keys == "half" && i % 2 == 0)
             ? "p-" + tag + "-" + Interlocked.Increment(ref serial).ToString("D12", CultureInfo.InvariantCulture)
             : "hot-" + (i % 1000).ToString(CultureInfo.InvariantCulture);
         Func<string, Task> call = side == "sdk"
             ? k => writer.InsertOrGetAsync(new BenchUser { Email = k, Name = "x" })
-            : fresh ? k => raw.DoNothingThenSelectAsync(k) : k => raw.SelectFirstAsync(k);
+            : keys switch
+            {
+                "fresh" => k => raw.DoNothingThenSelectAsync(k),
+                "half" => k => raw.InsertFirstAsync(k),
+                _ => k => raw.SelectFirstAsync(k),
+            };
 
         // Warm-up: JIT, pool, prepared statements, the writer's strategy. Long enough, and then idle long enough, for tiered
         // compilation to finish (tier 0, instrumented, tier 1): with 2,000 calls most samples of the measured calls still fell
@@ -69,7 +74,7 @@ internal static class Profile
         process.Refresh();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"profile {side} {(fresh ? "fresh" : "hot")} x{callers}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call"));
+            $"profile {side} {keys} x{callers}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call"));
         return 0;
     }
 }

@@ -29,13 +29,13 @@ if (args.Length > 0 && args[0] == "report")
 
 if (args.Length > 0 && args[0] == "profile")
 {
-    // LoadDriver profile <connection string> <sdk|raw> <calls> [fresh|hot] [callers]: one scenario alone, calls on hot keys
-    // (or fresh ones) from 1 (or more) concurrent callers, for a CPU sampling trace.
+    // LoadDriver profile <connection string> <sdk|raw> <calls> [hot|fresh|half] [callers]: one scenario alone, calls on hot
+    // keys (or fresh ones, or every other one fresh) from 1 (or more) concurrent callers, for a CPU sampling trace.
     return await Profile.RunAsync(
         args[1],
         args[2],
         int.Parse(args[3], CultureInfo.InvariantCulture),
-        args.Length > 4 && args[4] == "fresh",
+        args.Length > 4 ? args[4] : "hot",
         args.Length > 5 ? int.Parse(args[5], CultureInfo.InvariantCulture) : 1);
 }
 

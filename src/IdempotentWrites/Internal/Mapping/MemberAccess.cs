@@ -128,14 +128,40 @@ internal abstract class MemberAccess(ColumnCodec codec)
         Justification = "GetFieldValue<T> has no annotated type parameter.")]
     protected static Expression Typed<TValue>(ParameterExpression reader, Expression ordinal, Expression? whenNull)
     {
-        Expression read = Expression.Call(reader, GetFieldValueMethod.MakeGenericMethod(typeof(TValue)), ordinal);
+        var getter = TypedGetters.TryGetValue(typeof(TValue), out var known) ? known : GetFieldValueMethod.MakeGenericMethod(typeof(TValue));
+        Expression read = getter.IsStatic ? Expression.Call(getter, reader, ordinal) : Expression.Call(reader, getter, ordinal);
         return whenNull is null
             ? read
             : Expression.Condition(Expression.Call(reader, IsDBNullMethod, ordinal), whenNull, Expression.Convert(read, whenNull.Type));
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string ReadString(NpgsqlDataReader reader, int ordinal) => reader.GetString(ordinal);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static byte[] ReadBytes(NpgsqlDataReader reader, int ordinal) => reader.GetFieldValue<byte[]>(ordinal);
+
     protected Expression Boxed(ParameterExpression reader, Expression ordinal)
         => Expression.Convert(Expression.Call(Expression.Constant(this), ReadBoxedMethod, reader, ordinal), Codec.Column.Property.PropertyType);
+
+    // Npgsql's GetInt64, GetGuid, … are GetFieldValue<T> for their T. A reference type's GetFieldValue<T> is shared generic
+    // code, which a compiled delegate reaches through an instantiating stub and generic lookups per call: string and byte[]
+    // are read by the helpers below, compiled here, where the call is made with its exact type.
+    private static readonly Dictionary<Type, MethodInfo> TypedGetters = new MethodInfo[]
+    {
+        typeof(MemberAccess).GetMethod(nameof(ReadString), BindingFlags.NonPublic | BindingFlags.Static)!,
+        typeof(MemberAccess).GetMethod(nameof(ReadBytes), BindingFlags.NonPublic | BindingFlags.Static)!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetBoolean), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetByte), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetInt16), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetInt32), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetInt64), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetFloat), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetDouble), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetDecimal), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetGuid), [typeof(int)])!,
+        typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetDateTime), [typeof(int)])!,
+    }.ToDictionary(m => m.ReturnType);
 
     private static readonly MethodInfo GetFieldValueMethod
         = typeof(NpgsqlDataReader).GetMethod(nameof(NpgsqlDataReader.GetFieldValue), 1, [typeof(int)])!;

@@ -59,8 +59,8 @@ internal sealed class RowAccess
     public object CreateRow() => _create!.Invoke();
 
     // After a row was read member by member (which decides each member's path at its first read): the same reads compiled
-    // into one delegate, new TRow { P = reader.GetFieldValue<TValue>(offset + i), … }, with no virtual call, delegate or
-    // reflection per column. Racing callers compile the same reader; one of them is kept.
+    // into one delegate, new TRow { P = reader.GetInt64(offset + i), … } (GetFieldValue<TValue> where Npgsql has no named
+    // getter), with no virtual call, delegate or reflection per column. Racing callers compile the same reader; one of them is kept.
     [UnconditionalSuppressMessage(
         "AOT",
         "IL3050",
