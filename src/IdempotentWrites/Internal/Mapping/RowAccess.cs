@@ -87,6 +87,13 @@ internal sealed class RowAccess
         }
     }
 
+    // The compiled reader failed in a way no row explains: rows are read member by member from now on.
+    public void Discard()
+    {
+        _uncompilable = true;
+        _compiled = null;
+    }
+
     [RequiresDynamicCode("Compiles an expression.")]
     [RequiresUnreferencedCode("Names the row type's properties.")]
     private Func<NpgsqlDataReader, int, object>? CompileReader(ConstructorInfo constructor)

@@ -28,9 +28,15 @@ internal static class RowReader
                     {
                         return compiled(reader, offset);
                     }
-                    catch (Exception ex) when (IsUnreadable(ex))
+                    catch (Exception ex) when (IsUnreadable(ex) || IsRefused(ex))
                     {
-                        // Read once more member by member below (a buffered row can be), which names the column.
+                        // Read once more member by member below (a buffered row can be), which names the column. A delegate
+                        // the runtime refuses to run (access to the row type) is dropped: the row is committed, its result
+                        // must not be lost to an optimisation.
+                        if (IsRefused(ex))
+                        {
+                            access.Discard();
+                        }
                     }
                 }
 
@@ -60,6 +66,9 @@ internal static class RowReader
             throw Unreadable(plan, reader, offset, outcome, column < 0 ? null : codecs[column].Column.ColumnName, ex);
         }
     }
+
+    private static bool IsRefused(Exception ex)
+        => ex is MemberAccessException or TypeLoadException or System.Security.VerificationException or InvalidProgramException;
 
     private static bool IsUnreadable(Exception ex)
         => ex is InvalidCastException or FormatException or JsonException or ArgumentException or OverflowException or NotSupportedException;
