@@ -55,9 +55,13 @@ internal sealed class InsertOrGetStrategy
     // Called once per completed insert-or-get with whether the key existed. Returns true when the mode changed.
     public bool Record(bool existing)
     {
-        var score = Volatile.Read(ref _score);
-        score += ((existing ? One : 0) - score) >> DecayShift;
-        Volatile.Write(ref _score, score);
+        var before = Volatile.Read(ref _score);
+        var score = before + (((existing ? One : 0) - before) >> DecayShift);
+        if (score != before)
+        {
+            // Settled at 0 (every key new) it stays put: no write, so concurrent callers do not share a dirty cache line.
+            Volatile.Write(ref _score, score);
+        }
 
         var mode = _mode;
         var next = mode switch

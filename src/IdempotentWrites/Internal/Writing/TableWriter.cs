@@ -3,6 +3,7 @@
 
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using IdempotentWrites.Internal.Coalescing;
 using IdempotentWrites.Internal.Mapping;
 using Npgsql;
@@ -12,9 +13,8 @@ using Polly.Timeout;
 namespace IdempotentWrites.Internal.Writing;
 
 // The hot path of one mapped table: its plan (looked up once, then a field read), its insert-or-get strategy and its span
-// names. A call is one frame for telemetry and the first attempt, and one for the connection and the round trips; the
-// inner frame is pooled (PoolingAsyncValueTaskMethodBuilder), so a call allocates one. With the default
-// resilience pipeline the first attempt runs outside Polly (under the same timeout, as
+// names. Once the plan is known a call is one async frame (AttemptAsync, direct): telemetry, the connection and the round
+// trips. With the default resilience pipeline that first attempt runs outside Polly (under the same timeout, as
 // per-statement deadlines) and only a failed attempt enters the pipeline, which sees it as its own first attempt.
 internal sealed class TableWriter<T>
     where T : class
@@ -41,6 +41,8 @@ internal sealed class TableWriter<T>
         _insertSpan = IdempotentWriter.InsertOperation + " " + mapping.DisplayName;
     }
 
+    public IdempotentWriter Owner => _writer;
+
     public TableMapping Mapping => _mapping;
 
     public InsertOrGetStrategy Strategy => _strategy;
@@ -53,27 +55,39 @@ internal sealed class TableWriter<T>
     public string SpanName(bool upsert) => upsert ? _upsertSpan : _insertOrGetSpan;
 
     // One call on its own. record: false when a coalesced caller, which records its own span and metrics, falls back to it;
-    // slot: the coalescer whose in-flight slot this call holds, released when it completes.
-    public async Task<WriteResult<T>> WriteOneAsync(
+    // slot: the coalescer whose in-flight slot this call holds, released when it completes. Once the plan is known, a call
+    // outside a transaction (with the default pipeline) or inside one is a single frame: AttemptAsync in its direct form.
+    public Task<WriteResult<T>> WriteOneAsync(
         T row,
         NpgsqlTransaction? transaction,
         bool upsert,
         CancellationToken cancellationToken,
         bool record = true,
         WriteCoalescer<T>? slot = null)
+        => _plan is { } plan && (transaction is not null || _writer.DirectFirstAttempt)
+            ? AttemptAsync(plan, row, transaction, Kind(upsert), 0, cancellationToken, new Direct(record, slot))
+            : WriteThroughPipelineAsync(row, transaction, upsert, cancellationToken, record, slot);
+
+    // The first call of a table (its plan is resolved by the pipeline's first attempt, so a database that is not up yet is
+    // retried), or any call when the app registered its own pipeline, which then sees every attempt.
+    private async Task<WriteResult<T>> WriteThroughPipelineAsync(
+        T row,
+        NpgsqlTransaction? transaction,
+        bool upsert,
+        CancellationToken cancellationToken,
+        bool record,
+        WriteCoalescer<T>? slot)
     {
-        var operation = upsert ? IdempotentWriter.UpsertOperation : IdempotentWriter.InsertOrGetOperation;
-        using var activity = record ? WriterTelemetry.Start(upsert ? _upsertSpan : _insertOrGetSpan, operation, _mapping) : null;
+        var operation = OperationName(Kind(upsert));
+        using var activity = record ? WriterTelemetry.Start(SpanName(upsert), operation, _mapping) : null;
         var started = Stopwatch.GetTimestamp();
-        var plan = _plan;
         try
         {
-            WriteResult<T> result;
             if (transaction is not null)
             {
                 // Inside the caller's transaction nothing is retried here: after an error only the whole transaction can be.
-                plan ??= await PlanAsync(cancellationToken).ConfigureAwait(false);
-                result = await AttemptAsync(plan, row, transaction, Kind(upsert), 0, cancellationToken).ConfigureAwait(false);
+                var plan = _plan ?? await PlanAsync(cancellationToken).ConfigureAwait(false);
+                var result = await AttemptAsync(plan, row, transaction, Kind(upsert), 0, cancellationToken).ConfigureAwait(false);
                 if (record)
                 {
                     _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
@@ -82,51 +96,7 @@ internal sealed class TableWriter<T>
                 return result;
             }
 
-            Exception? failed = null;
-            var deadline = 0L;
-            if (plan is not null && _writer.DirectFirstAttempt)
-            {
-                deadline = started + _writer.TimeoutTicks;
-                try
-                {
-                    result = await AttemptAsync(plan, row, null, Kind(upsert), deadline, cancellationToken).ConfigureAwait(false);
-                    if (record)
-                    {
-                        _writer.Telemetry.Succeeded(activity, operation, plan, result.Outcome, 1, started);
-                    }
-
-                    return result;
-                }
-                catch (UniqueViolationException violation) when (_writer.HealsSequences(violation))
-                {
-                    // Repaired; the pipeline makes the write again (and heals once more should it still conflict).
-                    await _writer.HealAsync(_mapping, violation, cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                {
-                    if (Stopwatch.GetTimestamp() >= deadline)
-                    {
-                        throw new TimeoutRejectedException(
-                            $"The operation didn't complete within the allowed timeout of '{_writer.Timeout}'.", _writer.Timeout, ex);
-                    }
-
-                    failed = ex;
-                }
-            }
-
-            var call = new PipelineCall(this, row, upsert, failed);
-            result = await _writer.RunInPipelineAsync(
-                operation,
-                static (context, call) => call.Writer.PipelineAttemptAsync(call, context),
-                call,
-                deadline,
-                cancellationToken).ConfigureAwait(false);
-            if (record)
-            {
-                _writer.Telemetry.Succeeded(activity, operation, call.Plan!, result.Outcome, call.Executions, started);
-            }
-
-            return result;
+            return await PipelineAsync(row, upsert, null, 0, activity, started, record, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
@@ -141,6 +111,92 @@ internal sealed class TableWriter<T>
         {
             slot?.Release();
         }
+    }
+
+    // A direct call whose attempt failed (its connection is back in the pool). Inside a transaction, or cancelled by the
+    // caller, the error is the call's. Otherwise: a conflict on a generated key is healed (opt-in), a call past its timeout
+    // fails with the pipeline's TimeoutRejectedException, and the pipeline takes over, seeing the failure as its first attempt.
+    private async Task<WriteResult<T>> DirectFailedAsync(
+        Exception failure,
+        T row,
+        NpgsqlTransaction? transaction,
+        bool upsert,
+        Direct direct,
+        Activity? activity,
+        long started,
+        long deadline,
+        CancellationToken cancellationToken)
+    {
+        var operation = OperationName(Kind(upsert));
+        using (activity)
+        {
+            try
+            {
+                if (transaction is not null || (failure is OperationCanceledException && cancellationToken.IsCancellationRequested))
+                {
+                    ExceptionDispatchInfo.Throw(failure);
+                }
+
+                Exception? failed = null;
+                if (failure is UniqueViolationException violation && _writer.HealsSequences(violation))
+                {
+                    // Repaired; the pipeline makes the write again (and heals once more should it still conflict).
+                    await _writer.HealAsync(_mapping, violation, cancellationToken).ConfigureAwait(false);
+                }
+                else if (Stopwatch.GetTimestamp() >= deadline)
+                {
+                    throw new TimeoutRejectedException(
+                        $"The operation didn't complete within the allowed timeout of '{_writer.Timeout}'.", _writer.Timeout, failure);
+                }
+                else
+                {
+                    failed = failure;
+                }
+
+                return await PipelineAsync(row, upsert, failed, deadline, activity, started, direct.Record, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                if (direct.Record)
+                {
+                    _writer.Telemetry.Failed(activity, operation, _mapping, ex, started);
+                }
+
+                throw;
+            }
+            finally
+            {
+                direct.Slot?.Release();
+            }
+        }
+    }
+
+    // The call's attempts in the resilience pipeline; failed: the first attempt's failure, made outside it.
+    private async Task<WriteResult<T>> PipelineAsync(
+        T row,
+        bool upsert,
+        Exception? failed,
+        long deadline,
+        Activity? activity,
+        long started,
+        bool record,
+        CancellationToken cancellationToken)
+    {
+        var operation = OperationName(Kind(upsert));
+        var call = new PipelineCall(this, row, upsert, failed);
+        var result = await _writer.RunInPipelineAsync(
+            operation,
+            static (context, call) => call.Writer.PipelineAttemptAsync(call, context),
+            call,
+            deadline,
+            cancellationToken).ConfigureAwait(false);
+        if (record)
+        {
+            _writer.Telemetry.Succeeded(activity, operation, call.Plan!, result.Outcome, call.Executions, started);
+        }
+
+        return result;
     }
 
     public async Task<T> InsertAsync(T row, NpgsqlTransaction? transaction, CancellationToken cancellationToken)
@@ -183,6 +239,13 @@ internal sealed class TableWriter<T>
     }
 
     private static Operation Kind(bool upsert) => upsert ? Operation.Upsert : Operation.InsertOrGet;
+
+    private static string OperationName(Operation operation) => operation switch
+    {
+        Operation.Upsert => IdempotentWriter.UpsertOperation,
+        Operation.Insert => IdempotentWriter.InsertOperation,
+        _ => IdempotentWriter.InsertOrGetOperation,
+    };
 
     private async ValueTask<WritePlan> PlanAsync(CancellationToken cancellationToken)
     {
@@ -228,166 +291,211 @@ internal sealed class TableWriter<T>
     // One attempt: a connection (or the caller's), then the operation's round trips (see RoundTrips), all run in this one
     // frame: a round trip costs no async frame of its own. A deadline (a Stopwatch timestamp, 0 for none) bounds each
     // statement when the attempt runs outside the pipeline's timeout.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<WriteResult<T>> AttemptAsync(
+    // direct: the attempt is the call itself (WriteOneAsync), in the same frame: its span and metrics, and outside a
+    // transaction the call's timeout as statement deadlines; a failure goes on in DirectFailedAsync.
+    private async Task<WriteResult<T>> AttemptAsync(
         WritePlan plan,
         T row,
         NpgsqlTransaction? transaction,
         Operation operation,
         long deadline,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        Direct? direct = null)
     {
-        if (operation == Operation.Upsert && plan.UpsertDenied is not null)
+        Activity? activity = null;
+        var started = 0L;
+        if (direct is { } call)
         {
-            throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
+            started = Stopwatch.GetTimestamp();
+            deadline = transaction is null ? started + _writer.TimeoutTicks : 0;
+            activity = call.Record ? WriterTelemetry.Start(SpanName(operation == Operation.Upsert), OperationName(operation), _mapping) : null;
         }
 
-        if (operation != Operation.Insert)
-        {
-            ParameterBinder.CheckKeys(plan, row);
-        }
-
-        // Insert-or-get in the table's current mode (see InsertOrGetStrategy); every mode is race-safe. An upsert with
-        // nothing to update but the key is one too.
-        var insertOrGet = operation == Operation.InsertOrGet
-            || (operation == Operation.Upsert && plan.UpsertSql is null && plan.UpdateSql is null);
-        var connection = transaction is null
-            ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
-            : IdempotentWriter.ConnectionOf(transaction);
+        WriteResult<T> done;
         try
         {
-            var maxAttempts = _writer.MaxReselectAttempts;
-            for (var attempt = 1; ; attempt++)
+            if (operation == Operation.Upsert && plan.UpsertDenied is not null)
             {
-                var (trip, fallback) = RoundTrips(plan, operation, insertOrGet);
-                WriteResult<T>? result;
-                while (true)
+                throw new TableMappingException(plan.Mapping.DisplayName, plan.UpsertDenied);
+            }
+
+            if (operation != Operation.Insert)
+            {
+                ParameterBinder.CheckKeys(plan, row);
+            }
+
+            // Insert-or-get in the table's current mode (see InsertOrGetStrategy); every mode is race-safe. An upsert with
+            // nothing to update but the key is one too.
+            var insertOrGet = operation == Operation.InsertOrGet
+                || (operation == Operation.Upsert && plan.UpsertSql is null && plan.UpdateSql is null);
+            var connection = transaction is null
+                ? await IdempotentWriter.OpenAsync(_writer.DataSource, cancellationToken).ConfigureAwait(false)
+                : IdempotentWriter.ConnectionOf(transaction);
+            try
+            {
+                var maxAttempts = _writer.MaxReselectAttempts;
+                for (var attempt = 1; ; attempt++)
                 {
-                    // One round trip: one statement outside a transaction is a plain command (what hand-written code sends);
-                    // two, or a savepoint, a batch.
-                    var (first, then) = (trip.First, trip.Then);
-                    using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
-                    using var batch = command is null ? Batch(plan, row, connection, transaction, first, then) : null;
-                    if (command is not null)
+                    var (trip, fallback) = RoundTrips(plan, operation, insertOrGet);
+                    WriteResult<T>? result;
+                    while (true)
                     {
-                        ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
-                    }
-
-                    if (deadline != 0)
-                    {
-                        // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql
-                        // cancels the query).
-                        var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                        var timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
-                        if (command is not null && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
+                        // One round trip: one statement outside a transaction is a plain command (what hand-written code sends);
+                        // two, or a savepoint, a batch.
+                        var (first, then) = (trip.First, trip.Then);
+                        using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
+                        using var batch = command is null ? Batch(plan, row, connection, transaction, first, then) : null;
+                        if (command is not null)
                         {
-                            command.CommandTimeout = timeout;
-                        }
-                        else if (batch is not null && (batch.Timeout == 0 || timeout < batch.Timeout))
-                        {
-                            batch.Timeout = timeout;
-                        }
-                    }
-
-                    try
-                    {
-                        if (_writer.Prepare)
-                        {
-                            // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements
-                            // across pooled opens.
-                            await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
+                            ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
                         }
 
-                        var reader = command is not null
-                            ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
-                            : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                        await using (reader.ConfigureAwait(false))
+                        if (deadline != 0)
                         {
-                            // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
-                            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                            // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql
+                            // cancels the query).
+                            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                            var timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
+                            if (command is not null && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
                             {
-                                var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
-                                result = new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), attempt);
+                                command.CommandTimeout = timeout;
                             }
-                            else if (then is { } reselect)
+                            else if (batch is not null && (batch.Timeout == 0 || timeout < batch.Timeout))
                             {
-                                await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                                result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                                    ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), attempt)
-                                    : null;
-                            }
-                            else
-                            {
-                                result = null;
+                                batch.Timeout = timeout;
                             }
                         }
-                    }
-                    catch (PostgresException ex)
-                    {
-                        throw await FailedAsync(ex, plan, row, connection, transaction, cancellationToken).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
-                    {
-                        // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be
-                        // aborted (25P02).
-                        await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
-                        throw;
+
+                        try
+                        {
+                            if (_writer.Prepare)
+                            {
+                                // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements
+                                // across pooled opens.
+                                await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
+                            }
+
+                            var reader = command is not null
+                                ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
+                                : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                            await using (reader.ConfigureAwait(false))
+                            {
+                                // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
+                                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                                {
+                                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
+                                    result = new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), attempt);
+                                }
+                                else if (then is { } reselect)
+                                {
+                                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                                    result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                                        ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), attempt)
+                                        : null;
+                                }
+                                else
+                                {
+                                    result = null;
+                                }
+                            }
+                        }
+                        catch (PostgresException ex)
+                        {
+                            throw await FailedAsync(ex, plan, row, connection, transaction, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+                        {
+                            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be
+                            // aborted (25P02).
+                            await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
+                            throw;
+                        }
+
+                        if (result is not null || fallback is not { } next)
+                        {
+                            break;
+                        }
+
+                        trip = next;
+                        fallback = null;
                     }
 
-                    if (result is not null || fallback is not { } next)
+                    if (operation == Operation.Insert)
                     {
+                        done = result ?? throw new InvalidOperationException(
+                            $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger " +
+                            $"({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
                         break;
                     }
 
-                    trip = next;
-                    fallback = null;
-                }
-
-                if (operation == Operation.Insert)
-                {
-                    return result ?? throw new InvalidOperationException(
-                        $"The insert into {plan.Mapping.DisplayName} returned no row: a BEFORE INSERT trigger " +
-                        $"({string.Join(", ", plan.Facts?.BeforeInsertTriggers ?? [])}) returned NULL and skipped it.");
-                }
-
-                if (result is not null)
-                {
-                    if (!insertOrGet)
+                    if (result is not null)
                     {
-                        return result;
+                        if (!insertOrGet)
+                        {
+                            done = result;
+                            break;
+                        }
+
+                        _strategy.Record(result.Outcome == WriteOutcome.Existing);
+                        done = operation == Operation.Upsert && result.Outcome == WriteOutcome.Existing
+                            ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts)
+                            : result;
+                        break;
                     }
 
-                    _strategy.Record(result.Outcome == WriteOutcome.Existing);
-                    return operation == Operation.Upsert && result.Outcome == WriteOutcome.Existing
-                        ? new WriteResult<T>(WriteOutcome.Unchanged, result.Row, result.Attempts)
-                        : result;
-                }
+                    // The conflicting row is gone (deleted between the two statements) or invisible.
+                    if (transaction is not null && !await IsReadCommittedAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
+                    {
+                        // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
+                        throw new TransientConflictException(
+                            $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this " +
+                            "transaction's snapshot. Retry the whole transaction.",
+                            PostgresErrorCodes.SerializationFailure,
+                            null);
+                    }
 
-                // The conflicting row is gone (deleted between the two statements) or invisible.
-                if (transaction is not null && !await IsReadCommittedAsync(connection, transaction, cancellationToken).ConfigureAwait(false))
-                {
-                    // Under REPEATABLE READ / SERIALIZABLE every retry would read the same stale snapshot.
-                    throw new TransientConflictException(
-                        $"A row conflicting on {plan.Mapping.DisplayName} exists but is not visible to this " +
-                        "transaction's snapshot. Retry the whole transaction.",
-                        PostgresErrorCodes.SerializationFailure,
-                        null);
-                }
-
-                _writer.Logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, maxAttempts);
-                if (attempt >= maxAttempts)
-                {
-                    throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt, plan.Facts?.LikelyCauses() ?? "unknown");
+                    _writer.Logger.ConflictingRowVanished(plan.Mapping.DisplayName, attempt, maxAttempts);
+                    if (attempt >= maxAttempts)
+                    {
+                        throw new ConflictingRowNotFoundException(plan.Mapping.DisplayName, attempt, plan.Facts?.LikelyCauses() ?? "unknown");
+                    }
                 }
             }
-        }
-        finally
-        {
-            if (transaction is null)
+            finally
             {
-                await connection.DisposeAsync().ConfigureAwait(false);
+                if (transaction is null)
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
+        catch (Exception ex) when (direct is not null)
+        {
+            return await DirectFailedAsync(
+                ex,
+                row,
+                transaction,
+                operation == Operation.Upsert,
+                direct.Value,
+                activity,
+                started,
+                deadline,
+                cancellationToken).ConfigureAwait(false);
+        }
+
+        if (direct is { } succeeded)
+        {
+            if (succeeded.Record)
+            {
+                _writer.Telemetry.Succeeded(activity, OperationName(operation), plan, done.Outcome, 1, started);
+            }
+
+            activity?.Dispose();
+
+            succeeded.Slot?.Release();
+        }
+
+        return done;
     }
 
     // The round trips of one attempt: the first, and the one made only when the first returned no row.
@@ -542,6 +650,10 @@ internal sealed class TableWriter<T>
 
         public int Executions { get; set; }
     }
+
+    // An attempt that is the call itself (see AttemptAsync): whether it records its span and metrics, and the coalescer slot
+    // it releases when it completes.
+    private readonly record struct Direct(bool Record, WriteCoalescer<T>? Slot);
 
     // What an attempt writes: insert-or-get, upsert, or a plain insert (InsertAsync, never retried).
     private enum Operation
