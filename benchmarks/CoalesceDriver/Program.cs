@@ -12,7 +12,8 @@ using Npgsql;
 // better of two, per cell: INSERT … ON CONFLICT DO NOTHING RETURNING then a SELECT on a miss, and SELECT first then that
 // insert), and an A/A control (the first strategy again, on a pool of its own: the cell's noise floor), at each caller
 // count × key mix. Interleaved: every round runs each scenario once, one scenario later than the
-// round before; each window is preceded by a warm-up. Prints calls/s and p50/p99 latency (medians over rounds), ratios to
+// round before; each window is preceded by a warm-up. At one caller the scenarios take turns call by call instead, in one
+// window per round (see AlternatingAsync). Prints calls/s and p50/p99 latency (medians over rounds), ratios to
 // the best raw strategy and `target` lines.
 //
 // Usage: CoalesceDriver <connection string> [chart.svg]   (the chart: calls/s as a share of the best raw strategy, per cell)
@@ -61,6 +62,11 @@ var sdk = NewWriter(coalesce: false);
 await using var raw = NpgsqlDataSource.Create(connectionString);
 pools.Add(raw);
 
+// Each scenario has a pool (and so a server backend) of its own: taking turns call by call (one caller), a scenario that
+// shared another's pool would find that backend just used, and faster.
+await using var rawSelect = NpgsqlDataSource.Create(connectionString);
+pools.Add(rawSelect);
+
 // The A/A control: the same hand-written code as raw-insert-first on a pool of its own. Its ratio to raw-insert-first is the
 // noise floor of the cell (two identical strategies differ only by chance, backend and disk), printed beside each ratio.
 await using var rawControl = NpgsqlDataSource.Create(connectionString);
@@ -90,7 +96,7 @@ async Task<long> RawControlAsync(string key)
 
 async Task<long> RawSelectFirstAsync(string key)
 {
-    await using var connection = await raw.OpenConnectionAsync();
+    await using var connection = await rawSelect.OpenConnectionAsync();
     return await SelectAsync(connection, key) ?? await TryInsertAsync(connection, key) ?? await SelectAsync(connection, key)
         ?? throw new InvalidOperationException("vanished");
 }
@@ -167,6 +173,37 @@ async Task<(double Rate, double P50, double P99)> WindowAsync(Func<string, Task<
     return (all.Length / elapsed, Ms(0.50), Ms(0.99));
 }
 
+// One caller taking the scenarios in turn, call by call (scenario (i + offset) mod n for call i), for `length` seconds after
+// a warm-up of every scenario; per scenario: calls per second of its own calls' time, p50 and p99 in ms.
+async Task<Dictionary<string, (double Rate, double P50, double P99)>> AlternatingAsync(int mix, double length, int offset)
+{
+    var random = new Random(7919 + mix + offset);
+    var latencies = scenarios.Select(_ => new List<long>(8192)).ToArray();
+    for (var i = 0; i < scenarios.Length * 20; i++)
+    {
+        await scenarios[i % scenarios.Length].Call(Key(random, mix));
+    }
+
+    var stopAt = Stopwatch.GetTimestamp() + (long)(length * Stopwatch.Frequency);
+    for (var i = offset; Stopwatch.GetTimestamp() < stopAt; i++)
+    {
+        var s = i % scenarios.Length;
+        var t0 = Stopwatch.GetTimestamp();
+        await scenarios[s].Call(Key(random, mix));
+        latencies[s].Add(Stopwatch.GetTimestamp() - t0);
+    }
+
+    var measured = new Dictionary<string, (double Rate, double P50, double P99)>();
+    for (var s = 0; s < scenarios.Length; s++)
+    {
+        var sorted = latencies[s].Order().ToArray();
+        double Ms(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))] * 1000.0 / Stopwatch.Frequency;
+        measured[scenarios[s].Name] = (sorted.Length / (sorted.Sum(t => (double)t) / Stopwatch.Frequency), Ms(0.50), Ms(0.99));
+    }
+
+    return measured;
+}
+
 // Every scenario once before anything is measured (JIT, prepared statements, the fresh cluster's first WAL segments).
 foreach (var (_, call) in scenarios)
 {
@@ -188,6 +225,21 @@ foreach (var mix in mixes)
 
         for (var run = 0; run < runs; run++)
         {
+            if (callers == 1)
+            {
+                // One caller: the scenarios take turns call by call in one window (each round starting one scenario later),
+                // so every scenario meets the same disk and the same moment of every checkpoint. Back-to-back windows of a
+                // single caller drifted apart by chance by up to ±11 % (the A/A control), more than any difference here.
+                var alternated = await AlternatingAsync(mix, seconds * scenarios.Length, run);
+                foreach (var (name, _) in scenarios)
+                {
+                    (results.TryGetValue((mix, callers, name), out var one) ? one : results[(mix, callers, name)] = []).Add(alternated[name]);
+                }
+
+                (rowsPerStatement.TryGetValue((mix, callers), out var none) ? none : rowsPerStatement[(mix, callers)] = []).Add(0);
+                continue;
+            }
+
             for (var s = 0; s < scenarios.Length; s++)
             {
                 var (name, call) = scenarios[(s + run) % scenarios.Length];

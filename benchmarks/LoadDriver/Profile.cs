@@ -62,6 +62,7 @@ internal static class Profile
         var process = Process.GetCurrentProcess();
         var cpu = process.TotalProcessorTime;
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var items = ThreadPool.CompletedWorkItemCount;
         var started = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, callers).Select(w => Task.Run(async () =>
         {
@@ -74,7 +75,7 @@ internal static class Profile
         process.Refresh();
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"profile {side} {keys} x{callers}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call"));
+            $"profile {side} {keys} x{callers}: {calls} calls, {Stopwatch.GetElapsedTime(started).TotalMicroseconds / calls:F1} µs/call wall, {(process.TotalProcessorTime - cpu).TotalMicroseconds / calls:F1} µs/call client CPU, {(GC.GetTotalAllocatedBytes(precise: true) - allocated) / (double)calls:F0} B/call, {(ThreadPool.CompletedWorkItemCount - items) / (double)calls:F2} thread-pool work items/call"));
         return 0;
     }
 }
