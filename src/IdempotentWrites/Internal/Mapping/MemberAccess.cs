@@ -20,6 +20,16 @@ internal abstract class MemberAccess(ColumnCodec codec)
 
     public abstract bool IsNull(object row);
 
+    // Sets this property's value in row on a parameter that Parameter made for an earlier row, when it takes a parameter of
+    // that same shape (see StatementCommands). The boxed path's parameters are never set again.
+    public virtual bool TryRebind(NpgsqlParameter parameter, object row) => false;
+
+    // Whether TryRebind can succeed (for non-null values).
+    public virtual bool Rebinds => false;
+
+    // Drops the value a parameter holds (TryRebind sets it again).
+    public virtual void Clear(NpgsqlParameter parameter) => parameter.Value = null;
+
     // Reads the column at ordinal into this property of row (built by RowAccess.CreateRow).
     public abstract void Read(NpgsqlDataReader reader, int ordinal, object row);
 

@@ -47,6 +47,24 @@ internal sealed class NullableMember<TRow, TValue> : MemberAccess
 
     public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
 
+    public override bool Rebinds => _writesAsIs;
+
+    public override bool TryRebind(NpgsqlParameter parameter, object row)
+    {
+        if (!_writesAsIs || parameter is not NpgsqlParameter<TValue> typed || _get(Unsafe.As<TRow>(row)) is not { } value)
+        {
+            return false;
+        }
+
+        typed.TypedValue = _atUtc ? (TValue)(object)((DateTimeOffset)(object)value).ToUniversalTime() : value;
+        return true;
+    }
+
+    // A value type's parameter holds no reference to keep alive.
+    public override void Clear(NpgsqlParameter parameter)
+    {
+    }
+
     public override void Read(NpgsqlDataReader reader, int ordinal, object row)
         => _set!(
             Unsafe.As<TRow>(row),

@@ -24,6 +24,7 @@ internal sealed class RowAccess
     private RowAccess(MemberAccess[] insert, MemberAccess[] all, MemberAccess[] keys, ConstructorInfo? constructor)
     {
         Insert = insert;
+        Rebinds = insert.All(m => m.Rebinds);
         All = all;
         NonNullableKeys = keys;
         _constructor = constructor;
@@ -32,6 +33,9 @@ internal sealed class RowAccess
 
     // Codecs.Insert order (the parameters).
     public MemberAccess[] Insert { get; }
+
+    // Whether every parameter can be set again on a kept command (see StatementCommands).
+    public bool Rebinds { get; }
 
     // Codecs.All order (the select list).
     public MemberAccess[] All { get; }

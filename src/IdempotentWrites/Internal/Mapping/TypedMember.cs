@@ -48,6 +48,38 @@ internal sealed class TypedMember<TRow, TValue> : MemberAccess
 
     public override bool IsNull(object row) => _get(Unsafe.As<TRow>(row)) is null;
 
+    public override bool Rebinds => _writesAsIs;
+
+    public override bool TryRebind(NpgsqlParameter parameter, object row)
+    {
+        if (!_writesAsIs || parameter is not NpgsqlParameter<TValue> typed)
+        {
+            return false;
+        }
+
+        var value = _get(Unsafe.As<TRow>(row));
+        if (value is null)
+        {
+            return false;
+        }
+
+        if (_atUtc)
+        {
+            value = (TValue)(object)((DateTimeOffset)(object)value).ToUniversalTime();
+        }
+
+        typed.TypedValue = value;
+        return true;
+    }
+
+    public override void Clear(NpgsqlParameter parameter)
+    {
+        if (!typeof(TValue).IsValueType && parameter is NpgsqlParameter<TValue> typed)
+        {
+            typed.TypedValue = default;
+        }
+    }
+
     public override void Read(NpgsqlDataReader reader, int ordinal, object row)
         => _set!(
             Unsafe.As<TRow>(row),

@@ -66,4 +66,36 @@ internal static class ParameterBinder
             parameters.Add(members[index].Parameter(row));
         }
     }
+
+    // Sets row's values on parameters that AddParameters made for an earlier row (a kept command, see StatementCommands).
+    // False when a value needs a parameter of another shape than the one there (a null, a value the codec converts).
+    public static bool TryRebind(WritePlan plan, NpgsqlParameterCollection parameters, object row, int[]? subset)
+    {
+        var members = plan.Access.Insert;
+        var count = subset?.Length ?? members.Length;
+        if (parameters.Count != count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            if (!members[subset is null ? i : subset[i]].TryRebind(parameters[i], row))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // Clears the values of a kept command's parameters, so that it holds no row's data between calls.
+    public static void ClearValues(WritePlan plan, NpgsqlParameterCollection parameters, int[]? subset)
+    {
+        var members = plan.Access.Insert;
+        for (var i = 0; i < parameters.Count; i++)
+        {
+            members[subset is null ? i : subset[i]].Clear(parameters[i]);
+        }
+    }
 }

@@ -343,72 +343,88 @@ internal sealed class TableWriter<T>
                         // One round trip: one statement outside a transaction is a plain command (what hand-written code sends);
                         // two, or a savepoint, a batch.
                         var (first, then) = (trip.First, trip.Then);
-                        using var command = transaction is null && then is null ? new NpgsqlCommand(first.Sql, connection) : null;
+                        var alone = transaction is null && then is null;
+                        var commands = alone && _writer.Prepare && plan.Access.Rebinds ? first.Commands : null;
+                        var backend = commands is null ? 0 : connection.ProcessID;
+                        var command = alone
+                            ? commands?.Rent(connection, backend, plan, row, first.Subset) ?? NewCommand(plan, row, connection, first)
+                            : null;
+                        var kept = false;
                         using var batch = command is null ? Batch(plan, row, connection, transaction, first, then) : null;
-                        if (command is not null)
-                        {
-                            ParameterBinder.AddParameters(plan, command.Parameters, row, first.Subset);
-                        }
-
-                        if (deadline != 0)
-                        {
-                            // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql
-                            // cancels the query).
-                            var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-                            var timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
-                            if (command is not null && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
-                            {
-                                command.CommandTimeout = timeout;
-                            }
-                            else if (batch is not null && (batch.Timeout == 0 || timeout < batch.Timeout))
-                            {
-                                batch.Timeout = timeout;
-                            }
-                        }
-
                         try
                         {
-                            if (_writer.Prepare)
+                            if (deadline != 0)
                             {
-                                // A no-op once this physical connection has prepared the SQL: Npgsql keeps prepared statements
-                                // across pooled opens.
-                                await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
+                                // Outside the pipeline the timeout is the statement's own: the seconds left, rounded up (Npgsql
+                                // cancels the query).
+                                var left = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
+                                var timeout = left <= TimeSpan.Zero ? 1 : (int)Math.Min(int.MaxValue, Math.Ceiling(left.TotalSeconds));
+                                if (command is not null && (command.CommandTimeout == 0 || timeout < command.CommandTimeout))
+                                {
+                                    command.CommandTimeout = timeout;
+                                }
+                                else if (batch is not null && (batch.Timeout == 0 || timeout < batch.Timeout))
+                                {
+                                    batch.Timeout = timeout;
+                                }
                             }
 
-                            var reader = command is not null
-                                ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
-                                : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
-                            await using (reader.ConfigureAwait(false))
+                            try
                             {
-                                // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
-                                if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                                if (_writer.Prepare && command?.IsPrepared != true)
                                 {
-                                    var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count) ? WriteOutcome.Updated : first.Outcome;
-                                    result = new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), attempt);
+                                    // Finds the statement already prepared once this physical connection has prepared the SQL: Npgsql
+                                    // keeps prepared statements across pooled opens. A kept command prepared there skips even that.
+                                    await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
                                 }
-                                else if (then is { } reselect)
+
+                                var reader = command is not null
+                                    ? await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false)
+                                    : await batch!.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+                                await using (reader.ConfigureAwait(false))
                                 {
-                                    await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
-                                    result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
-                                        ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), attempt)
-                                        : null;
+                                    // SAVEPOINT returns no result set; Npgsql's reader starts at the first statement that does.
+                                    if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                                    {
+                                        var outcome = first.Xmax && !reader.GetBoolean(plan.Mapping.Columns.Count)
+                                            ? WriteOutcome.Updated
+                                            : first.Outcome;
+                                        result = new WriteResult<T>(outcome, (T)RowReader.Read(plan, reader, outcome), attempt);
+                                    }
+                                    else if (then is { } reselect)
+                                    {
+                                        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+                                        result = await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+                                            ? new WriteResult<T>(reselect.Outcome, (T)RowReader.Read(plan, reader, reselect.Outcome), attempt)
+                                            : null;
+                                    }
+                                    else
+                                    {
+                                        result = null;
+                                    }
                                 }
-                                else
-                                {
-                                    result = null;
-                                }
+
+                                kept = commands is not null && commands.Return(backend, command!, plan, first.Subset);
+                            }
+                            catch (PostgresException ex)
+                            {
+                                throw await FailedAsync(ex, plan, row, connection, transaction, cancellationToken).ConfigureAwait(false);
+                            }
+                            catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
+                            {
+                                // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be
+                                // aborted (25P02).
+                                await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
+                                throw;
                             }
                         }
-                        catch (PostgresException ex)
+                        finally
                         {
-                            throw await FailedAsync(ex, plan, row, connection, transaction, cancellationToken).ConfigureAwait(false);
-                        }
-                        catch (OperationCanceledException ex) when (transaction is not null && ex.InnerException is PostgresException)
-                        {
-                            // The server cancelled the batch (so SAVEPOINT ran): without this the caller's transaction would be
-                            // aborted (25P02).
-                            await RollbackToSavepointAsync(connection, transaction, plan, release: true).ConfigureAwait(false);
-                            throw;
+                            if (command is not null && !kept)
+                            {
+                                commands?.Drop(backend, command);
+                                command.Dispose();
+                            }
                         }
 
                         if (result is not null || fallback is not { } next)
@@ -506,13 +522,13 @@ internal sealed class TableWriter<T>
     {
         if (operation == Operation.Insert)
         {
-            return (new(Statement.Insert(plan.InsertSql), null), null);
+            return (new(Statement.Insert(plan.InsertSql, plan.InsertCommands), null), null);
         }
 
         if (insertOrGet)
         {
             var existing = Statement.Reselect(plan, WriteOutcome.Existing);
-            var insert = Statement.Insert(plan.InsertOrGetSql);
+            var insert = Statement.Insert(plan.InsertOrGetSql, plan.InsertOrGetCommands);
             return _strategy.Mode switch
             {
                 InsertOrGetMode.SelectFirst => (new(existing, null), new(insert, existing)),
@@ -526,15 +542,23 @@ internal sealed class TableWriter<T>
             // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
             // re-select in one round trip): one more round trip on the update path, never a guess.
             return (
-                new(Statement.Insert(plan.InsertOrGetSql), null),
-                new(new Statement(update, null, WriteOutcome.Updated, false), Statement.Reselect(plan, WriteOutcome.Unchanged)));
+                new(Statement.Insert(plan.InsertOrGetSql, plan.InsertOrGetCommands), null),
+                new(new Statement(update, null, WriteOutcome.Updated, false, null), Statement.Reselect(plan, WriteOutcome.Unchanged)));
         }
 
         // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the DO
         // UPDATE's WHERE was false, nothing returned) needs the re-select.
         return (
-            new(new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true), null),
+            new(new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true, plan.UpsertCommands), null),
             new(Statement.Reselect(plan, WriteOutcome.Unchanged), null));
+    }
+
+    // A statement sent alone, outside a transaction: a plain command (what hand-written code sends).
+    private static NpgsqlCommand NewCommand(WritePlan plan, T row, NpgsqlConnection connection, Statement statement)
+    {
+        var command = new NpgsqlCommand(statement.Sql, connection);
+        ParameterBinder.AddParameters(plan, command.Parameters, row, statement.Subset);
+        return command;
     }
 
     // A round trip of more than one statement, or inside a caller's transaction: a batch, under a savepoint in a
@@ -667,11 +691,13 @@ internal sealed class TableWriter<T>
     private readonly record struct RoundTrip(Statement First, Statement? Then);
 
     // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
-    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated).
-    private readonly record struct Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax)
+    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated), Commands the
+    // commands kept for it when it is sent alone (null: always a new one).
+    private readonly record struct Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax, StatementCommands? Commands)
     {
-        public static Statement Insert(string sql) => new(sql, null, WriteOutcome.Inserted, false);
+        public static Statement Insert(string sql, StatementCommands commands) => new(sql, null, WriteOutcome.Inserted, false, commands);
 
-        public static Statement Reselect(WritePlan plan, WriteOutcome outcome) => new(plan.ReselectSql, plan.ReselectParameters, outcome, false);
+        public static Statement Reselect(WritePlan plan, WriteOutcome outcome)
+            => new(plan.ReselectSql, plan.ReselectParameters, outcome, false, plan.ReselectCommands);
     }
 }

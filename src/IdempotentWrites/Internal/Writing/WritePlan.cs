@@ -55,6 +55,15 @@ internal sealed class WritePlan
 
     public bool NullsNotDistinct { get; init; }
 
+    // The commands kept per server backend for the statements a call sends alone (see StatementCommands).
+    public StatementCommands InsertOrGetCommands { get; } = new();
+
+    public StatementCommands ReselectCommands { get; } = new();
+
+    public StatementCommands UpsertCommands { get; } = new();
+
+    public StatementCommands InsertCommands { get; } = new();
+
     // Typed access to the rows' properties (parameters, key checks, returned rows); built at first use.
     public RowAccess Access => _access ??= RowAccess.Create(Mapping, Codecs, NonNullableKeyColumns);
 }
