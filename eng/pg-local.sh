@@ -339,6 +339,15 @@ port_answers() {
   [[ $rc -eq 0 || $rc -eq 1 ]]
 }
 
+# Some program listens on $PORT (ss when present, else a PostgreSQL server answering there).
+port_listened() {
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n "$(ss -Hltn "sport = :$PORT" 2>/dev/null)" ]]
+  else
+    port_answers
+  fi
+}
+
 is_running() {
   [[ -n "$BIN" && -n "$CLIENT_BIN" && -e "$PG_DIR" ]] || return 1
   if ! dir_accessible; then
@@ -496,10 +505,23 @@ start_server() {
     die "port $PORT on $HOST is already used by another PostgreSQL server (not $PG_DIR); set IW_PG_PORT"
   fi
   log "starting PostgreSQL ($BIN) in $PG_DIR on $HOST:$PORT"
-  if ! as_pg "$BIN/pg_ctl" start -D "$PG_DIR" -l "$PG_DIR/server.log" -w -t "$READY_TIMEOUT" >&2; then
+  # A port in the kernel's ephemeral range (ip_local_port_range, 32768-60999 on Linux) can be held for up to 60 s by a
+  # client socket in TIME_WAIT (another run's test connections, say), which makes bind() fail although nothing listens.
+  # Such a start is retried for up to 90 s; a port some program listens on fails at once.
+  local deadline=$((SECONDS + 90)) log_size
+  while :; do
+    log_size=0
+    if [[ -r "$PG_DIR/server.log" ]]; then log_size="$(stat -c %s -- "$PG_DIR/server.log")"; fi
+    if as_pg "$BIN/pg_ctl" start -D "$PG_DIR" -l "$PG_DIR/server.log" -w -t "$READY_TIMEOUT" >&2; then return 0; fi
+    if ((SECONDS < deadline)) && ! port_listened \
+      && tail -c "+$((log_size + 1))" -- "$PG_DIR/server.log" 2>/dev/null | grep -q 'Address already in use'; then
+      log "port $PORT is held by a client socket (no program listens on it); starting again in 5 s"
+      sleep 5
+      continue
+    fi
     show_log_tail
     die "pg_ctl start failed; if the cluster is broken remove it: rm -rf $PG_DIR"
-  fi
+  done
 }
 
 # ---------------------------------------------------------------- commands

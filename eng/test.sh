@@ -14,8 +14,8 @@
 #   IW_TEST_RESULTS     directory for the TRX result files (default: artifacts/TestResults)
 #   IW_PG_VERSION, IW_PG_PORT, IW_PG_DIR, IW_PG_PASSWORD   passed through to eng/pg-local.sh (the main run's server)
 #   IW_EXTRA_PG_VERSIONS  space-separated PostgreSQL majors (13..18) to run the concurrency tests on as well, after the
-#                         main run (default none; .ci/run sets "13 18"). Each uses eng/pg-local.sh's default port and
-#                         directory for its version, or IW_PG_PORT_<major> / IW_PG_DIR_<major>; a cluster this script
+#                         main run (default none; .ci/run sets "13 18"). Each runs on a cluster of its own, on the port
+#                         and in the directory below (or IW_PG_PORT_<major> / IW_PG_DIR_<major>); a cluster this script
 #                         started for it is stopped afterwards. TRX files go to IW_TEST_RESULTS/pg<major>.
 #   IW_SKIP_PACK_CHECK=1  skip the final step, eng/pack-check.sh --no-build (the packages pack; docs/getting-started.md's
 #                         app, built from them as the page says, answers its curl requests as shown, in a database of
@@ -32,8 +32,11 @@
 #                           (54401 -> 14401), in ${TMPDIR:-/tmp}/idempotentwrites-pgbouncer-<port>
 #   When a derived port is taken (say by a run whose IW_PG_PORT differs by a multiple of 10000) the next free one up is
 #   used. The tests start and stop those two servers themselves and remove their directories, also when a test fails.
-#   Not derived: the clusters of IW_EXTRA_PG_VERSIONS use pg-local's fixed default port per major (543<major>) unless
-#   IW_PG_PORT_<major> is set, so runs side by side that both set IW_EXTRA_PG_VERSIONS need their own IW_PG_PORT_<major>.
+#   IW_EXTRA_PG_VERSIONS    a cluster per major on IW_PG_PORT_<major>, else 30000 + (the test server's port % 400) * 6
+#                           + major - 13 (54329 -> 31974 for 13, 31979 for 18) or the next port up that no socket uses,
+#                           in eng/pg-local.sh's directory for that port (/tmp/idempotentwrites-pg<major>-<port>)
+#   Derived ports stay under 32768, out of Linux's ephemeral range (ip_local_port_range 32768-60999): a client socket
+#   of this run or another (a test connection closing, in TIME_WAIT for 60 s) never holds them.
 #
 # Progress: `dotnet test` prints nothing while a test module runs when its output is not a terminal (a CI log), for
 # minutes. So the test runs here use --output Detailed --no-ansi (a line per finished test) and condense that: failed
@@ -150,6 +153,31 @@ else
 fi
 
 readonly CONCURRENCY_PROJECT=tests/Concurrency/IdempotentWrites.ConcurrencyTests.csproj
+
+# A TCP socket uses port $1 on this machine: listening, connected or closing (ss), else a server answering on 127.0.0.1.
+port_in_use() {
+  if command -v ss >/dev/null 2>&1; then
+    [[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
+# The port of an extra major's cluster (see Side by side above): derived from the test server's port, the next one up
+# that no socket uses, unless that major's cluster of this directory already runs there (a run that left it running).
+extra_port() {
+  local version="$1" dir="$2" server_port port
+  server_port="$(sed -nE 's/(^|.*;)[[:space:]]*[Pp][Oo][Rr][Tt][[:space:]]*=[[:space:]]*([0-9]+).*/\2/p' \
+    <<<"$IW_TEST_CONNECTION" | head -n 1)"
+  port=$((30000 + (${server_port:-5432} % 400) * 6 + version - 13))
+  while port_in_use "$port" \
+    && ! env -u IW_PG_DIR IW_PG_VERSION="$version" IW_PG_PORT="$port" ${dir:+IW_PG_DIR="$dir"} \
+      bash eng/pg-local.sh status </dev/null >/dev/null 2>&1; do
+    port=$((port + 6))
+  done
+  printf '%s' "$port"
+}
+
 read -r -a extra_versions <<<"${IW_EXTRA_PG_VERSIONS:-}"
 for version in "${extra_versions[@]}"; do
   [[ "$version" =~ ^1[3-8]$ ]] || die "IW_EXTRA_PG_VERSIONS: '$version' is not a PostgreSQL major from 13 to 18"
@@ -160,7 +188,7 @@ for version in "${extra_versions[@]}"; do
   port_var="IW_PG_PORT_$version"
   dir_var="IW_PG_DIR_$version"
   pg_env=(env -u IW_PG_PORT -u IW_PG_DIR IW_PG_VERSION="$version")
-  if [[ -n "${!port_var:-}" ]]; then pg_env+=(IW_PG_PORT="${!port_var}"); fi
+  pg_env+=(IW_PG_PORT="${!port_var:-$(extra_port "$version" "${!dir_var:-}")}")
   if [[ -n "${!dir_var:-}" ]]; then pg_env+=(IW_PG_DIR="${!dir_var}"); fi
   was_running=0
   if "${pg_env[@]}" bash eng/pg-local.sh status </dev/null >/dev/null 2>&1; then was_running=1; fi
