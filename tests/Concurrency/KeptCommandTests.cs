@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: MIT
 
 using IdempotentWrites.Internal.Writing;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 using Xunit;
 
@@ -20,8 +21,8 @@ public sealed class KeptRow
     public DateTimeOffset Placed { get; set; }
 }
 
-// Kept commands (StatementCommands): a statement sent alone is kept per server backend and used again with the next row's
-// values. Every call must still send its own values (also nulls, which take a parameter of another shape), a kept command
+// Kept commands (KeptCommands): a statement sent alone, or insert-or-get's batch of two, is kept per server backend and
+// used again with the next row's values. Every call must still send its own values (also nulls, which take a parameter of another shape), a kept command
 // must hold no row's values between calls, and a backend that went away must not break the calls after it.
 [Collection(PostgresCollection.Name)]
 [Trait("Category", "Concurrency")]
@@ -80,6 +81,54 @@ public sealed class KeptCommandTests(PostgresFixture db)
         Assert.All(kept, command =>
         {
             var texts = command.Parameters.OfType<NpgsqlParameter<string>>().ToList();
+            Assert.NotEmpty(texts);
+            Assert.All(texts, p => Assert.Null(p.TypedValue));
+        });
+    }
+
+    [Fact]
+    public async Task KeptBatches_InsertOrGetInOneRoundTrip_EveryCallSendsItsOwnValues_NoValueKeptBetweenCalls()
+    {
+        var table = await TableAsync("kept_batch");
+        await using var writer = TestWriter.Create(
+            db.ConnectionStringWith(b => b.MaxPoolSize = 2),
+            b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id)));
+        var inner = writer.Services.GetRequiredService<IdempotentWriter>();
+        var plan = await inner.GetPlanAsync(typeof(KeptRow), CancellationToken.None);
+        inner.StrategyOf(plan).Force(InsertOrGetMode.Batch);
+
+        static KeptRow Row(int i) => new()
+        {
+            K = "k" + i,
+            Qty = i % 3 == 0 ? null : i,
+            Note = i % 5 == 0 ? null : "note " + i,
+            Placed = Start.AddMinutes(i),
+        };
+
+        // INSERT … DO NOTHING and the re-select in one batch: 8 callers on two connections, each key written twice (new,
+        // then existing with other values), the answers compared with the row each key was first written with.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(c => Task.Run(async () =>
+        {
+            for (var i = c; i < 400; i += 8)
+            {
+                AssertRow(Row(i), WriteOutcome.Inserted, await writer.Writer.InsertOrGetAsync(Row(i)));
+                var again = Row(i);
+                again.Qty = i % 2 == 0 ? null : -1;
+                again.Note = "other";
+                again.Placed = Start;
+                AssertRow(Row(i), WriteOutcome.Existing, await writer.Writer.InsertOrGetAsync(again));
+            }
+        })));
+
+        Assert.Equal(400L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+
+        // Kept (so used again: two backends), and holding no row's values in either statement.
+        Assert.InRange(plan.InsertOrGetBatches.Kept.Count, 1, 2);
+        Assert.Empty(plan.InsertOrGetCommands.Kept);
+        Assert.All(plan.InsertOrGetBatches.Kept, batch =>
+        {
+            Assert.Equal(2, batch.BatchCommands.Count);
+            var texts = batch.BatchCommands.SelectMany<NpgsqlBatchCommand, NpgsqlParameter<string>>(c => c.Parameters.OfType<NpgsqlParameter<string>>()).ToList();
             Assert.NotEmpty(texts);
             Assert.All(texts, p => Assert.Null(p.TypedValue));
         });

@@ -1,93 +1,26 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
-using System.Collections.Concurrent;
 using Npgsql;
 
 namespace IdempotentWrites.Internal.Writing;
 
-// The commands of one statement of a plan, kept one per server backend (a physical connection, by its process id). A call
-// that finds one for the connection it got uses it again: the command is already prepared there, so Npgsql does not look
-// its prepared statement up again, and its typed parameters keep the type they resolved (only their values are set).
-// Hand-written code builds a command and its parameters on every call.
-//
-// A command serves one call at a time (a backend serves one connection at a time; the flag also covers two servers'
-// backends with one process id). A failed round trip, or a row whose values need parameters of another shape (a null where
-// the kept one is typed), drops it and the call builds a new one. After a call its values are cleared, so it keeps no row's
-// data alive. Past MaxBackends entries (backends come and go: Connection Lifetime, a restart) the set starts over.
-internal sealed class StatementCommands
+// The commands of one statement a call sends alone (see KeptCommands): every insert column as parameters, or (reselect)
+// the re-select's subset of them.
+internal sealed class StatementCommands(bool reselect = false) : KeptCommands<NpgsqlCommand>
 {
-    private const int MaxBackends = 256;
-
-    private readonly ConcurrentDictionary<int, Entry> _byBackend = new();
-
-    // The commands kept now (for tests).
-    public IReadOnlyList<NpgsqlCommand> Kept => [.. _byBackend.Values.Select(e => e.Command)];
-
-    // The kept command for the backend (connection's ProcessID, read while it is open) with row's values bound, or null
-    // (none, in use, or of another shape).
-    public NpgsqlCommand? Rent(NpgsqlConnection connection, int backend, WritePlan plan, object row, int[]? subset)
+    protected override bool TryBind(NpgsqlCommand command, WritePlan plan, object row, NpgsqlConnection connection)
     {
-        if (!_byBackend.TryGetValue(backend, out var entry) || !entry.TryTake())
+        if (!ParameterBinder.TryRebind(plan, command.Parameters, row, reselect ? plan.ReselectParameters : null))
         {
-            return null;
-        }
-
-        var command = entry.Command;
-        if (!ParameterBinder.TryRebind(plan, command.Parameters, row, subset))
-        {
-            // A null (or a value the codec converts) takes a parameter of another shape: make room for the new command.
-            _byBackend.TryRemove(new KeyValuePair<int, Entry>(backend, entry));
-            return null;
+            return false;
         }
 
         command.Connection = connection;
         command.CommandTimeout = connection.CommandTimeout;
-        return command;
+        return true;
     }
 
-    // After a round trip that succeeded (its reader disposed): keeps command for the next call on this backend. False when
-    // it is not kept (another command has the place): the caller disposes it.
-    public bool Return(int backend, NpgsqlCommand command, WritePlan plan, int[]? subset)
-    {
-        ParameterBinder.ClearValues(plan, command.Parameters, subset);
-        if (_byBackend.TryGetValue(backend, out var entry))
-        {
-            if (!ReferenceEquals(entry.Command, command))
-            {
-                return false;
-            }
-
-            entry.Release();
-            return true;
-        }
-
-        if (_byBackend.Count >= MaxBackends)
-        {
-            _byBackend.Clear();
-        }
-
-        return _byBackend.TryAdd(backend, new Entry(command));
-    }
-
-    // After a failed round trip: a kept command is dropped (its state is not known). The connection may be broken by
-    // then, hence the backend read before.
-    public void Drop(int backend, NpgsqlCommand command)
-    {
-        if (_byBackend.TryGetValue(backend, out var entry) && ReferenceEquals(entry.Command, command))
-        {
-            _byBackend.TryRemove(new KeyValuePair<int, Entry>(backend, entry));
-        }
-    }
-
-    private sealed class Entry(NpgsqlCommand command)
-    {
-        private int _inUse;
-
-        public NpgsqlCommand Command { get; } = command;
-
-        public bool TryTake() => Interlocked.Exchange(ref _inUse, 1) == 0;
-
-        public void Release() => Volatile.Write(ref _inUse, 0);
-    }
+    protected override void ClearValues(NpgsqlCommand command, WritePlan plan)
+        => ParameterBinder.ClearValues(plan, command.Parameters, reselect ? plan.ReselectParameters : null);
 }

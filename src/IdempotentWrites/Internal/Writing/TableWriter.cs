@@ -344,13 +344,17 @@ internal sealed class TableWriter<T>
                         // two, or a savepoint, a batch.
                         var (first, then) = (trip.First, trip.Then);
                         var alone = transaction is null && then is null;
-                        var commands = alone && _writer.Prepare && plan.Access.Rebinds ? first.Commands : null;
-                        var backend = commands is null ? 0 : connection.ProcessID;
+                        var keep = transaction is null && _writer.Prepare && plan.Access.Rebinds;
+                        var commands = keep && alone ? first.Commands : null;
+                        var batches = keep && !alone ? trip.Batches : null;
+                        var backend = commands is null && batches is null ? 0 : connection.ProcessID;
                         var command = alone
-                            ? commands?.Rent(connection, backend, plan, row, first.Subset) ?? NewCommand(plan, row, connection, first)
+                            ? commands?.Rent(connection, backend, plan, row) ?? NewCommand(plan, row, connection, first)
+                            : null;
+                        var batch = command is null
+                            ? batches?.Rent(connection, backend, plan, row) ?? Batch(plan, row, connection, transaction, first, then)
                             : null;
                         var kept = false;
-                        using var batch = command is null ? Batch(plan, row, connection, transaction, first, then) : null;
                         try
                         {
                             if (deadline != 0)
@@ -374,7 +378,8 @@ internal sealed class TableWriter<T>
                                 if (_writer.Prepare && command?.IsPrepared != true)
                                 {
                                     // Finds the statement already prepared once this physical connection has prepared the SQL: Npgsql
-                                    // keeps prepared statements across pooled opens. A kept command prepared there skips even that.
+                                    // keeps prepared statements across pooled opens. A kept command prepared there skips even that
+                                    // (a kept batch skips the lookup by SQL text; Npgsql shows no IsPrepared on a batch).
                                     await (command?.PrepareAsync(cancellationToken) ?? batch!.PrepareAsync(cancellationToken)).ConfigureAwait(false);
                                 }
 
@@ -404,7 +409,9 @@ internal sealed class TableWriter<T>
                                     }
                                 }
 
-                                kept = commands is not null && commands.Return(backend, command!, plan, first.Subset);
+                                kept = command is not null
+                                    ? commands is not null && commands.Return(backend, command, plan)
+                                    : batches is not null && batches.Return(backend, batch!, plan);
                             }
                             catch (PostgresException ex)
                             {
@@ -424,6 +431,11 @@ internal sealed class TableWriter<T>
                             {
                                 commands?.Drop(backend, command);
                                 command.Dispose();
+                            }
+                            else if (batch is not null && !kept)
+                            {
+                                batches?.Drop(backend, batch);
+                                batch.Dispose();
                             }
                         }
 
@@ -531,9 +543,9 @@ internal sealed class TableWriter<T>
             var insert = Statement.Insert(plan.InsertOrGetSql, plan.InsertOrGetCommands);
             return _strategy.Mode switch
             {
-                InsertOrGetMode.SelectFirst => (new(existing, null), new(insert, existing)),
+                InsertOrGetMode.SelectFirst => (new(existing, null), new(insert, existing, plan.InsertOrGetBatches)),
                 InsertOrGetMode.InsertOnly => (new(insert, null), new(existing, null)),
-                _ => (new(insert, existing), null),
+                _ => (new(insert, existing, plan.InsertOrGetBatches), null),
             };
         }
 
@@ -687,8 +699,9 @@ internal sealed class TableWriter<T>
         Insert,
     }
 
-    // One round trip: one statement, or two in one batch (Then runs only for its result when First returned no row).
-    private readonly record struct RoundTrip(Statement First, Statement? Then);
+    // One round trip: one statement, or two in one batch (Then runs only for its result when First returned no row);
+    // Batches: the batches kept for it outside a transaction (null: always a new one).
+    private readonly record struct RoundTrip(Statement First, Statement? Then, BatchCommands? Batches = null);
 
     // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
     // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated), Commands the

@@ -55,14 +55,17 @@ internal sealed class WritePlan
 
     public bool NullsNotDistinct { get; init; }
 
-    // The commands kept per server backend for the statements a call sends alone (see StatementCommands).
+    // The commands kept per server backend for the statements a call sends alone (see KeptCommands).
     public StatementCommands InsertOrGetCommands { get; } = new();
 
-    public StatementCommands ReselectCommands { get; } = new();
+    public StatementCommands ReselectCommands { get; } = new(reselect: true);
 
     public StatementCommands UpsertCommands { get; } = new();
 
     public StatementCommands InsertCommands { get; } = new();
+
+    // The batches kept per server backend for insert-or-get's INSERT … DO NOTHING and re-select in one round trip.
+    public BatchCommands InsertOrGetBatches { get; } = new();
 
     // Typed access to the rows' properties (parameters, key checks, returned rows); built at first use.
     public RowAccess Access => _access ??= RowAccess.Create(Mapping, Codecs, NonNullableKeyColumns);
