@@ -33,18 +33,8 @@ public sealed class KeptCommandTests(PostgresFixture db)
     [Fact]
     public async Task KeptCommands_EveryCallSendsItsOwnValues_NullsIncluded_NoValueKeptBetweenCalls()
     {
-        var table = await TableAsync("kept");
-        await using var writer = TestWriter.Create(
-            db.ConnectionStringWith(b => b.MaxPoolSize = 2),
-            b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id)));
-
-        static KeptRow Row(int i) => new()
-        {
-            K = "k" + i,
-            Qty = i % 3 == 0 ? null : i,
-            Note = i % 5 == 0 ? null : "note " + i,
-            Placed = Start.AddMinutes(i),
-        };
+        var (table, writer) = await WriterAsync("kept", b => b.MaxPoolSize = 2);
+        await using var _ = writer;
 
         // Sequential and then 8 concurrent callers on two connections: fresh keys (the insert), then every key again (the
         // re-select, and select-first once most keys exist), each answer compared with the row that key was written with.
@@ -89,21 +79,11 @@ public sealed class KeptCommandTests(PostgresFixture db)
     [Fact]
     public async Task KeptBatches_InsertOrGetInOneRoundTrip_EveryCallSendsItsOwnValues_NoValueKeptBetweenCalls()
     {
-        var table = await TableAsync("kept_batch");
-        await using var writer = TestWriter.Create(
-            db.ConnectionStringWith(b => b.MaxPoolSize = 2),
-            b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id)));
+        var (table, writer) = await WriterAsync("kept_batch", b => b.MaxPoolSize = 2);
+        await using var _ = writer;
         var inner = writer.Services.GetRequiredService<IdempotentWriter>();
         var plan = await inner.GetPlanAsync(typeof(KeptRow), CancellationToken.None);
         inner.StrategyOf(plan).Force(InsertOrGetMode.Batch);
-
-        static KeptRow Row(int i) => new()
-        {
-            K = "k" + i,
-            Qty = i % 3 == 0 ? null : i,
-            Note = i % 5 == 0 ? null : "note " + i,
-            Placed = Start.AddMinutes(i),
-        };
 
         // INSERT … DO NOTHING and the re-select in one batch: 8 callers on two connections, each key written twice (new,
         // then existing with other values), the answers compared with the row each key was first written with.
@@ -137,10 +117,8 @@ public sealed class KeptCommandTests(PostgresFixture db)
     [Fact]
     public async Task KeptCommands_Upsert_EachCallAppliesItsOwnValues()
     {
-        var table = await TableAsync("kept_upsert");
-        await using var writer = TestWriter.Create(
-            db.ConnectionStringWith(b => b.MaxPoolSize = 1),
-            b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id)));
+        var (table, writer) = await WriterAsync("kept_upsert", b => b.MaxPoolSize = 1);
+        await using var _ = writer;
 
         var first = await writer.Writer.UpsertAsync(new KeptRow { K = "a", Qty = 0, Note = "n0", Placed = Start });
         Assert.Equal(WriteOutcome.Inserted, first.Outcome);
@@ -161,19 +139,19 @@ public sealed class KeptCommandTests(PostgresFixture db)
     [Fact]
     public async Task KeptCommand_ItsBackendTerminated_TheNextCallsSucceed()
     {
-        var table = await TableAsync("kept_terminated");
-        var connectionString = db.ConnectionStringWith(b =>
+        var application = Names.Table("kept_terminated");
+        var (table, writer) = await WriterAsync("kept_terminated", b =>
         {
             b.MaxPoolSize = 1;
-            b.ApplicationName = table;
+            b.ApplicationName = application;
         });
-        await using var writer = TestWriter.Create(connectionString, b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id)));
+        await using var _ = writer;
         for (var i = 0; i < 5; i++)
         {
             await writer.Writer.InsertOrGetAsync(new KeptRow { K = "before" + i, Placed = Start });
         }
 
-        Assert.Equal(1, await db.ScalarAsync<int>("SELECT count(pg_catalog.pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = $1", table));
+        Assert.Equal(1, await db.ScalarAsync<int>("SELECT count(pg_catalog.pg_terminate_backend(pid))::int FROM pg_stat_activity WHERE application_name = $1", application));
 
         for (var i = 0; i < 5; i++)
         {
@@ -183,6 +161,22 @@ public sealed class KeptCommandTests(PostgresFixture db)
         }
 
         Assert.Equal(10L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+    }
+
+    // Row i: a null Qty every third row and a null Note every fifth, so kept parameters meet nulls (another shape).
+    private static KeptRow Row(int i) => new()
+    {
+        K = "k" + i,
+        Qty = i % 3 == 0 ? null : i,
+        Note = i % 5 == 0 ? null : "note " + i,
+        Placed = Start.AddMinutes(i),
+    };
+
+    // A table of its own and a writer mapping KeptRow to it, on a pool configured by pool.
+    private async Task<(string Table, TestWriter Writer)> WriterAsync(string prefix, Action<NpgsqlConnectionStringBuilder> pool)
+    {
+        var table = await TableAsync(prefix);
+        return (table, TestWriter.Create(db.ConnectionStringWith(pool), b => b.MapTable<KeptRow>(table, t => t.ConflictOn(r => r.K).Generated(r => r.Id))));
     }
 
     private async Task<string> TableAsync(string prefix)
