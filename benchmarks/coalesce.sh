@@ -9,9 +9,10 @@
 # benchmarks/bulk.sh uses, never on the fast test cluster (fsync off). The cluster is started if needed and stopped at the
 # end when this script started it.
 # Environment: COALESCE_PG_PORT (default 54339), COALESCE_PG_DIR (default /tmp/idempotentwrites-pg-durable-<port>),
-#   COALESCE_SECONDS (default 2), COALESCE_RUNS (default 3; three times that at one caller), COALESCE_CALLERS (default 1,8,32,128),
-#   COALESCE_MIXES (default 0,50,100), BENCH_RESULTS (default benchmarks/results): the output is also written to
-#   $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds) and the chart to coalesce-chart.svg.
+#   COALESCE_SECONDS (default 2), COALESCE_RUNS (default 3; three times that at one caller),
+#   COALESCE_CALLERS (default 1,8,32,128), COALESCE_MIXES (default 0,50,100), BENCH_RESULTS (default benchmarks/results):
+#   the output is also written to $BENCH_RESULTS/coalesce-latest.txt (replaced only when the run succeeds) and the chart
+#   to coalesce-chart.svg.
 # Usage: benchmarks/coalesce.sh   (~10 minutes on 2 cores)
 set -euo pipefail
 cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.."

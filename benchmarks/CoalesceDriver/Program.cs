@@ -11,10 +11,10 @@ using Npgsql;
 // with IdempotentWritesOptions.CoalesceWrites on, the SDK without it, and the best hand-written per-call strategy (the
 // better of two, per cell: INSERT … ON CONFLICT DO NOTHING RETURNING then a SELECT on a miss, and SELECT first then that
 // insert), and an A/A control (the first strategy again, on a pool of its own: the cell's noise floor), at each caller
-// count × key mix. Interleaved: every round runs each scenario once, one scenario later than the
-// round before; each window is preceded by a warm-up. At one caller the scenarios take turns call by call instead (each
-// cycle in a random order), in one window per round and three times the rounds (see AlternatingAsync). Prints calls/s and p50/p99 latency (medians over rounds), ratios to
-// the best raw strategy and `target` lines.
+// count × key mix. Interleaved: every round runs each scenario once, one scenario later than the round before; each
+// window is preceded by a warm-up. At one caller the scenarios take turns call by call instead (each cycle in a random
+// order), in one window per round and three times the rounds (see AlternatingAsync). Prints calls/s and p50/p99 latency
+// (medians over rounds), ratios to the best raw strategy (with the spread of the per-round ratios) and `target` lines.
 //
 // Usage: CoalesceDriver <connection string> [chart.svg]   (the chart: calls/s as a share of the best raw strategy, per cell)
 // Environment: COALESCE_SECONDS (per window, default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
@@ -175,8 +175,8 @@ async Task<(double Rate, double P50, double P99)> WindowAsync(Func<string, Task<
     return (all.Length / elapsed, Ms(0.50), Ms(0.99));
 }
 
-// One caller taking the scenarios in turn, call by call (each cycle of n calls in a random order), for `length` seconds after
-// a warm-up of every scenario; per scenario: calls per second of its own calls' time, p50 and p99 in ms.
+// One caller taking the scenarios in turn, call by call (each cycle of n calls in a random order), for `length` seconds
+// after a warm-up of every scenario; per scenario: calls per second of its own calls' time, p50 and p99 in ms.
 async Task<Dictionary<string, (double Rate, double P50, double P99)>> AlternatingAsync(int mix, double length, int offset)
 {
     var random = new Random(7919 + mix + offset);
@@ -283,7 +283,9 @@ static double Median(IEnumerable<double> values)
 
 string MixName(int mix) => mix switch { 0 => "fresh", 100 => "hot", _ => $"{mix}%" };
 Console.WriteLine();
-Console.WriteLine($"== insert-or-get, coalesced vs not vs the best raw per-call strategy (fsync on; median of {runs} interleaved {seconds} s windows, {runs * 3} call-by-call rounds at one caller) ==");
+Console.WriteLine(
+    $"== insert-or-get, coalesced vs not vs the best raw per-call strategy (fsync on; median of {runs} interleaved {seconds} s " +
+    $"windows, {runs * 3} call-by-call rounds at one caller) ==");
 Console.WriteLine($"{"keys",-6} {"callers",7} {"scenario",-17} {"calls/s",9} {"p50 ms",8} {"p99 ms",8} {"vs best raw",11}");
 var targets = new List<string>();
 var bars = new List<(string Cell, double Coalesced, double Sdk)>();
@@ -316,7 +318,8 @@ foreach (var mix in mixes)
         var control = Median(Enumerable.Range(0, rounds).Select(r =>
             results[(mix, callers, "raw-a/a-control")][r].Rate / results[(mix, callers, "raw-insert-first")][r].Rate));
         Console.WriteLine(
-            $"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x (per-round median of {rounds}, {perRound.Min():0.00}–{perRound.Max():0.00}), / sdk {sdkRatio:0.00}x; " +
+            $"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x " +
+            $"(per-round median of {rounds}, {perRound.Min():0.00}–{perRound.Max():0.00}), / sdk {sdkRatio:0.00}x; " +
             $"{Median(rowsPerStatement[(mix, callers)]):0.0} rows per coalesced statement; A/A control {control:0.00}x");
         targets.Add(
             $"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00} {control:0.00}");
