@@ -336,7 +336,7 @@ internal sealed class TableWriter<T>
                 var maxAttempts = _writer.MaxReselectAttempts;
                 for (var attempt = 1; ; attempt++)
                 {
-                    var (trip, fallback) = RoundTrips(plan, operation, insertOrGet);
+                    var trip = FirstTrip(plan, operation, insertOrGet);
                     WriteResult<T>? result;
                     while (true)
                     {
@@ -439,13 +439,12 @@ internal sealed class TableWriter<T>
                             }
                         }
 
-                        if (result is not null || fallback is not { } next)
+                        if (result is not null || trip.Fallback is not { } next)
                         {
                             break;
                         }
 
                         trip = next;
-                        fallback = null;
                     }
 
                     if (operation == Operation.Insert)
@@ -526,47 +525,15 @@ internal sealed class TableWriter<T>
         return done;
     }
 
-    // The round trips of one attempt: the first, and the one made only when the first returned no row.
-    // Insert-or-get: INSERT … DO NOTHING and the re-select are two statements of one batch, so under READ COMMITTED the
-    // SELECT takes a fresh snapshot and sees a row that a concurrent transaction committed while the INSERT waited on it
-    // (a single-statement CTE would not).
-    private (RoundTrip First, RoundTrip? Fallback) RoundTrips(WritePlan plan, Operation operation, bool insertOrGet)
-    {
-        if (operation == Operation.Insert)
-        {
-            return (new(Statement.Insert(plan.InsertSql, plan.InsertCommands), null), null);
-        }
-
-        if (insertOrGet)
-        {
-            var existing = Statement.Reselect(plan, WriteOutcome.Existing);
-            var insert = Statement.Insert(plan.InsertOrGetSql, plan.InsertOrGetCommands);
-            return _strategy.Mode switch
-            {
-                InsertOrGetMode.SelectFirst => (new(existing, null), new(insert, existing, plan.InsertOrGetBatches)),
-                InsertOrGetMode.InsertOnly => (new(insert, null), new(existing, null)),
-                _ => (new(insert, existing, plan.InsertOrGetBatches), null),
-            };
-        }
-
-        if (plan.UpdateSql is { } update)
-        {
-            // Upsert by a role that cannot read xmax: insert first, and update only when that conflicted (UPDATE and
-            // re-select in one round trip): one more round trip on the update path, never a guess.
-            return (
-                new(Statement.Insert(plan.InsertOrGetSql, plan.InsertOrGetCommands), null),
-                new(new Statement(update, null, WriteOutcome.Updated, false, null), Statement.Reselect(plan, WriteOutcome.Unchanged)));
-        }
-
-        // Upsert: the statement alone answers Inserted and Updated (xmax = 0 tells them apart); only Unchanged (the DO
-        // UPDATE's WHERE was false, nothing returned) needs the re-select.
-        return (
-            new(new Statement(plan.UpsertSql!, null, WriteOutcome.Inserted, true, plan.UpsertCommands), null),
-            new(Statement.Reselect(plan, WriteOutcome.Unchanged), null));
-    }
+    // The first round trip of an attempt (see RoundTrip.Build).
+    private RoundTrip FirstTrip(WritePlan plan, Operation operation, bool insertOrGet)
+        => plan.RoundTrips[
+            operation == Operation.Insert ? RoundTrip.InsertIndex
+            : insertOrGet ? RoundTrip.InsertOrGetIndex + (int)_strategy.Mode
+            : RoundTrip.UpsertIndex]!;
 
     // A statement sent alone, outside a transaction: a plain command (what hand-written code sends).
-    private static NpgsqlCommand NewCommand(WritePlan plan, T row, NpgsqlConnection connection, Statement statement)
+    private static NpgsqlCommand NewCommand(WritePlan plan, T row, NpgsqlConnection connection, RoundTrip.Statement statement)
     {
         var command = new NpgsqlCommand(statement.Sql, connection);
         ParameterBinder.AddParameters(plan, command.Parameters, row, statement.Subset);
@@ -580,8 +547,8 @@ internal sealed class TableWriter<T>
         T row,
         NpgsqlConnection connection,
         NpgsqlTransaction? transaction,
-        Statement first,
-        Statement? then)
+        RoundTrip.Statement first,
+        RoundTrip.Statement? then)
     {
         var batch = new NpgsqlBatch(connection, transaction);
         if (transaction is not null)
@@ -697,20 +664,5 @@ internal sealed class TableWriter<T>
         InsertOrGet,
         Upsert,
         Insert,
-    }
-
-    // One round trip: one statement, or two in one batch (Then runs only for its result when First returned no row);
-    // Batches: the batches kept for it outside a transaction (null: always a new one).
-    private readonly record struct RoundTrip(Statement First, Statement? Then, BatchCommands? Batches = null);
-
-    // One statement and the row it returns: Subset selects the parameters it binds (null: every insert column), Outcome is
-    // what a returned row means, Xmax that the row ends with the inserted flag (Inserted, else Updated), Commands the
-    // commands kept for it when it is sent alone (null: always a new one).
-    private readonly record struct Statement(string Sql, int[]? Subset, WriteOutcome Outcome, bool Xmax, StatementCommands? Commands)
-    {
-        public static Statement Insert(string sql, StatementCommands commands) => new(sql, null, WriteOutcome.Inserted, false, commands);
-
-        public static Statement Reselect(WritePlan plan, WriteOutcome outcome)
-            => new(plan.ReselectSql, plan.ReselectParameters, outcome, false, plan.ReselectCommands);
     }
 }

@@ -10,6 +10,7 @@ namespace IdempotentWrites.Internal.Writing;
 internal sealed class WritePlan
 {
     private RowAccess? _access;
+    private RoundTrip?[]? _roundTrips;
 
     public required TableMapping Mapping { get; init; }
 
@@ -69,4 +70,7 @@ internal sealed class WritePlan
 
     // Typed access to the rows' properties (parameters, key checks, returned rows); built at first use.
     public RowAccess Access => _access ??= RowAccess.Create(Mapping, Codecs, NonNullableKeyColumns);
+
+    // The first round trip of each operation (see RoundTrip.Build); built at first use.
+    public RoundTrip?[] RoundTrips => _roundTrips ??= RoundTrip.Build(this);
 }
