@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Coalescing benchmark (issue #14): insert-or-get with IdempotentWritesOptions.CoalesceWrites on, the SDK without it, and
 # the best hand-written per-call strategy (and, as an A/A control, that strategy again on its own pool: the noise floor), at
-# 1 / 8 / 32 / 128 callers on fresh, 50 % existing and hot keys, interleaved, with p50/p99 latency; see
-# benchmarks/CoalesceDriver/Program.cs. Ends with `target` lines.
+# 1 / 8 / 32 / 128 callers on fresh, 50 % existing and hot keys, interleaved, with p50/p99 latency; at one caller also the
+# ceiling (hand-written code keeping its prepared commands per backend, as an SDK with no cost of its own would); see
+# benchmarks/CoalesceDriver/Program.cs. Ends with `target` and `coalesce-ceiling` lines.
 #
 # It runs on its OWN durable cluster (fsync and synchronous_commit on: IW_PG_DURABLE=1 eng/pg-local.sh), the one
 # benchmarks/bulk.sh uses, never on the fast test cluster (fsync off). The cluster is started if needed and stopped at the

@@ -1,6 +1,7 @@
 // Licensed under the MIT License. See LICENSE in the repository root.
 // SPDX-License-Identifier: MIT
 
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using IdempotentWrites;
@@ -13,8 +14,10 @@ using Npgsql;
 // insert), and an A/A control (the first strategy again, on a pool of its own: the cell's noise floor), at each caller
 // count × key mix. Interleaved: every round runs each scenario once, one scenario later than the round before; each
 // window is preceded by a warm-up. At one caller the scenarios take turns call by call instead (each cycle in a random
-// order), in one window per round and three times the rounds (see AlternatingAsync). Prints calls/s and p50/p99 latency
-// (medians over rounds), ratios to the best raw strategy (with the spread of the per-round ratios) and `target` lines.
+// order), in one window per round and three times the rounds (see AlternatingAsync); there a sixth scenario, the ceiling
+// (hand-written code keeping its prepared commands per backend: an SDK with no cost of its own), shows the most the
+// one-caller line can read. Prints calls/s and p50/p99 latency (medians over rounds), ratios to the best raw strategy (with
+// the spread of the per-round ratios), `target` lines and `coalesce-ceiling` lines.
 //
 // Usage: CoalesceDriver <connection string> [chart.svg]   (the chart: calls/s as a share of the best raw strategy, per cell)
 // Environment: COALESCE_SECONDS (per window, default 2), COALESCE_RUNS (default 3), COALESCE_CALLERS (default 1,8,32,128),
@@ -74,6 +77,17 @@ var selectSource = raw;
 await using var rawControl = NpgsqlDataSource.Create(connectionString);
 pools.Add(rawControl);
 
+// The ceiling, measured at one caller only: hand-written code that keeps its two prepared commands per server backend and
+// only sets their values, as the SDK does; a pool of its own; insert-first on fresh keys, select-first where half or more
+// exist (the better raw strategy there). Not a per-call strategy of the kind above (Npgsql gives a connection no place to
+// keep them: this keys them by the backend's process id), so not in "best raw": it is what an SDK with no cost of its own
+// would measure, the most the one-caller line can read from the client side.
+await using var rawKept = NpgsqlDataSource.Create(connectionString);
+pools.Add(rawKept);
+var keptCommands = new ConcurrentDictionary<int, KeptCommands>();
+var ceilingSelectFirst = false;
+const string Ceiling = "raw-kept-ceiling";
+
 var fresh = 0L;
 var tag = Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 string Key(Random random, int mix)
@@ -94,6 +108,13 @@ async Task<long> RawControlAsync(string key)
 {
     await using var connection = await rawControl.OpenConnectionAsync();
     return await TryInsertAsync(connection, key) ?? await SelectAsync(connection, key) ?? throw new InvalidOperationException("vanished");
+}
+
+async Task<long> RawKeptAsync(string key)
+{
+    await using var connection = await rawKept.OpenConnectionAsync();
+    var kept = keptCommands.GetOrAdd(connection.ProcessID, static _ => new KeptCommands(Insert, Select));
+    return await kept.CallAsync(connection, key, ceilingSelectFirst);
 }
 
 async Task<long> RawSelectFirstAsync(string key)
@@ -132,6 +153,7 @@ var scenarios = new (string Name, Func<string, Task<long>> Call)[]
     ("raw-insert-first", RawInsertFirstAsync),
     ("raw-select-first", RawSelectFirstAsync),
     ("raw-a/a-control", RawControlAsync),
+    (Ceiling, RawKeptAsync),
 };
 
 // Rows per coalesced statement, from the SDK's own histogram (a queue of one goes out through the single-row path and is
@@ -236,6 +258,7 @@ foreach (var mix in mixes)
         }
 
         selectSource = callers == 1 ? rawSelect : raw;
+        ceilingSelectFirst = mix >= 50;
 
         // At one caller a round is one window, and the question (does coalescing cost anything when nothing queues?) is
         // about a difference of 1 %, so it takes three times the rounds.
@@ -259,6 +282,11 @@ foreach (var mix in mixes)
             for (var s = 0; s < scenarios.Length; s++)
             {
                 var (name, call) = scenarios[(s + run) % scenarios.Length];
+                if (name == Ceiling)
+                {
+                    continue;
+                }
+
                 await WindowAsync(call, callers, mix, Math.Min(0.5, seconds / 2));
                 var (statementsBefore, rowsBefore) = (Interlocked.Read(ref statements), Interlocked.Read(ref statementRows));
                 var measured = await WindowAsync(call, callers, mix, seconds);
@@ -288,18 +316,20 @@ Console.WriteLine(
     $"windows, {runs * 3} call-by-call rounds at one caller) ==");
 Console.WriteLine($"{"keys",-6} {"callers",7} {"scenario",-17} {"calls/s",9} {"p50 ms",8} {"p99 ms",8} {"vs best raw",11}");
 var targets = new List<string>();
+var ceilings = new List<string>();
 var bars = new List<(string Cell, double Coalesced, double Sdk)>();
 foreach (var mix in mixes)
 {
     foreach (var callers in callerCounts)
     {
-        var medians = scenarios.ToDictionary(
+        var measuredHere = scenarios.Where(s => results.ContainsKey((mix, callers, s.Name))).ToArray();
+        var medians = measuredHere.ToDictionary(
             s => s.Name,
             s => (Rate: Median(results[(mix, callers, s.Name)].Select(r => r.Rate)),
                 P50: Median(results[(mix, callers, s.Name)].Select(r => r.P50)),
                 P99: Median(results[(mix, callers, s.Name)].Select(r => r.P99))));
         var best = medians["raw-insert-first"].Rate >= medians["raw-select-first"].Rate ? "raw-insert-first" : "raw-select-first";
-        foreach (var (name, _) in scenarios)
+        foreach (var (name, _) in measuredHere)
         {
             var m = medians[name];
             Console.WriteLine(
@@ -321,6 +351,19 @@ foreach (var mix in mixes)
             $"{string.Empty,-6} {string.Empty,7} coalesced / best raw {ratio:0.00}x " +
             $"(per-round median of {rounds}, {perRound.Min():0.00}–{perRound.Max():0.00}), / sdk {sdkRatio:0.00}x; " +
             $"{Median(rowsPerStatement[(mix, callers)]):0.0} rows per coalesced statement; A/A control {control:0.00}x");
+        if (medians.ContainsKey(Ceiling))
+        {
+            var ceiling = Enumerable.Range(0, rounds).Select(r =>
+                results[(mix, callers, Ceiling)][r].Rate
+                    / Math.Max(results[(mix, callers, "raw-insert-first")][r].Rate, results[(mix, callers, "raw-select-first")][r].Rate)).ToArray();
+            var underCeiling = Median(Enumerable.Range(0, rounds).Select(r =>
+                results[(mix, callers, "coalesced")][r].Rate / results[(mix, callers, Ceiling)][r].Rate));
+            Console.WriteLine(
+                $"{string.Empty,-6} {string.Empty,7} ceiling (commands kept per backend, no SDK) / best raw {Median(ceiling):0.00}x " +
+                $"({ceiling.Min():0.00}–{ceiling.Max():0.00}); coalesced / ceiling {underCeiling:0.00}x");
+            ceilings.Add($"coalesce-ceiling {MixName(mix)} {callers} {Median(ceiling):0.00} {underCeiling:0.00}");
+        }
+
         targets.Add(
             $"coalesce-ratio {MixName(mix)} {callers} {ratio:0.00} {sdkRatio:0.00} {medians["coalesced"].P99 / medians[best].P99:0.00} {control:0.00}");
         bars.Add(($"{MixName(mix)} ×{callers}", medians["coalesced"].Rate / medians[best].Rate, medians["sdk"].Rate / medians[best].Rate));
@@ -342,6 +385,13 @@ Console.WriteLine();
 Console.WriteLine(
     "# coalesce-ratio <keys> <callers> <coalesced/best raw> <coalesced/sdk> <coalesced p99 / best raw p99> <A/A control: raw-insert-first again / raw-insert-first>");
 foreach (var line in targets)
+{
+    Console.WriteLine(line);
+}
+
+Console.WriteLine(
+    "# coalesce-ceiling <keys> <callers> <hand-written code keeping its commands per backend / best raw> <coalesced / that>");
+foreach (var line in ceilings)
 {
     Console.WriteLine(line);
 }
@@ -401,4 +451,49 @@ internal sealed class BenchUser
     public string Name { get; set; } = string.Empty;
 
     public DateTimeOffset CreatedAt { get; set; }
+}
+
+// The ceiling scenario's commands on one server backend (see RawKeptAsync): both statements prepared once and kept, only
+// their values set per call. A backend serves one connection at a time, so one caller at a time uses them.
+internal sealed class KeptCommands(string insertSql, string selectSql)
+{
+    private readonly NpgsqlParameter<string> _insertKey = new() { TypedValue = string.Empty };
+    private readonly NpgsqlParameter<string> _selectKey = new() { TypedValue = string.Empty };
+    private NpgsqlCommand? _insert;
+    private NpgsqlCommand? _select;
+
+    public async Task<long> CallAsync(NpgsqlConnection connection, string key, bool selectFirst)
+    {
+        var id = selectFirst ? await SelectAsync(connection, key) : null;
+        id ??= await InsertAsync(connection, key) ?? await SelectAsync(connection, key);
+        return id ?? throw new InvalidOperationException("vanished");
+    }
+
+    private Task<long?> InsertAsync(NpgsqlConnection connection, string key)
+    {
+        _insert ??= new NpgsqlCommand(insertSql) { Parameters = { _insertKey, new NpgsqlParameter<string> { TypedValue = "x" } } };
+        _insertKey.TypedValue = key;
+        return RunAsync(_insert, connection);
+    }
+
+    private Task<long?> SelectAsync(NpgsqlConnection connection, string key)
+    {
+        _select ??= new NpgsqlCommand(selectSql) { Parameters = { _selectKey } };
+        _selectKey.TypedValue = key;
+        return RunAsync(_select, connection);
+    }
+
+    private static async Task<long?> RunAsync(NpgsqlCommand command, NpgsqlConnection connection)
+    {
+        command.Connection = connection;
+        if (!command.IsPrepared)
+        {
+            await command.PrepareAsync();
+        }
+
+        await using var reader = await command.ExecuteReaderAsync();
+        return await reader.ReadAsync()
+            ? new BenchUser { Id = reader.GetInt64(0), Email = reader.GetString(1), Name = reader.GetString(2), CreatedAt = reader.GetFieldValue<DateTimeOffset>(3) }.Id
+            : null;
+    }
 }
