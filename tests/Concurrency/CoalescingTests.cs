@@ -221,6 +221,40 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
         Assert.Empty(FailedStatements);
     }
 
+    // New text keys, some asked more than once, and one stored before: the keyed insert (CoalescedPlan.KeyedInsertSql, sent
+    // while keys are all but always new) writes the first caller of each key; the later callers of a key get Existing and
+    // the same row (an instance of their own), and the stored key is answered by the re-select.
+    [Fact]
+    public async Task InsertOrGet_NewKeysAskedTwiceInOneStatement_KeyedInsert_OneInsertedPerKey()
+    {
+        var (table, writer) = await TallyAsync();
+        await using var _ = writer;
+        await db.ExecuteAsync($"INSERT INTO {table} (k, v) VALUES ('old', 7)");
+        using var statements = new CoalescedStatements();
+        using var sent = new SentStatements();
+        await writer.Writer.InsertOrGetAsync(new Tally { K = "warm" });
+
+        await using var blocker = await BlockTheCallInFlightAsync(table, writer);
+        var calls = new[] { "k2", "k1", "k2", "old", "k3", "k1", "k2" }
+            .Select((k, i) => writer.Writer.InsertOrGetAsync(new Tally { K = k, V = i }))
+            .ToArray();
+        await blocker.ReleaseAsync();
+        var results = await Task.WhenAll(calls).WaitAsync(Waits.Timeout);
+
+        Assert.Equal(
+            [WriteOutcome.Inserted, WriteOutcome.Inserted, WriteOutcome.Existing, WriteOutcome.Existing, WriteOutcome.Inserted,
+                WriteOutcome.Existing, WriteOutcome.Existing],
+            results.Select(r => r.Outcome));
+        Assert.Equal([0, 1, 0, 7, 4, 1, 0], results.Select(r => r.Row.V));
+        Assert.Equal([results[0].Row.Id, results[0].Row.Id], [results[2].Row.Id, results[6].Row.Id]);
+        Assert.Equal(results[1].Row.Id, results[5].Row.Id);
+        Assert.NotSame(results[0].Row, results[2].Row);
+        Assert.Equal(6L, await db.ScalarAsync<long>($"SELECT count(*) FROM {table}"));
+        Assert.Contains(7, statements.Sizes);
+        Assert.Contains(sent.Texts, text => text.Contains("ORDER BY iw_ord ON CONFLICT", StringComparison.Ordinal));
+        Assert.Empty(FailedStatements);
+    }
+
     [Fact]
     public async Task KeysComparedAsTheColumnsType_CharN_PaddedTwinsInOneStatement_OneRow()
     {
@@ -360,6 +394,37 @@ public sealed class CoalescingTests(PostgresFixture db, ITestOutputHelper output
     }
 
     // The coalesced-rows histogram, as an exporter sees it.
+    // The SQL of every command and batch Npgsql ran (its "Npgsql" activities' text tags) while this lives.
+    private sealed class SentStatements : IDisposable
+    {
+        private readonly ActivityListener _listener;
+        private readonly ConcurrentQueue<string> _texts = new();
+
+        public SentStatements()
+        {
+            _listener = new ActivityListener
+            {
+                ShouldListenTo = source => source.Name == "Npgsql",
+                Sample = static (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+                ActivityStopped = activity =>
+                {
+                    foreach (var (_, value) in activity.TagObjects)
+                    {
+                        if (value is string text)
+                        {
+                            _texts.Enqueue(text);
+                        }
+                    }
+                },
+            };
+            ActivitySource.AddActivityListener(_listener);
+        }
+
+        public IReadOnlyCollection<string> Texts => _texts;
+
+        public void Dispose() => _listener.Dispose();
+    }
+
     private sealed class CoalescedStatements : IDisposable
     {
         private readonly MeterListener _listener = new();

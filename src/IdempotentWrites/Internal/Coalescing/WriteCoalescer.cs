@@ -21,6 +21,10 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
     // transactions).
     private const int MaxInFlight = 1;
 
+    // The keyed insert is used while a statement is expected to meet fewer stored keys than this: each one it meets costs
+    // the re-select's round trip.
+    private const double KeyedHits = 0.5;
+
     private const string GenericPlans = "SELECT pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true)";
 
     private readonly LinkedList<Call> _queue = new();
@@ -247,8 +251,17 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
                 if (pending.Count > 0)
                 {
                     // Rows stored before the statement are answered by it; only a key another transaction committed
-                    // while the insert waited on it needs the re-select (a later snapshot).
-                    await SendAsync(connection, plan, pending, write: true, reselect: false, upsert: false).ConfigureAwait(false);
+                    // while the insert waited on it needs the re-select (a later snapshot). When keys are all but always
+                    // new, the keyed insert answers only the keys it wrote, with less server work, and leaves the others
+                    // to the re-select.
+                    var keyed = mode == InsertOrGetMode.InsertOnly && plan.KeyedInsertSql is not null
+                        && table.Strategy.HitRate * pending.Count < KeyedHits
+                        && await SendKeyedAsync(connection, plan, pending).ConfigureAwait(false);
+                    if (!keyed)
+                    {
+                        await SendAsync(connection, plan, pending, write: true, reselect: false, upsert: false).ConfigureAwait(false);
+                    }
+
                     pending = Unanswered(pending);
                     if (pending.Count > 0)
                     {
@@ -380,9 +393,86 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             }
         }
 
+        Keep(calls, results, later, upsert);
+    }
+
+    // The keyed insert (CoalescedPlan.KeyedInsertSql): the first caller of each key, in key order; a returned row answers
+    // every caller of its key (the first Inserted, the others Existing, each with a row of its own). False, with nothing
+    // sent, when a key value is not one the client compares (CoalescedPlan.KeyOf).
+    private async Task<bool> SendKeyedAsync(NpgsqlConnection connection, CoalescedPlan plan, List<Call> calls)
+    {
+        var keyIndex = plan.KeyIndexes[0];
+        var codec = plan.Plan.Codecs.Insert[keyIndex];
+        var keys = new object[calls.Count];
+        var firstOf = new Dictionary<object, int>(calls.Count);
+        var nextSame = new int[calls.Count];
+        var lastSame = new int[calls.Count];
+        var writers = new List<int>(calls.Count);
         for (var i = 0; i < calls.Count; i++)
         {
-            calls[i].Later = later[i];
+            if (CoalescedPlan.KeyOf(codec.ToParameter(calls[i].Values[keyIndex])) is not { } key)
+            {
+                return false;
+            }
+
+            keys[i] = key;
+            nextSame[i] = -1;
+            if (firstOf.TryGetValue(key, out var first))
+            {
+                nextSame[lastSame[first]] = i;
+                lastSame[first] = i;
+            }
+            else
+            {
+                firstOf.Add(key, i);
+                lastSame[i] = i;
+                writers.Add(i);
+            }
+        }
+
+        writers.Sort((left, right) => CoalescedPlan.CompareKeys(keys[left], keys[right]));
+        using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling(writer.Timeout.TotalSeconds) };
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlans));
+        var insert = new NpgsqlBatchCommand(plan.KeyedInsertSql!);
+        insert.Parameters.AddRange(plan.Arrays(writers.ConvertAll(i => calls[i].Values), null));
+        batch.BatchCommands.Add(insert);
+        if (writer.Prepare)
+        {
+            await batch.PrepareAsync().ConfigureAwait(false);
+        }
+
+        var results = new WriteResult<T>?[calls.Count];
+        var reader = await batch.ExecuteReaderAsync().ConfigureAwait(false);
+        await using (reader.ConfigureAwait(false))
+        {
+            await reader.NextResultAsync().ConfigureAwait(false);
+            var keyColumn = plan.Plan.Codecs.All.Count;
+            while (await reader.ReadAsync().ConfigureAwait(false))
+            {
+                if (CoalescedPlan.KeyOf(reader.GetValue(keyColumn)) is not { } key || !firstOf.TryGetValue(key, out var index)
+                    || results[index] is not null)
+                {
+                    // Stored under another key than sent (a trigger rewrote it): its caller is written again alone.
+                    continue;
+                }
+
+                for (var outcome = WriteOutcome.Inserted; index >= 0; index = nextSame[index], outcome = WriteOutcome.Existing)
+                {
+                    results[index] = new WriteResult<T>(outcome, (T)RowReader.Read(plan.Plan, reader, outcome), 1);
+                }
+            }
+        }
+
+        Keep(calls, results, null, upsert: false);
+        return true;
+    }
+
+    // A statement's answers, kept until it is over (see AnswerAsync); later: upserts that go with the next statement.
+    private void Keep(List<Call> calls, WriteResult<T>?[] results, bool[]? later, bool upsert)
+    {
+        for (var i = 0; i < calls.Count; i++)
+        {
+            calls[i].Later = later?[i] ?? false;
             if (results[i] is { } result)
             {
                 if (!upsert)
