@@ -396,14 +396,13 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         Keep(calls, results, later, upsert);
     }
 
-    // The keyed insert (CoalescedPlan.KeyedInsertSql): the first caller of each key, in key order; a returned row answers
+    // The keyed insert (CoalescedPlan.KeyedInsertSql): the first caller of each key; a returned row answers
     // every caller of its key (the first Inserted, the others Existing, each with a row of its own). False, with nothing
     // sent, when a key value is not one the client compares (CoalescedPlan.KeyOf).
     private async Task<bool> SendKeyedAsync(NpgsqlConnection connection, CoalescedPlan plan, List<Call> calls)
     {
         var keyIndex = plan.KeyIndexes[0];
         var codec = plan.Plan.Codecs.Insert[keyIndex];
-        var keys = new object[calls.Count];
         var firstOf = new Dictionary<object, int>(calls.Count);
         var nextSame = new int[calls.Count];
         var lastSame = new int[calls.Count];
@@ -415,7 +414,6 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
                 return false;
             }
 
-            keys[i] = key;
             nextSame[i] = -1;
             if (firstOf.TryGetValue(key, out var first))
             {
@@ -430,7 +428,6 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             }
         }
 
-        writers.Sort((left, right) => CoalescedPlan.CompareKeys(keys[left], keys[right]));
         using var batch = new NpgsqlBatch(connection) { Timeout = (int)Math.Ceiling(writer.Timeout.TotalSeconds) };
         batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlans));
         var insert = new NpgsqlBatchCommand(plan.KeyedInsertSql!);
