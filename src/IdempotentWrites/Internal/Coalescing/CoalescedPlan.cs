@@ -19,13 +19,17 @@ internal sealed class CoalescedPlan
     private const string Input = "iw_in";
     private const string Written = "iw_new";
 
-    private CoalescedPlan(WritePlan plan, int[] keyIndexes, string insertOrGet, string? upsert, string reselect, string? keyedInsert)
+    // What KeyOf makes of the key column's values: string, long or Guid (null: no keyed insert).
+    private readonly Type? _keyedClr;
+
+    private CoalescedPlan(WritePlan plan, int[] keyIndexes, string insertOrGet, string? upsert, string reselect, Type? keyedClr, string? keyedInsert)
     {
         Plan = plan;
         KeyIndexes = keyIndexes;
         InsertOrGetSql = insertOrGet;
         UpsertSql = upsert;
         ReselectSql = reselect;
+        _keyedClr = keyedClr;
         KeyedInsertSql = keyedInsert;
     }
 
@@ -56,14 +60,19 @@ internal sealed class CoalescedPlan
     // Offset of the row in every answer (after ordinal and first).
     public static int RowOffset => 2;
 
-    // A key value as the client compares it, for the types whose equality is their value's (int2/int4/int8 as a long,
-    // uuid, text and varchar as an ordinal string; a domain over them too); null for any other value.
-    public static object? KeyOf(object? value) => value switch
+    // A key value (as sent, or as read back) as the client compares it: an int2/int4/int8 key as a long, a uuid key as a
+    // Guid, a text or varchar key as an ordinal string (a domain over them too); null for a value of any other kind, so
+    // that a value sent in another form than the column reads back in never goes the keyed way.
+    public object? KeyOf(object? value)
     {
-        string or Guid => value,
-        long or int or short or sbyte or byte or ushort or uint => Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture),
-        _ => null,
-    };
+        var key = value switch
+        {
+            string or Guid => value,
+            long or int or short or sbyte or byte or ushort or uint => Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture),
+            _ => null,
+        };
+        return key?.GetType() == _keyedClr ? key : null;
+    }
 
     // Null when the table cannot be written this way: a key that is an expression (the server would have to evaluate it
     // per row of the input, and a caller could no longer be told by its key columns), a partial arbiter (rows outside its
@@ -125,14 +134,15 @@ internal sealed class CoalescedPlan
             $"FROM unnest({keyArrays}) WITH ORDINALITY AS {Input}({string.Join(", ", keyInput)}, iw_ord) " +
             $"CROSS JOIN LATERAL (SELECT {returning} FROM {mapping.QualifiedName} AS {SqlGenerator.TargetAlias} WHERE {found} LIMIT 1) AS iw_row";
         string? keyed = null;
-        if (keyIndexes.Length == 1 && !plan.NullsNotDistinct && ComparedByValue(codecs[keyIndexes[0]].Type))
+        var keyedClr = keyIndexes.Length == 1 && !plan.NullsNotDistinct ? ComparedByValue(codecs[keyIndexes[0]].Type) : null;
+        if (keyedClr is not null)
         {
             keyed = $"INSERT INTO {mapping.QualifiedName} AS {SqlGenerator.TargetAlias} ({columnList}) SELECT {string.Join(", ", input)} " +
                 $"FROM unnest({arrays}) AS iw_u({string.Join(", ", input)}) ORDER BY {keys} " +
                 $"ON CONFLICT {SqlGenerator.ArbiterClause(mapping.Conflict)} DO NOTHING RETURNING {returning}, {returnedKeys}";
         }
 
-        return new CoalescedPlan(plan, keyIndexes, insertOrGet, upsert, reselect, keyed);
+        return new CoalescedPlan(plan, keyIndexes, insertOrGet, upsert, reselect, keyedClr, keyed);
     }
 
     // One array parameter per insert column (or per key column: subset), element i being row i's value exactly as the
@@ -162,9 +172,17 @@ internal sealed class CoalescedPlan
 
     // Built-in types whose equality is their value's (no case folding as citext, no padding as char(n), no scale as
     // numeric), so that the client can tell which callers share a key. Under a nondeterministic collation, where two
-    // strings can be one key, both are sent: DO NOTHING skips the second, and the re-select answers its caller.
-    private static bool ComparedByValue(ColumnType type)
-        => type.Element is null && type.Base.IsBuiltIn && type.Base.TypeName is "text" or "varchar" or "int2" or "int4" or "int8" or "uuid";
+    // strings can be one key, both are sent: DO NOTHING skips the second, and the re-select answers its caller. Returns the
+    // kind KeyOf makes of its values, or null for any other type.
+    private static Type? ComparedByValue(ColumnType type)
+        => type.Element is not null || !type.Base.IsBuiltIn ? null
+            : type.Base.TypeName switch
+            {
+                "text" or "varchar" => typeof(string),
+                "int2" or "int4" or "int8" => typeof(long),
+                "uuid" => typeof(Guid),
+                _ => null,
+            };
 
     private static string Equal(string left, string right, bool nullsNotDistinct)
         => nullsNotDistinct ? $"({left} = {right} OR ({left} IS NULL AND {right} IS NULL))" : $"{left} = {right}";

@@ -409,7 +409,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
         var writers = new List<int>(calls.Count);
         for (var i = 0; i < calls.Count; i++)
         {
-            if (CoalescedPlan.KeyOf(codec.ToParameter(calls[i].Values[keyIndex])) is not { } key)
+            if (plan.KeyOf(codec.ToParameter(calls[i].Values[keyIndex])) is not { } key)
             {
                 return false;
             }
@@ -446,7 +446,7 @@ internal sealed class WriteCoalescer<T>(IdempotentWriter writer, TableWriter<T> 
             var keyColumn = plan.Plan.Codecs.All.Count;
             while (await reader.ReadAsync().ConfigureAwait(false))
             {
-                if (CoalescedPlan.KeyOf(reader.GetValue(keyColumn)) is not { } key || !firstOf.TryGetValue(key, out var index)
+                if (plan.KeyOf(reader.GetValue(keyColumn)) is not { } key || !firstOf.TryGetValue(key, out var index)
                     || results[index] is not null)
                 {
                     // Stored under another key than sent (a trigger rewrote it): its caller is written again alone.
